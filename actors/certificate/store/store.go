@@ -1,0 +1,197 @@
+// Package store keeps certificates, per-name state and the ACME account under DATA_DIR.
+//
+// Layout (every directory 0700, keys and bundles 0600):
+//
+//	accounts/<ca>/account.json      registration and e-mail
+//	accounts/<ca>/account.key       the account's private key
+//	certificates/<ca>/<name>/bundle.pem   leaf, chain, then key: what is uploaded to DFP
+//	certificates/<ca>/<name>/state.json   failures and next attempt
+//
+// <ca> is derived from the ACME directory URL, so a certificate from staging is never found when
+// production is configured: switching CA re-issues instead of serving the old CA's certificate.
+// The bundle is one file so that a crash cannot leave a certificate beside the wrong key.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Store is the on-disk state for one ACME directory.
+type Store struct {
+	root string
+	ca   string
+}
+
+// Open prepares root for the CA at directoryURL.
+func Open(root, directoryURL string) (*Store, error) {
+	s := &Store{root: root, ca: CAKey(directoryURL)}
+	for _, d := range []string{s.accountDir(), filepath.Join(root, "certificates", s.ca)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Root is the data directory.
+func (s *Store) Root() string { return s.root }
+
+// CAKey turns a directory URL into a directory name: host, port and path, with unsafe characters
+// replaced, e.g. "acme-v02.api.letsencrypt.org-directory".
+func CAKey(directoryURL string) string {
+	u, err := url.Parse(directoryURL)
+	raw := directoryURL
+	if err == nil {
+		raw = u.Host + u.Path
+	}
+	key := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, strings.Trim(raw, "/"))
+	if key == "" || strings.Trim(key, ".") == "" {
+		return "default"
+	}
+	return key
+}
+
+// certDir is the directory of one name. Names reach here already normalised to DNS characters,
+// but the check stays so that no caller can make the store write outside root.
+func (s *Store) certDir(ca, name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.Trim(name, ".") == "" {
+		return "", fmt.Errorf("store: unsafe name %q", name)
+	}
+	return filepath.Join(s.root, "certificates", ca, name), nil
+}
+
+// LoadBundle returns the stored bundle for name from the configured CA, or an error wrapping
+// os.ErrNotExist.
+func (s *Store) LoadBundle(name string) ([]byte, error) {
+	dir, err := s.certDir(s.ca, name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "bundle.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("store: load bundle for %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// SaveBundle replaces the bundle for name atomically.
+func (s *Store) SaveBundle(name string, pem []byte) error {
+	dir, err := s.certDir(s.ca, name)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "bundle.pem"), pem, 0o600)
+}
+
+// State is what the store remembers about a name besides its certificate.
+type State struct {
+	Failures    int       `json:"failures"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+// LoadState returns the state of name; a name never seen has the zero State.
+func (s *Store) LoadState(name string) (State, error) {
+	var st State
+	dir, err := s.certDir(s.ca, name)
+	if err != nil {
+		return st, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("store: load state for %s: %w", name, err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("store: state for %s is corrupt: %w", name, err)
+	}
+	return st, nil
+}
+
+// SaveState replaces the state of name atomically.
+func (s *Store) SaveState(name string, st State) error {
+	dir, err := s.certDir(s.ca, name)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("store: encode state for %s: %w", name, err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, "state.json"), data, 0o600)
+}
+
+// Names lists every name with a stored certificate from any CA: after a switch from staging to
+// production these names still need (production) certificates even while DFP lists nothing.
+func (s *Store) Names() ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(s.root, "certificates", "*", "*", "bundle.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("store: list names: %w", err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, m := range matches {
+		name := filepath.Base(filepath.Dir(m))
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (s *Store) accountDir() string { return filepath.Join(s.root, "accounts", s.ca) }
+
+// Account is the stored ACME account for the configured CA.
+type Account struct {
+	Email string          `json:"email"`
+	URI   string          `json:"uri"`
+	Body  json.RawMessage `json:"body,omitempty"`
+	Key   []byte          `json:"-"`
+}
+
+// LoadAccount returns the stored account, or an error wrapping os.ErrNotExist.
+func (s *Store) LoadAccount() (Account, error) {
+	var a Account
+	data, err := os.ReadFile(filepath.Join(s.accountDir(), "account.json"))
+	if err != nil {
+		return a, fmt.Errorf("store: load account: %w", err)
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		return a, fmt.Errorf("store: account.json is corrupt: %w", err)
+	}
+	if a.Key, err = os.ReadFile(filepath.Join(s.accountDir(), "account.key")); err != nil {
+		return a, fmt.Errorf("store: load account key: %w", err)
+	}
+	return a, nil
+}
+
+// SaveAccount stores the account; the key first, so that account.json never points at a missing key.
+func (s *Store) SaveAccount(a Account) error {
+	if err := WriteFileAtomic(filepath.Join(s.accountDir(), "account.key"), a.Key, 0o600); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return fmt.Errorf("store: encode account: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(s.accountDir(), "account.json"), data, 0o600)
+}

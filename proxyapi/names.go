@@ -1,0 +1,130 @@
+package proxyapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Reasons a host DFP serves gets no certificate. They are stable strings: logs carry them.
+var (
+	ErrWildcard    = errors.New("wildcard: HTTP-01 cannot issue wildcard names")
+	ErrIPAddress   = errors.New("IP address: only DNS names are issued")
+	ErrSingleLabel = errors.New("single-label name: not publicly resolvable")
+	ErrLocalhost   = errors.New("localhost: not publicly resolvable")
+	ErrMalformed   = errors.New("malformed name")
+)
+
+// Skipped is a host that DFP serves but that gets no certificate, and why.
+type Skipped struct {
+	Host    string
+	Service string
+	Reason  error
+}
+
+// Extraction is what ExtractNames found in DFP's service list.
+type Extraction struct {
+	Names   []string // normalised, sorted, unique
+	Skipped []Skipped
+}
+
+// ExtractNames lists the DNS names that need a certificate: the domains and redirected-from domains
+// of every http destination. tcp and sni destinations are left out, since their backends terminate TLS.
+func ExtractNames(services map[string]Service) Extraction {
+	seen := map[string]bool{}
+	var ex Extraction
+	for _, svcName := range sortedKeys(services) {
+		for _, dest := range services[svcName].ServiceDest {
+			if dest.ReqMode != "" && !strings.EqualFold(dest.ReqMode, "http") {
+				continue
+			}
+			hosts := append(append([]string{}, dest.ServiceDomain...), dest.RedirectFromDomain...)
+			for _, host := range hosts {
+				name, err := NormaliseName(host)
+				if err != nil {
+					ex.Skipped = append(ex.Skipped, Skipped{Host: host, Service: svcName, Reason: err})
+					continue
+				}
+				if !seen[name] {
+					seen[name] = true
+					ex.Names = append(ex.Names, name)
+				}
+			}
+		}
+	}
+	sort.Strings(ex.Names)
+	return ex
+}
+
+// NormaliseName turns a host as DFP stores it (any case, maybe host:port, maybe Unicode) into the
+// ASCII lower-case DNS name a certificate is issued for, or says why it cannot be issued.
+// DFP shows "*.x" as ".x" (dfp-api.md a), so both count as wildcards.
+func NormaliseName(host string) (string, error) {
+	h := strings.TrimSpace(host)
+	if h == "" {
+		return "", ErrMalformed
+	}
+	if strings.HasPrefix(h, "*") || strings.HasPrefix(h, ".") {
+		return "", ErrWildcard
+	}
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if _, perr := strconv.ParseUint(port, 10, 16); perr != nil {
+			return "", fmt.Errorf("%w: bad port in %q", ErrMalformed, host)
+		}
+		h = hp
+	}
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return "", ErrIPAddress
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	ascii, err := idna.Lookup.ToASCII(h)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if ascii == "localhost" || strings.HasSuffix(ascii, ".localhost") {
+		return "", ErrLocalhost
+	}
+	if len(ascii) > 253 {
+		return "", fmt.Errorf("%w: longer than 253 characters", ErrMalformed)
+	}
+	labels := strings.Split(ascii, ".")
+	if len(labels) < 2 {
+		return "", ErrSingleLabel
+	}
+	for _, l := range labels {
+		if !validLabel(l) {
+			return "", fmt.Errorf("%w: bad label %q", ErrMalformed, l)
+		}
+	}
+	if _, err := strconv.Atoi(labels[len(labels)-1]); err == nil {
+		return "", fmt.Errorf("%w: numeric top-level label", ErrMalformed)
+	}
+	return ascii, nil
+}
+
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for _, c := range l {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]Service) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
