@@ -1,0 +1,227 @@
+// Package issuer is the lego glue: one ACME account per CA, registered once and stored, and
+// Obtain, which orders a certificate for one name through HTTP-01 and stores the bundle.
+package issuer
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/go-acme/lego/v4/certcrypto"
+	"github.com/go-acme/lego/v4/certificate"
+	"github.com/go-acme/lego/v4/challenge"
+	"github.com/go-acme/lego/v4/lego"
+	"github.com/go-acme/lego/v4/registration"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// ErrInFlight means an order for the name is already running (for example one started by an
+// actor instance that has since been restarted); the caller should look again later.
+var ErrInFlight = errors.New("an order for this name is already in flight")
+
+// Config is what the issuer needs to talk to one CA.
+type Config struct {
+	DirectoryURL string
+	Email        string
+	KeyType      certcrypto.KeyType
+	HTTPClient   *http.Client
+	UserAgent    string
+	HTTP01       challenge.Provider
+	Store        *store.Store
+	Logger       *slog.Logger
+}
+
+// Issuer orders certificates. It is safe for concurrent use by many certificate actors.
+type Issuer struct {
+	cfg Config
+
+	accountMu sync.Mutex
+	account   *user
+
+	inFlightMu sync.Mutex
+	inFlight   map[string]bool
+	wg         sync.WaitGroup
+}
+
+// New returns an issuer; the account is loaded or registered on the first order.
+func New(cfg Config) *Issuer {
+	return &Issuer{cfg: cfg, inFlight: map[string]bool{}}
+}
+
+// Obtain orders a certificate for name, checks what the CA sent and stores it. It returns the stored
+// bundle. Storing here, not in the actor, lets the write finish even if the actor is stopped meanwhile.
+func (i *Issuer) Obtain(name string) (*proxyapi.Bundle, error) {
+	if !i.begin(name) {
+		return nil, ErrInFlight
+	}
+	defer i.end(name)
+
+	client, err := i.client()
+	if err != nil {
+		return nil, err
+	}
+	res, err := client.Certificate.Obtain(certificate.ObtainRequest{Domains: []string{name}, Bundle: true})
+	if err != nil {
+		return nil, fmt.Errorf("order for %s: %w", name, err)
+	}
+	pemBytes := append(append([]byte{}, res.Certificate...), res.PrivateKey...)
+	b, err := proxyapi.ParseBundle(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("the CA's certificate for %s is unusable, not stored: %w", name, err)
+	}
+	if err := i.cfg.Store.SaveBundle(name, pemBytes); err != nil {
+		return nil, fmt.Errorf("store certificate for %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// Wait blocks until every order in flight has finished (and so has stored its certificate).
+func (i *Issuer) Wait() { i.wg.Wait() }
+
+func (i *Issuer) begin(name string) bool {
+	i.inFlightMu.Lock()
+	defer i.inFlightMu.Unlock()
+	if i.inFlight[name] {
+		return false
+	}
+	i.inFlight[name] = true
+	i.wg.Add(1)
+	return true
+}
+
+func (i *Issuer) end(name string) {
+	i.inFlightMu.Lock()
+	defer i.inFlightMu.Unlock()
+	delete(i.inFlight, name)
+	i.wg.Done()
+}
+
+// client builds a lego client for one order. A client per order keeps orders independent; it costs
+// one GET of the directory.
+func (i *Issuer) client() (*lego.Client, error) {
+	u, err := i.ensureAccount()
+	if err != nil {
+		return nil, err
+	}
+	c, err := i.newLegoClient(u)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Challenge.SetHTTP01Provider(i.cfg.HTTP01); err != nil {
+		return nil, fmt.Errorf("acme: set http-01 provider: %w", err)
+	}
+	return c, nil
+}
+
+func (i *Issuer) newLegoClient(u *user) (*lego.Client, error) {
+	cfg := lego.NewConfig(u)
+	cfg.CADirURL = i.cfg.DirectoryURL
+	cfg.Certificate.KeyType = i.cfg.KeyType
+	if i.cfg.HTTPClient != nil {
+		cfg.HTTPClient = i.cfg.HTTPClient
+	}
+	if i.cfg.UserAgent != "" {
+		cfg.UserAgent = i.cfg.UserAgent
+	}
+	c, err := lego.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("acme: directory %s: %w", i.cfg.DirectoryURL, err)
+	}
+	return c, nil
+}
+
+// ensureAccount loads the stored account or registers one, once: Let's Encrypt limits new
+// registrations per IP, and one account per installation is what it asks for.
+func (i *Issuer) ensureAccount() (*user, error) {
+	i.accountMu.Lock()
+	defer i.accountMu.Unlock()
+	if i.account != nil {
+		return i.account, nil
+	}
+	stored, err := i.cfg.Store.LoadAccount()
+	switch {
+	case err == nil:
+		u, err := userFromStore(stored)
+		if err != nil {
+			return nil, err
+		}
+		i.account = u
+		i.cfg.Logger.Info("ACME account loaded", "event", "account_loaded", "account", u.reg.URI)
+		return u, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("acme account: %w (not registering a new one over it)", err)
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("acme account: generate key: %w", err)
+	}
+	u := &user{email: i.cfg.Email, key: key}
+	c, err := i.newLegoClient(u)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := c.Registration.Register(registration.RegisterOptions{TermsOfServiceAgreed: true})
+	if err != nil {
+		return nil, fmt.Errorf("acme account: register: %w", err)
+	}
+	u.reg = reg
+	if err := i.cfg.Store.SaveAccount(accountForStore(u)); err != nil {
+		return nil, fmt.Errorf("acme account: registered %s but could not store it: %w", reg.URI, err)
+	}
+	i.account = u
+	i.cfg.Logger.Info("ACME account registered", "event", "account_registered", "account", reg.URI)
+	return u, nil
+}
+
+// user is lego's registration.User.
+type user struct {
+	email string
+	key   crypto.PrivateKey
+	reg   *registration.Resource
+}
+
+func (u *user) GetEmail() string                        { return u.email }
+func (u *user) GetRegistration() *registration.Resource { return u.reg }
+func (u *user) GetPrivateKey() crypto.PrivateKey        { return u.key }
+
+func accountForStore(u *user) store.Account {
+	der, _ := x509.MarshalECPrivateKey(u.key.(*ecdsa.PrivateKey))
+	body, _ := json.Marshal(u.reg.Body)
+	return store.Account{
+		Email: u.email,
+		URI:   u.reg.URI,
+		Body:  body,
+		Key:   pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}),
+	}
+}
+
+func userFromStore(a store.Account) (*user, error) {
+	block, _ := pem.Decode(a.Key)
+	if block == nil {
+		return nil, errors.New("acme account: account.key is not PEM")
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("acme account: account.key: %w", err)
+	}
+	reg := &registration.Resource{URI: a.URI}
+	if len(a.Body) > 0 {
+		if err := json.Unmarshal(a.Body, &reg.Body); err != nil {
+			return nil, fmt.Errorf("acme account: account.json body: %w", err)
+		}
+	}
+	return &user{email: a.Email, key: key, reg: reg}, nil
+}

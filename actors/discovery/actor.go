@@ -1,0 +1,126 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// Lister is the part of the DFP client discovery uses; *proxyapi.Client is the real one.
+type Lister interface {
+	Services(ctx context.Context) (map[string]proxyapi.Service, error)
+}
+
+// Config tunes discovery.
+type Config struct {
+	DFP        Lister
+	Interval   time.Duration
+	Timeout    time.Duration
+	Extra      []string // DOMAINS: names DFP cannot list
+	Exclusions Exclusions
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+type poll struct{}
+
+type polled struct {
+	services map[string]proxyapi.Service
+	err      error
+}
+
+type discoveryActor struct {
+	cfg    Config
+	cancel scheduler.CancelFunc
+	busy   bool
+	// Each name, skipped host and excluded name is logged once per process, not once per poll.
+	announced map[string]bool
+	empty     bool
+}
+
+// Props builds discovery; it reports DomainsDiscovered to its parent after every successful poll.
+func Props(cfg Config) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &discoveryActor{cfg: cfg, announced: map[string]bool{}}
+	})
+}
+
+func (d *discoveryActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		d.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(d.cfg.Interval, d.cfg.Interval, ctx.Self(), poll{})
+		d.poll(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		if d.cancel != nil {
+			d.cancel()
+		}
+	case poll:
+		d.poll(ctx)
+	case polled:
+		d.busy = false
+		d.report(ctx, msg)
+	}
+}
+
+func (d *discoveryActor) poll(ctx actor.Context) {
+	if d.busy {
+		return
+	}
+	d.busy = true
+	self, root, cfg := ctx.Self(), ctx.ActorSystem().Root, d.cfg
+	go func() {
+		reqCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+		defer cancel()
+		services, err := cfg.DFP.Services(reqCtx)
+		root.Send(self, polled{services: services, err: err})
+	}()
+}
+
+func (d *discoveryActor) report(ctx actor.Context, res polled) {
+	log := d.cfg.Logger
+	if res.err != nil {
+		// Only DOMAINS are reported meanwhile; names already known keep their actors.
+		log.Warn("could not list DFP services; will poll again", "event", "discovery_failed",
+			"error", res.err, "retry_at", d.cfg.Now().Add(d.cfg.Interval))
+		res.services = nil
+	}
+	ex := proxyapi.ExtractNames(res.services)
+	for _, s := range ex.Skipped {
+		if d.once("skip:" + s.Host) {
+			log.Warn("host gets no certificate", "event", "domain_skipped", "host", s.Host, "service", s.Service, "reason", s.Reason.Error())
+		}
+	}
+	if res.err == nil {
+		if len(res.services) == 0 && !d.empty {
+			log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
+				"event", "discovery_empty")
+		}
+		d.empty = len(res.services) == 0
+	}
+	names, excluded := Merge(ex.Names, d.cfg.Extra, d.cfg.Exclusions)
+	for _, n := range excluded {
+		if d.once("exclude:" + n) {
+			log.Info("name excluded by EXCLUDE_DOMAINS", "event", "domain_excluded", "domain", n)
+		}
+	}
+	for _, n := range names {
+		if d.once("name:" + n) {
+			log.Info("domain discovered", "event", "domain_discovered", "domain", n)
+		}
+	}
+	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names})
+}
+
+func (d *discoveryActor) once(key string) bool {
+	if d.announced[key] {
+		return false
+	}
+	d.announced[key] = true
+	return true
+}
