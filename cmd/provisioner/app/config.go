@@ -1,0 +1,198 @@
+// Package app wires the provisioner together: configuration from the environment, the responder,
+// the actor system, and an orderly shutdown.
+package app
+
+import (
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-acme/lego/v4/certcrypto"
+	"github.com/go-acme/lego/v4/lego"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// Config is the whole configuration; every field comes from one environment variable.
+type Config struct {
+	Email             string             // CERTBOT_EMAIL
+	ProxyURL          *url.URL           // PROXY_ADDRESS
+	Staging           bool               // STAGING
+	DirectoryURL      string             // ACME_DIRECTORY, else from STAGING
+	CARoots           *x509.CertPool     // LEGO_CA_CERTIFICATES (+ LEGO_CA_SYSTEM_CERT_POOL); nil: system roots
+	DataDir           string             // DATA_DIR
+	ChallengeAddr     string             // CHALLENGE_ADDR
+	Domains           []string           // DOMAINS
+	Exclude           []string           // EXCLUDE_DOMAINS
+	DiscoveryInterval time.Duration      // DISCOVERY_INTERVAL
+	KeyType           certcrypto.KeyType // KEY_TYPE
+	OrderConcurrency  int                // ORDER_CONCURRENCY
+	LogFormat         string             // LOG_FORMAT
+	LogLevel          slog.Level         // LOG_LEVEL
+}
+
+// ConfigError names the variable that stopped the start.
+type ConfigError struct {
+	Var string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.Msg) }
+
+var keyTypes = map[string]certcrypto.KeyType{
+	"ec256": certcrypto.EC256, "ec384": certcrypto.EC384,
+	"rsa2048": certcrypto.RSA2048, "rsa3072": certcrypto.RSA3072, "rsa4096": certcrypto.RSA4096,
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in production). The first bad value
+// stops it with a *ConfigError naming the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := func(name string) string { return unquote(getenv(name)) }
+	c := Config{DataDir: "/etc/letsencrypt", ChallengeAddr: ":80", DiscoveryInterval: 30 * time.Second,
+		KeyType: certcrypto.EC256, OrderConcurrency: 8, LogFormat: "json", LogLevel: slog.LevelInfo, Staging: true}
+
+	if v := env("CERTBOT_EMAIL"); v != "" {
+		if _, err := mail.ParseAddress(v); err != nil || strings.ContainsAny(v, " <>") {
+			return c, &ConfigError{"CERTBOT_EMAIL", fmt.Sprintf("%q is not an e-mail address", v)}
+		}
+		c.Email = v
+	}
+	var err error
+	if c.ProxyURL, err = parseProxyAddress(env("PROXY_ADDRESS")); err != nil {
+		return c, &ConfigError{"PROXY_ADDRESS", err.Error()}
+	}
+	switch v := strings.ToLower(env("STAGING")); v {
+	case "", "true":
+	case "false":
+		c.Staging = false
+	default:
+		return c, &ConfigError{"STAGING", fmt.Sprintf("%q is neither true nor false", v)}
+	}
+	c.DirectoryURL = lego.LEDirectoryStaging
+	if !c.Staging {
+		c.DirectoryURL = lego.LEDirectoryProduction
+	}
+	if v := env("ACME_DIRECTORY"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return c, &ConfigError{"ACME_DIRECTORY", fmt.Sprintf("%q is not an http(s) URL", v)}
+		}
+		c.DirectoryURL = v
+	}
+	if v := env("LEGO_CA_CERTIFICATES"); v != "" {
+		system, _ := strconv.ParseBool(env("LEGO_CA_SYSTEM_CERT_POOL"))
+		if c.CARoots, err = lego.CreateCertPool(strings.Split(v, string(os.PathListSeparator)), system); err != nil {
+			return c, &ConfigError{"LEGO_CA_CERTIFICATES", err.Error()}
+		}
+	}
+	if v := env("DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	if v := env("CHALLENGE_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return c, &ConfigError{"CHALLENGE_ADDR", fmt.Sprintf("%q is not host:port (e.g. :80)", v)}
+		}
+		c.ChallengeAddr = v
+	}
+	if c.Domains, err = parseNames(env("DOMAINS"), false); err != nil {
+		return c, &ConfigError{"DOMAINS", err.Error()}
+	}
+	if c.Exclude, err = parseNames(env("EXCLUDE_DOMAINS"), true); err != nil {
+		return c, &ConfigError{"EXCLUDE_DOMAINS", err.Error()}
+	}
+	if v := env("DISCOVERY_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, &ConfigError{"DISCOVERY_INTERVAL", fmt.Sprintf("%q is not a duration of at least 1s (e.g. 30s)", v)}
+		}
+		c.DiscoveryInterval = d
+	}
+	if v := env("KEY_TYPE"); v != "" {
+		kt, ok := keyTypes[strings.ToLower(v)]
+		if !ok {
+			return c, &ConfigError{"KEY_TYPE", fmt.Sprintf("%q is not one of ec256, ec384, rsa2048, rsa3072, rsa4096", v)}
+		}
+		c.KeyType = kt
+	}
+	if v := env("ORDER_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return c, &ConfigError{"ORDER_CONCURRENCY", fmt.Sprintf("%q is not a whole number from 1 to 64", v)}
+		}
+		c.OrderConcurrency = n
+	}
+	switch v := strings.ToLower(env("LOG_FORMAT")); v {
+	case "", "json":
+	case "text":
+		c.LogFormat = "text"
+	default:
+		return c, &ConfigError{"LOG_FORMAT", fmt.Sprintf("%q is neither json nor text", v)}
+	}
+	if v := env("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, &ConfigError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", v)}
+		}
+	}
+	return c, nil
+}
+
+// unquote drops surrounding space and the literal quotes compose files leave in values
+// (EXCLUDE_DOMAINS="a.com,b.com" in a YAML list keeps the quotes).
+func unquote(v string) string {
+	v = strings.TrimSpace(v)
+	for len(v) >= 1 && (v[0] == '"' || v[0] == '\'') {
+		v = strings.TrimSpace(strings.Trim(v, `"'`))
+	}
+	return v
+}
+
+func parseProxyAddress(v string) (*url.URL, error) {
+	if v == "" {
+		return nil, fmt.Errorf("required: Docker Flow Proxy's address, e.g. proxy, proxy:8080 or http://proxy:8080")
+	}
+	raw := v
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%q is not host, host:port or an http(s) URL", v)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q has a bad port", v)
+		}
+	} else if !strings.Contains(v, "://") {
+		u.Host = net.JoinHostPort(u.Hostname(), "8080")
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// parseNames reads a comma list of names; wildcards ("*.example.com") only where allowed.
+func parseNames(v string, allowWildcard bool) ([]string, error) {
+	var out []string
+	for _, raw := range strings.Split(v, ",") {
+		item := strings.ToLower(unquote(raw))
+		if item == "" {
+			continue
+		}
+		prefix := ""
+		if rest, ok := strings.CutPrefix(item, "*."); ok && allowWildcard {
+			prefix, item = "*.", rest
+		}
+		name, err := proxyapi.NormaliseName(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", unquote(raw), err)
+		}
+		out = append(out, prefix+name)
+	}
+	return out, nil
+}

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/webroot"
+)
+
+// Version is set at build time with -ldflags "-X .../app.Version=...".
+var Version = "dev"
+
+const (
+	// orderLease bounds how long a crashed holder can keep an order slot.
+	orderLease = 10 * time.Minute
+	// shutdownGrace is how long a stop waits for orders in flight to store their certificate.
+	shutdownGrace = 30 * time.Second
+)
+
+// NewLogger builds the one logger everything writes through.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Run provisions certificates until ctx is done, then stops the actors, lets orders in flight
+// store their result, and stops the responder last.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	routeLegoLogs(logger)
+	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	if !onPersistentMount(cfg.DataDir) {
+		logger.Warn("DATA_DIR is not a mounted volume: certificates, account and limits are lost with the container, "+
+			"and every restart re-issues; mount a volume at DATA_DIR", "event", "data_dir_not_persistent", "data_dir", cfg.DataDir)
+	}
+	if cfg.Email == "" {
+		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", "no_contact_email")
+	}
+
+	tokens := webroot.NewTokens()
+	responder, err := webroot.Listen(cfg.ChallengeAddr, tokens, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("challenge responder listening", "event", "responder_started", "addr", responder.Addr().String())
+
+	iss := issuer.New(issuer.Config{
+		DirectoryURL: cfg.DirectoryURL,
+		Email:        cfg.Email,
+		KeyType:      cfg.KeyType,
+		HTTPClient:   acmeHTTPClient(cfg),
+		UserAgent:    "dfp-letsencrypt/" + Version,
+		HTTP01:       webroot.Provider{Tokens: tokens},
+		Store:        st,
+		Logger:       logger,
+	})
+	dfp := proxyapi.New(cfg.ProxyURL, 60*time.Second)
+
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return logger.With("component", "protoactor")
+	}))
+	sup := supervisor.Props(supervisor.Config{
+		Store:       st,
+		Issuer:      iss,
+		Limiter:     ratelimiter.Props(cfg.OrderConcurrency, orderLease, logger),
+		Uploader:    uploader.Props(uploader.Config{DFP: dfp, Distribute: true, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Discovery:   discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
+		Logger:      logger,
+		Now:         time.Now,
+		RestartBase: time.Second,
+	})
+	supPID, err := system.Root.SpawnNamed(sup, "supervisor")
+	if err != nil {
+		_ = responder.Shutdown(context.Background())
+		return fmt.Errorf("start actors: %w", err)
+	}
+	logger.Info("provisioner started", "event", "service_started", "version", Version, "directory", cfg.DirectoryURL,
+		"proxy", cfg.ProxyURL.String(), "data_dir", cfg.DataDir)
+
+	<-ctx.Done()
+	logger.Info("stopping", "event", "shutdown_started")
+	if err := system.Root.StopFuture(supPID).Wait(); err != nil {
+		logger.Warn("actors did not stop in time", "event", "shutdown_timeout", "error", err)
+	}
+	waitOrders(iss, logger)
+	system.Shutdown()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = responder.Shutdown(stopCtx)
+	logger.Info("stopped", "event", "shutdown_complete")
+	return err
+}
+
+// waitOrders lets orders in flight finish and store their certificate: a certificate the CA has
+// issued but nobody stored costs a place in the weekly limit for nothing.
+func waitOrders(iss *issuer.Issuer, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() { iss.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		logger.Warn("orders still in flight at shutdown were abandoned", "event", "shutdown_orders_abandoned")
+	}
+}
+
+func acmeHTTPClient(cfg Config) *http.Client {
+	return &http.Client{
+		Timeout: 2 * time.Minute,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   30 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
+		},
+	}
+}
+
+// onPersistentMount reports whether dir is on a mount other than the container's root file system,
+// which in Docker means a volume or bind mount. Where it cannot tell, it says yes (no false alarm).
+func onPersistentMount(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return true
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 || fields[4] == "/" {
+			continue
+		}
+		mp := fields[4]
+		if abs == mp || strings.HasPrefix(abs, mp+"/") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+// Package testca runs Let's Encrypt's test CA, Pebble, inside the test process: its web front end
+// over TLS on loopback, its validation authority, and a tiny DNS server that resolves every name to
+// 127.0.0.1, so HTTP-01 challenges reach the provisioner's responder with no network and no Docker.
+package testca
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/letsencrypt/pebble/v2/ca"
+	"github.com/letsencrypt/pebble/v2/db"
+	"github.com/letsencrypt/pebble/v2/va"
+	"github.com/letsencrypt/pebble/v2/wfe"
+	"github.com/miekg/dns"
+)
+
+// Options shape the CA.
+type Options struct {
+	// ChallengePort is the port Pebble's validator connects to for HTTP-01 (Let's Encrypt uses 80).
+	ChallengePort int
+	// Validity of issued certificates, in seconds; 0 means Pebble's default (90 days).
+	ValiditySeconds uint64
+	// Log receives Pebble's own log; nil discards it.
+	Log io.Writer
+}
+
+// CA is a running Pebble.
+type CA struct {
+	DirectoryURL string
+	// Roots trusts the TLS certificate of the ACME endpoint (LEGO_CA_CERTIFICATES in production terms).
+	Roots *x509.CertPool
+	// TLSRootPEM is that certificate as PEM, for writing to a LEGO_CA_CERTIFICATES file.
+	TLSRootPEM []byte
+
+	ca      *ca.CAImpl
+	server  *httptest.Server
+	dns     *dns.Server
+	queries atomic.Int64
+}
+
+// Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
+// with several profiles Pebble picks one at random per order.
+func Start(opts Options) (*CA, error) {
+	// Pebble reads these at construction: no random validation sleeps, no rejected nonces.
+	os.Setenv("PEBBLE_VA_NOSLEEP", "1")
+	os.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
+
+	out := opts.Log
+	if out == nil {
+		out = io.Discard
+	}
+	logger := log.New(out, "pebble ", log.LstdFlags)
+
+	c := &CA{}
+	dnsAddr, err := c.startDNS()
+	if err != nil {
+		return nil, err
+	}
+	store := db.NewMemoryStore()
+	profiles := map[string]ca.Profile{"default": {Description: "the only profile", ValidityPeriod: opts.ValiditySeconds}}
+	c.ca = ca.New(logger, store, "", "ecdsa", 0, 1, profiles)
+	validator := va.New(logger, opts.ChallengePort, 0, false, dnsAddr, store)
+	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
+
+	c.server = httptest.NewUnstartedServer(front.Handler())
+	c.server.StartTLS()
+	c.DirectoryURL = c.server.URL + wfe.DirectoryPath
+	c.Roots = x509.NewCertPool()
+	c.Roots.AddCert(c.server.Certificate())
+	c.TLSRootPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.server.Certificate().Raw})
+	return c, nil
+}
+
+// IssuerRoots is the pool of Pebble's issuing roots, to verify the chains it hands out.
+func (c *CA) IssuerRoots() *x509.CertPool {
+	pool := x509.NewCertPool()
+	for i := 0; i < c.ca.GetNumberOfRootCerts(); i++ {
+		pool.AddCert(c.ca.GetRootCert(i).Cert)
+	}
+	return pool
+}
+
+// DNSQueries counts the questions the validator asked, a proxy for validations attempted.
+func (c *CA) DNSQueries() int64 { return c.queries.Load() }
+
+// Close stops the CA.
+func (c *CA) Close() {
+	c.server.Close()
+	_ = c.dns.Shutdown()
+}
+
+func (c *CA) startDNS() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("testca: dns listen: %w", err)
+	}
+	c.dns = &dns.Server{Listener: ln, Net: "tcp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		c.queries.Add(1)
+		m := new(dns.Msg)
+		m.SetReply(req)
+		for _, q := range req.Question {
+			if q.Qtype == dns.TypeA {
+				m.Answer = append(m.Answer, &dns.A{
+					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0},
+					A:   net.IPv4(127, 0, 0, 1),
+				})
+			}
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = c.dns.ActivateAndServe() }()
+	return ln.Addr().String(), nil
+}
+
+// Port returns the numeric port of a host:port address.
+func Port(addr string) (int, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(p)
+}
