@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/go-acme/lego/v4/certcrypto"
 	"github.com/go-acme/lego/v4/certificate"
@@ -36,11 +37,13 @@ type Config struct {
 	DirectoryURL string
 	Email        string
 	KeyType      certcrypto.KeyType
-	HTTPClient   *http.Client
-	UserAgent    string
-	HTTP01       challenge.Provider
-	Store        *store.Store
-	Logger       *slog.Logger
+	// Transport carries ACME requests (it holds the trusted roots). Each lego client gets its own
+	// http.Client around it, because lego wraps the client's transport in place.
+	Transport http.RoundTripper
+	UserAgent string
+	HTTP01    challenge.Provider
+	Store     *store.Store
+	Logger    *slog.Logger
 }
 
 // Issuer orders certificates. It is safe for concurrent use by many certificate actors.
@@ -129,8 +132,8 @@ func (i *Issuer) newLegoClient(u *user) (*lego.Client, error) {
 	cfg := lego.NewConfig(u)
 	cfg.CADirURL = i.cfg.DirectoryURL
 	cfg.Certificate.KeyType = i.cfg.KeyType
-	if i.cfg.HTTPClient != nil {
-		cfg.HTTPClient = i.cfg.HTTPClient
+	if i.cfg.Transport != nil {
+		cfg.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: i.cfg.Transport}
 	}
 	if i.cfg.UserAgent != "" {
 		cfg.UserAgent = i.cfg.UserAgent

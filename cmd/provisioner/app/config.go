@@ -81,8 +81,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if v := env("ACME_DIRECTORY"); v != "" {
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return c, &ConfigError{"ACME_DIRECTORY", fmt.Sprintf("%q is not an http(s) URL", v)}
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return c, &ConfigError{"ACME_DIRECTORY", fmt.Sprintf("%q is not an https URL (ACME requires HTTPS)", v)}
 		}
 		c.DirectoryURL = v
 	}

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		DirectoryURL: cfg.DirectoryURL,
 		Email:        cfg.Email,
 		KeyType:      cfg.KeyType,
-		HTTPClient:   acmeHTTPClient(cfg),
+		Transport:    acmeTransport(cfg),
 		UserAgent:    "dfp-letsencrypt/" + Version,
 		HTTP01:       webroot.Provider{Tokens: tokens},
 		Store:        st,
@@ -127,16 +127,13 @@ func waitOrders(iss *issuer.Issuer, logger *slog.Logger) {
 	}
 }
 
-func acmeHTTPClient(cfg Config) *http.Client {
-	return &http.Client{
-		Timeout: 2 * time.Minute,
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
-		},
+func acmeTransport(cfg Config) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
 	}
 }
 
