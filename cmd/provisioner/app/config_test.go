@@ -1,0 +1,126 @@
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-acme/lego/v4/certcrypto"
+	"github.com/go-acme/lego/v4/lego"
+)
+
+func load(vars map[string]string) (Config, error) {
+	return LoadConfig(func(k string) string { return vars[k] })
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxyURL.String() != "http://proxy:8080" {
+		t.Errorf("proxy = %s", c.ProxyURL)
+	}
+	if !c.Staging || c.DirectoryURL != lego.LEDirectoryStaging {
+		t.Errorf("default must be staging, got %v %s", c.Staging, c.DirectoryURL)
+	}
+	if c.DataDir != "/etc/letsencrypt" || c.ChallengeAddr != ":80" || c.DiscoveryInterval != 30*time.Second ||
+		c.KeyType != certcrypto.EC256 || c.OrderConcurrency != 8 || c.LogFormat != "json" || c.LogLevel != slog.LevelInfo {
+		t.Errorf("defaults wrong: %+v", c)
+	}
+}
+
+func TestConfigValues(t *testing.T) {
+	c, err := load(map[string]string{
+		"PROXY_ADDRESS":      "https://dfp.example.com:9443/",
+		"STAGING":            "False",
+		"EXCLUDE_DOMAINS":    `" Skip.Example.com , *.Internal.example.com,"`,
+		"DOMAINS":            "a.example.com,B.example.com",
+		"KEY_TYPE":           "RSA4096",
+		"DISCOVERY_INTERVAL": "2m",
+		"LOG_FORMAT":         "text",
+		"LOG_LEVEL":          "debug",
+		"ORDER_CONCURRENCY":  "3",
+		"CERTBOT_EMAIL":      "ops@example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxyURL.String() != "https://dfp.example.com:9443" {
+		t.Errorf("proxy = %s", c.ProxyURL)
+	}
+	if c.Staging || c.DirectoryURL != lego.LEDirectoryProduction {
+		t.Errorf("STAGING=False must select production, got %s", c.DirectoryURL)
+	}
+	if !reflect.DeepEqual(c.Exclude, []string{"skip.example.com", "*.internal.example.com"}) {
+		t.Errorf("exclude = %q", c.Exclude)
+	}
+	if !reflect.DeepEqual(c.Domains, []string{"a.example.com", "b.example.com"}) {
+		t.Errorf("domains = %q", c.Domains)
+	}
+	if c.KeyType != certcrypto.RSA4096 || c.DiscoveryInterval != 2*time.Minute || c.LogFormat != "text" ||
+		c.LogLevel != slog.LevelDebug || c.OrderConcurrency != 3 || c.Email != "ops@example.com" {
+		t.Errorf("values wrong: %+v", c)
+	}
+}
+
+func TestACMEDirectoryOverridesStaging(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "STAGING": "false", "ACME_DIRECTORY": "https://ca.internal/dir"})
+	if err != nil || c.DirectoryURL != "https://ca.internal/dir" {
+		t.Fatalf("directory = %s, %v", c.DirectoryURL, err)
+	}
+}
+
+func TestLegoCACertificates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(path, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "LEGO_CA_CERTIFICATES": path})
+	assertVar(t, err, "LEGO_CA_CERTIFICATES")
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "LEGO_CA_CERTIFICATES": "/nonexistent/roots.pem"})
+	assertVar(t, err, "LEGO_CA_CERTIFICATES")
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]map[string]string{
+		"PROXY_ADDRESS":      {},
+		"CERTBOT_EMAIL":      {"CERTBOT_EMAIL": "not an address"},
+		"STAGING":            {"STAGING": "maybe"},
+		"ACME_DIRECTORY":     {"ACME_DIRECTORY": "http://ca.example.com/dir"},
+		"CHALLENGE_ADDR":     {"CHALLENGE_ADDR": "80"},
+		"DOMAINS":            {"DOMAINS": "*.example.com"},
+		"EXCLUDE_DOMAINS":    {"EXCLUDE_DOMAINS": "bad_name.example.com"},
+		"DISCOVERY_INTERVAL": {"DISCOVERY_INTERVAL": "10ms"},
+		"KEY_TYPE":           {"KEY_TYPE": "dsa"},
+		"ORDER_CONCURRENCY":  {"ORDER_CONCURRENCY": "0"},
+		"LOG_FORMAT":         {"LOG_FORMAT": "xml"},
+		"LOG_LEVEL":          {"LOG_LEVEL": "loud"},
+	}
+	for variable, vars := range cases {
+		if variable != "PROXY_ADDRESS" {
+			vars["PROXY_ADDRESS"] = "proxy"
+		}
+		_, err := load(vars)
+		assertVar(t, err, variable)
+	}
+	_, err := load(map[string]string{"PROXY_ADDRESS": "http://:99999"})
+	assertVar(t, err, "PROXY_ADDRESS")
+}
+
+func assertVar(t *testing.T, err error, variable string) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Var != variable {
+		t.Errorf("error = %v, want a ConfigError naming %s", err, variable)
+		return
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "config: "+variable+": ") {
+		t.Errorf("error %q is not one line naming %s", msg, variable)
+	}
+}

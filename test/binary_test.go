@@ -1,0 +1,101 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the real command once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "provisioner")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/provisioner")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBinaryBadEnvironmentStopsWithOneLine(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PROXY_ADDRESS=proxy", "KEY_TYPE=dsa"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("exit = %v, want status 2", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "config: KEY_TYPE: ") {
+		t.Fatalf("stderr = %q, want one line naming KEY_TYPE", stderr.String())
+	}
+}
+
+// The built binary provisions a name and, on SIGTERM, stops cleanly with status 0.
+func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
+	bin := buildBinary(t)
+	w := newWorld(t)
+	w.env["LOG_LEVEL"] = "info"
+	cmd := exec.Command(bin)
+	for k, v := range w.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	uploaded := make(chan struct{})
+	logs := &LogBuffer{}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		once := false
+		for sc.Scan() {
+			logs.Write(append(sc.Bytes(), '\n'))
+			if !once && strings.Contains(sc.Text(), `"event":"certificate_uploaded"`) {
+				once = true
+				close(uploaded)
+			}
+		}
+	}()
+	select {
+	case <-uploaded:
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("no certificate uploaded within 90s; log:\n%s", logs.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("after SIGTERM: %v, want exit 0; log:\n%s", err, logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("did not exit within 60s of SIGTERM")
+	}
+	if len(logs.Events("shutdown_complete")) != 1 {
+		t.Errorf("no shutdown_complete line; log:\n%s", logs.String())
+	}
+	if len(w.dfp.CertNames()) == 0 {
+		t.Error("the stand-in holds no certificate")
+	}
+}

@@ -1,0 +1,135 @@
+// Command sandbox shows the whole job on loopback, with no Docker and no Internet: it starts
+// Let's Encrypt's test CA (Pebble) and a Docker Flow Proxy stand-in holding the services of a real
+// DFP capture, runs the real provisioner against them, and prints what DFP ended up holding.
+//
+//	go run ./test/sandbox            # stop once every name is served
+//	go run ./test/sandbox -keep      # keep running (Ctrl-C to stop)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test"
+	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/testca"
+)
+
+func main() {
+	keep := flag.Bool("keep", false, "keep the service running after every name is served")
+	timeout := flag.Duration("timeout", 2*time.Minute, "give up when not every name is served by then")
+	flag.Parse()
+	if err := run(*keep, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+func run(keep bool, timeout time.Duration) error {
+	addr, err := test.FreeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	port, _ := testca.Port(addr)
+	ca, err := testca.Start(testca.Options{ChallengePort: port})
+	if err != nil {
+		return err
+	}
+	defer ca.Close()
+	dfp, err := dfpstub.New(dfpstub.Fixture)
+	if err != nil {
+		return err
+	}
+	defer dfp.Close()
+	dir, err := os.MkdirTemp("", "dfp-letsencrypt-sandbox-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	roots := filepath.Join(dir, "pebble-tls.pem")
+	if err := os.WriteFile(roots, ca.TLSRootPEM, 0o600); err != nil {
+		return err
+	}
+
+	vars := map[string]string{
+		"PROXY_ADDRESS":        dfp.URL(),
+		"ACME_DIRECTORY":       ca.DirectoryURL,
+		"LEGO_CA_CERTIFICATES": roots,
+		"DATA_DIR":             filepath.Join(dir, "data"),
+		"CHALLENGE_ADDR":       addr,
+		"CERTBOT_EMAIL":        "ops@example.test",
+		"EXCLUDE_DOMAINS":      "late.test",
+		"DISCOVERY_INTERVAL":   "5s",
+		"LOG_FORMAT":           "text",
+	}
+	cfg, err := app.LoadConfig(func(k string) string {
+		if v, ok := os.LookupEnv(k); ok && (k == "LOG_FORMAT" || k == "LOG_LEVEL") {
+			return v
+		}
+		return vars[k]
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("sandbox: Pebble at %s, DFP stand-in at %s (services from a real DFP capture), responder on %s\n\n",
+		ca.DirectoryURL, dfp.URL(), addr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	svcCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- app.Run(svcCtx, cfg, app.NewLogger(cfg, os.Stdout)) }()
+
+	want := 7 // the capture's http names less the wildcard and the excluded late.test
+	deadline := time.After(timeout)
+	for len(dfp.CertNames()) < want {
+		select {
+		case <-deadline:
+			cancel()
+			<-done
+			return fmt.Errorf("only %d of %d names served after %s", len(dfp.CertNames()), want, timeout)
+		case <-ctx.Done():
+			cancel()
+			return <-done
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	elapsed := time.Since(start)
+	time.Sleep(200 * time.Millisecond) // let the last upload's log line out before the table
+	printCerts(dfp, elapsed)
+	if keep {
+		fmt.Println("\nsandbox: running; Ctrl-C to stop")
+		<-ctx.Done()
+	}
+	cancel()
+	return <-done
+}
+
+func printCerts(dfp *dfpstub.Stub, elapsed time.Duration) {
+	fmt.Printf("\nDFP now holds %d certificates (issued and uploaded in %s):\n", len(dfp.CertNames()), elapsed.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tNAMES\tISSUER\tNOT AFTER")
+	names := dfp.CertNames()
+	sort.Strings(names)
+	for _, n := range names {
+		pem, _ := dfp.Cert(n)
+		b, err := proxyapi.ParseBundle(pem)
+		if err != nil {
+			fmt.Fprintf(tw, "%s\tunparseable: %v\t\t\n", n, err)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", n, b.Leaf.DNSNames, b.Leaf.Issuer.CommonName, b.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	tw.Flush()
+}
