@@ -30,12 +30,18 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, testca.Options{})
+}
+
+func newWorldWith(t *testing.T, opts testca.Options) *world {
+	t.Helper()
 	addr, err := FreeLoopbackAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
 	port, _ := testca.Port(addr)
-	ca, err := testca.Start(testca.Options{ChallengePort: port})
+	opts.ChallengePort = port
+	ca, err := testca.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +203,40 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 	}
 	if n := len(second.logs.Events("shutdown_complete")); n != 1 {
 		t.Errorf("shutdown_complete logged %d times", n)
+	}
+}
+
+// A name that cannot validate fails with a retry time, the failure is remembered on disk, and a
+// restart waits for that time instead of ordering again.
+func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
+	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
+	w.dfp.Restart(false) // no services: only DOMAINS
+	w.env["DOMAINS"] = "dead.test,alive.test"
+
+	first := w.start(t)
+	waitFor(t, "the dead name to fail and the live one to be served", 60*time.Second, first, func() bool {
+		_, ok := w.dfp.Cert("alive.test.pem")
+		return ok && len(first.logs.Events("issuance_failed")) == 1
+	})
+	failed := first.logs.Events("issuance_failed")[0]
+	retryAt, err := time.Parse(time.RFC3339, failed["retry_at"].(string))
+	if err != nil || failed["domain"] != "dead.test" || failed["failures"] != float64(1) {
+		t.Fatalf("issuance_failed = %v", failed)
+	}
+	if d := time.Until(retryAt); d < 50*time.Second || d > 70*time.Second {
+		t.Errorf("first retry in %s, want about a minute", d)
+	}
+	first.shutdown(t)
+
+	second := w.start(t)
+	waitFor(t, "the restart to wait for the retry time", 30*time.Second, second, func() bool {
+		return len(second.logs.Events("issuance_waiting")) == 1
+	})
+	second.shutdown(t)
+	for _, e := range second.logs.Events("issuance_started") {
+		t.Errorf("restart ordered %v again before its retry time", e["domain"])
+	}
+	if _, ok := w.dfp.Cert("dead.test.pem"); ok {
+		t.Error("DFP holds a certificate for the name that never validated")
 	}
 }

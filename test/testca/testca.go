@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/letsencrypt/pebble/v2/ca"
@@ -30,6 +31,8 @@ type Options struct {
 	ValiditySeconds uint64
 	// Log receives Pebble's own log; nil discards it.
 	Log io.Writer
+	// Unresolvable names (and their subdomains) get no address, so their validation fails.
+	Unresolvable []string
 }
 
 // CA is a running Pebble.
@@ -60,7 +63,7 @@ func Start(opts Options) (*CA, error) {
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
 	c := &CA{}
-	dnsAddr, err := c.startDNS()
+	dnsAddr, err := c.startDNS(opts.Unresolvable)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +100,7 @@ func (c *CA) Close() {
 	_ = c.dns.Shutdown()
 }
 
-func (c *CA) startDNS() (string, error) {
+func (c *CA) startDNS(unresolvable []string) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("testca: dns listen: %w", err)
@@ -107,7 +110,7 @@ func (c *CA) startDNS() (string, error) {
 		m := new(dns.Msg)
 		m.SetReply(req)
 		for _, q := range req.Question {
-			if q.Qtype == dns.TypeA {
+			if q.Qtype == dns.TypeA && !matches(unresolvable, q.Name) {
 				m.Answer = append(m.Answer, &dns.A{
 					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0},
 					A:   net.IPv4(127, 0, 0, 1),
@@ -127,4 +130,14 @@ func Port(addr string) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(p)
+}
+
+func matches(names []string, fqdn string) bool {
+	name := strings.ToLower(strings.TrimSuffix(fqdn, "."))
+	for _, n := range names {
+		if name == n || strings.HasSuffix(name, "."+n) {
+			return true
+		}
+	}
+	return false
 }

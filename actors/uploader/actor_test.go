@@ -1,0 +1,108 @@
+package uploader
+
+import (
+	"bytes"
+	"log/slog"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+)
+
+func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+	t.Helper()
+	logs := &test.LogBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	u, err := url.Parse(dfp.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	pid := system.Root.Spawn(Props(Config{
+		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: logger, Now: time.Now,
+	}))
+	t.Cleanup(system.Shutdown)
+	return system, pid, logs
+}
+
+func waitUntil(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
+	dfp, err := dfpstub.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dfp.Close()
+	ca, err := certgen.NewCA("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	older, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	newer, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
+	other, _ := ca.Bundle([]string{"b.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+
+	dfp.SetDown(true)
+	system, pid, logs := startUploader(t, dfp)
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older})
+	waitUntil(t, "two failed uploads", logs, func() bool { return len(logs.Events("upload_failed")) >= 2 })
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: newer})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: other})
+	dfp.SetDown(false)
+	waitUntil(t, "both names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
+
+	if got, _ := dfp.Cert("a.example.com.pem"); !bytes.Equal(got, newer) {
+		t.Error("DFP holds an older bundle for a.example.com than the newest deployed")
+	}
+	for _, f := range logs.Events("upload_failed") {
+		if f["retry_at"] == nil {
+			t.Errorf("upload_failed without retry_at: %v", f)
+		}
+	}
+	if n := len(logs.Events("distribute_disabled")); n != 1 {
+		t.Errorf("distribute_disabled logged %d times, want 1", n)
+	}
+}
+
+func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
+	dfp, err := dfpstub.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dfp.Close()
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	wrongName, _ := ca.Bundle([]string{"other.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	expired, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	good, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+
+	system, pid, logs := startUploader(t, dfp)
+	for _, bad := range [][]byte{[]byte("not a pem"), wrongName, expired} {
+		system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bad})
+	}
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: good})
+	waitUntil(t, "the good bundle uploaded", logs, func() bool { return len(logs.Events("certificate_uploaded")) == 1 })
+	if n := len(logs.Events("upload_rejected")); n != 3 {
+		t.Errorf("upload_rejected %d times, want 3", n)
+	}
+	if len(dfp.Poisoned()) != 0 || len(dfp.Uploads()) != 1 {
+		t.Errorf("DFP received %d uploads, poisoned %v; want only the good one", len(dfp.Uploads()), dfp.Poisoned())
+	}
+}
