@@ -1,0 +1,275 @@
+package ratelimiter
+
+import (
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Order describes an order the limiter is asked about. One certificate covers one name here.
+type Order struct {
+	Name string
+	// Renewal: a certificate for exactly this name was issued before (non-ARI renewal).
+	Renewal bool
+	// ARI: the order carries replaces inside the CA's suggested window; exempt from every limit.
+	ARI bool
+}
+
+// grantLease is how long a granted order may stay unreported before it counts as finished.
+const grantLease = time.Hour
+
+// Decision answers a request: granted now, or not before At because of Limit.
+type Decision struct {
+	Granted bool
+	At      time.Time
+	Limit   string
+}
+
+// Outcome is how a permitted order ended, as far as the limits care.
+type Outcome int
+
+const (
+	Issued Outcome = iota
+	FailedValidation
+	FailedOther // nothing issued and nothing validated: network, CA error, rate limited
+)
+
+// Reservation is a place in the buckets booked for a name: the tokens are already taken, at At.
+type Reservation struct {
+	At time.Time `json:"at"`
+	// Buckets already charged for this order; the certificate-counting ones are refunded when
+	// nothing is issued.
+	Buckets []string `json:"buckets"`
+	Granted bool      `json:"granted"`
+}
+
+// Ledger is the limiter's whole state; persisting it is what keeps a restart from lifting a limit.
+type Ledger struct {
+	// TAT is each bucket's theoretical arrival time (GCRA, as Boulder keeps it): the bucket is full
+	// when TAT <= now and has room for one more token when TAT - now <= capacity * interval - interval.
+	TAT map[string]time.Time `json:"tat"`
+	// Holds are times before which a bucket gives nothing, because the CA said so.
+	Holds map[string]time.Time `json:"holds"`
+	// HoldAll stops every order until then: the CA limited us without saying which limit.
+	HoldAll      time.Time              `json:"hold_all,omitzero"`
+	Reservations map[string]Reservation `json:"reservations"`
+}
+
+// Limiter applies a Table to orders. It is plain and clock-driven: the actor gives it the time.
+type Limiter struct {
+	table  Table
+	byName map[string]Limit
+	ledger Ledger
+}
+
+// New returns a limiter over table, resuming from ledger.
+func New(table Table, ledger Ledger) *Limiter {
+	if ledger.TAT == nil {
+		ledger.TAT = map[string]time.Time{}
+	}
+	if ledger.Holds == nil {
+		ledger.Holds = map[string]time.Time{}
+	}
+	if ledger.Reservations == nil {
+		ledger.Reservations = map[string]Reservation{}
+	}
+	byName := map[string]Limit{}
+	for _, l := range table {
+		byName[l.Name] = l
+	}
+	return &Limiter{table: table, byName: byName, ledger: ledger}
+}
+
+// Ledger returns the state to persist.
+func (l *Limiter) Ledger() Ledger { return l.ledger }
+
+// RegisteredDomain is the name's registered domain by the Public Suffix List, or the name itself.
+func RegisteredDomain(name string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(name); err == nil {
+		return d
+	}
+	return name
+}
+
+func (l *Limiter) key(lim Limit, name string) string {
+	switch lim.Scope {
+	case ScopeAccount:
+		return lim.Name + "|account"
+	case ScopeRegisteredDomain:
+		return lim.Name + "|" + RegisteredDomain(name)
+	default:
+		return lim.Name + "|" + name
+	}
+}
+
+// Request asks for a token in every bucket that applies to the order. Granted when all have one
+// now. Otherwise the buckets that have none now are booked at the earliest time all of them have
+// one, and the order is deferred to exactly that time: asking again earlier changes nothing, and
+// at that time the booked tokens are not taken twice. Only the exhausted buckets are booked, so a
+// name waiting for its registered domain holds up no other domain's orders.
+func (l *Limiter) Request(o Order, now time.Time) Decision {
+	r, has := l.ledger.Reservations[o.Name]
+	if has && r.Granted && now.Sub(r.At) > grantLease {
+		// Granted long ago and never reported (the holder crashed): that order is over, and may
+		// well have issued, so its tokens stay spent and this is a new order.
+		delete(l.ledger.Reservations, o.Name)
+		r, has = Reservation{}, false
+	}
+	if has && r.Granted {
+		return Decision{Granted: true, At: now}
+	}
+	if has {
+		if at, limit := l.holdFor(r.Buckets, r.At); at.After(now) {
+			r.At = at
+			l.ledger.Reservations[o.Name] = r
+			return Decision{At: at, Limit: limit}
+		}
+	}
+	if o.ARI {
+		l.ledger.Reservations[o.Name] = Reservation{At: now, Granted: true}
+		return Decision{Granted: true, At: now}
+	}
+
+	booked := map[string]bool{}
+	for _, k := range r.Buckets {
+		booked[k] = true
+	}
+	at, limit := now, ""
+	var blockers, free []Limit
+	for _, lim := range l.table {
+		if lim.ExemptRenewal && o.Renewal || booked[l.key(lim, o.Name)] {
+			continue
+		}
+		t := l.conformsAt(lim, l.key(lim, o.Name), now)
+		if t.After(now) {
+			blockers = append(blockers, lim)
+		} else {
+			free = append(free, lim)
+		}
+		if t.After(at) {
+			at, limit = t, lim.Name
+		}
+	}
+	if l.ledger.HoldAll.After(at) {
+		at, limit = l.ledger.HoldAll, "ca_rate_limited"
+	}
+	granted := !at.After(now)
+	take := blockers
+	if granted {
+		take = free
+	}
+	for _, lim := range take {
+		if lim.Counts == CountsFailedValidation {
+			continue // checked, not taken: only a failed validation takes these
+		}
+		k := l.key(lim, o.Name)
+		l.ledger.TAT[k] = later(l.ledger.TAT[k], at).Add(lim.Interval())
+		r.Buckets = append(r.Buckets, k)
+	}
+	r.At, r.Granted = at, granted
+	l.ledger.Reservations[o.Name] = r
+	if granted {
+		return Decision{Granted: true, At: now}
+	}
+	return Decision{At: at, Limit: limit}
+}
+
+// Report records how name's granted order ended.
+func (l *Limiter) Report(name string, outcome Outcome, now time.Time) {
+	r := l.ledger.Reservations[name]
+	delete(l.ledger.Reservations, name)
+	if outcome != Issued {
+		for _, k := range r.Buckets {
+			l.refund(k, now)
+		}
+	}
+	for _, lim := range l.table {
+		k := l.key(lim, name)
+		switch {
+		case lim.Counts == CountsFailedValidation && outcome == FailedValidation:
+			l.ledger.TAT[k] = later(l.ledger.TAT[k], now).Add(lim.Interval())
+		case lim.ResetOnSuccess && outcome == Issued:
+			delete(l.ledger.TAT, k)
+		}
+	}
+}
+
+// Hold records the CA's word: limit (by name; "" when the CA did not say which) gives nothing for
+// name before until. Reservations that would fall before it move to it when they come due.
+func (l *Limiter) Hold(name, limit string, until time.Time) {
+	lim, ok := l.byName[limit]
+	if !ok {
+		l.ledger.HoldAll = later(l.ledger.HoldAll, until)
+		return
+	}
+	k := l.key(lim, name)
+	l.ledger.Holds[k] = later(l.ledger.Holds[k], until)
+	// Empty the bucket up to then: at until exactly one token is back.
+	l.ledger.TAT[k] = later(l.ledger.TAT[k], until.Add(time.Duration(lim.Capacity-1)*lim.Interval()))
+}
+
+// Forget drops bookkeeping that no longer matters at now: full buckets, past holds.
+func (l *Limiter) Forget(now time.Time) {
+	for k, t := range l.ledger.TAT {
+		if !t.After(now) {
+			delete(l.ledger.TAT, k)
+		}
+	}
+	for k, t := range l.ledger.Holds {
+		if !t.After(now) {
+			delete(l.ledger.Holds, k)
+		}
+	}
+}
+
+// conformsAt is the earliest time the bucket k of lim has a token.
+func (l *Limiter) conformsAt(lim Limit, k string, now time.Time) time.Time {
+	at := now
+	if tat, ok := l.ledger.TAT[k]; ok {
+		at = later(at, tat.Add(-time.Duration(lim.Capacity-1)*lim.Interval()))
+	}
+	return later(at, l.ledger.Holds[k])
+}
+
+// holdFor moves a reservation's time past any hold the CA set since it was booked.
+func (l *Limiter) holdFor(buckets []string, at time.Time) (time.Time, string) {
+	limit := ""
+	for _, k := range buckets {
+		if h := l.ledger.Holds[k]; h.After(at) {
+			at, limit = h, "ca_rate_limited"
+		}
+	}
+	if l.ledger.HoldAll.After(at) {
+		at, limit = l.ledger.HoldAll, "ca_rate_limited"
+	}
+	return at, limit
+}
+
+// refund gives back a certificate-counting token of an order that issued nothing.
+func (l *Limiter) refund(k string, now time.Time) {
+	lim, ok := l.byName[limitOf(k)]
+	if !ok || lim.Counts != CountsIssuance {
+		return
+	}
+	tat, ok := l.ledger.TAT[k]
+	if !ok {
+		return
+	}
+	l.ledger.TAT[k] = later(tat.Add(-lim.Interval()), now)
+}
+
+func limitOf(k string) string {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '|' {
+			return k[:i]
+		}
+	}
+	return k
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
