@@ -14,6 +14,10 @@ type DomainsDiscovered struct {
 // answers the sender with PermitGranted or PermitDeferred.
 type PermitRequest struct {
 	Name string
+	// Renewal: a certificate for exactly this name was issued before.
+	Renewal bool
+	// ARI: the order replaces a certificate inside the CA's suggested window (exempt from limits).
+	ARI bool
 }
 
 // PermitGranted allows one order for Name. The holder must send OrderFinished when it is over.
@@ -32,14 +36,20 @@ type PermitDeferred struct {
 type Outcome string
 
 const (
-	OutcomeIssued Outcome = "issued"
-	OutcomeFailed Outcome = "failed"
+	OutcomeIssued           Outcome = "issued"
+	OutcomeValidationFailed Outcome = "validation_failed"
+	OutcomeRateLimited      Outcome = "rate_limited" // the CA said so; RetryAt is its time
+	OutcomePaused           Outcome = "paused"       // the CA paused the name until an operator unpauses it
+	OutcomeFailed           Outcome = "failed"       // anything else: network, CA error, bad response
+	OutcomeNotOrdered       Outcome = "not_ordered"  // the permit was not used
 )
 
-// OrderFinished returns the permit for Name to the rate limiter.
+// OrderFinished returns the permit for Name to the rate limiter with what became of the order.
 type OrderFinished struct {
 	Name    string
 	Outcome Outcome
+	RetryAt time.Time // for OutcomeRateLimited
+	Limit   string    // for OutcomeRateLimited: the limit the CA named, "" if unknown
 }
 
 // DeployCertificate asks the uploader to put Bundle (leaf, chain, key; HAProxy's combined PEM)

@@ -46,9 +46,9 @@ func TestBinaryBadEnvironmentStopsWithOneLine(t *testing.T) {
 func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	w := newWorld(t)
-	w.env["LOG_LEVEL"] = "info"
+	w.Env["LOG_LEVEL"] = "info"
 	cmd := exec.Command(bin)
-	for k, v := range w.env {
+	for k, v := range w.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	stdout, err := cmd.StdoutPipe()
@@ -95,7 +95,7 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	if len(logs.Events("shutdown_complete")) != 1 {
 		t.Errorf("no shutdown_complete line; log:\n%s", logs.String())
 	}
-	if len(w.dfp.CertNames()) == 0 {
+	if len(w.DFP.CertNames()) == 0 {
 		t.Error("the stand-in holds no certificate")
 	}
 }

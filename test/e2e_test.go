@@ -3,8 +3,6 @@ package test
 import (
 	"context"
 	"crypto/x509"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
@@ -12,63 +10,25 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
-// env is a test's environment, read by app.LoadConfig exactly as os.Getenv would be.
-type env map[string]string
-
-func (e env) get(k string) string { return e[k] }
-
-type world struct {
-	ca      *testca.CA
-	dfp     *dfpstub.Stub
-	env     env
-	dataDir string
-}
-
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *World {
 	t.Helper()
 	return newWorldWith(t, testca.Options{})
 }
 
-func newWorldWith(t *testing.T, opts testca.Options) *world {
+func newWorldWith(t *testing.T, opts testca.Options) *World {
 	t.Helper()
-	addr, err := FreeLoopbackAddr()
+	w, err := NewWorld(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, _ := testca.Port(addr)
-	opts.ChallengePort = port
-	ca, err := testca.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ca.Close)
-	dfp, err := dfpstub.New(dfpstub.Fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dfp.Close)
-	dir := t.TempDir()
-	roots := filepath.Join(dir, "pebble-tls.pem")
-	if err := os.WriteFile(roots, ca.TLSRootPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dataDir := filepath.Join(dir, "data")
-	return &world{ca: ca, dfp: dfp, dataDir: dataDir, env: env{
-		"PROXY_ADDRESS":        dfp.URL(),
-		"ACME_DIRECTORY":       ca.DirectoryURL,
-		"LEGO_CA_CERTIFICATES": roots,
-		"DATA_DIR":             dataDir,
-		"CHALLENGE_ADDR":       addr,
-		"CERTBOT_EMAIL":        "ops@example.com",
-		// The literal quotes are what the seed's compose example leaves in the value.
-		"EXCLUDE_DOMAINS":    `"late.test, *.nothing.test"`,
-		"DISCOVERY_INTERVAL": "1s",
-		"LOG_LEVEL":          "debug",
-	}}
+	t.Cleanup(w.Close)
+	// The literal quotes are what the seed's compose example leaves in the value.
+	w.Env["EXCLUDE_DOMAINS"] = `"late.test, *.nothing.test"`
+	w.Env["LOG_LEVEL"] = "debug"
+	return w
 }
 
 // running is one start of the real service.
@@ -78,9 +38,9 @@ type running struct {
 	done chan error
 }
 
-func (w *world) start(t *testing.T) *running {
+func (w *World) start(t *testing.T) *running {
 	t.Helper()
-	cfg, err := app.LoadConfig(w.env.get)
+	cfg, err := app.LoadConfig(w.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +102,11 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 
 	first := w.start(t)
 	waitFor(t, "every fixture name uploaded", 90*time.Second, first, func() bool {
-		return reflect.DeepEqual(w.dfp.CertNames(), want)
+		return reflect.DeepEqual(w.DFP.CertNames(), want)
 	})
 	t.Logf("first start: %d certificates issued and uploaded in %s", len(want), time.Since(begin).Round(time.Millisecond))
 	for _, name := range fixtureNames {
-		pem, _ := w.dfp.Cert(name + ".pem")
+		pem, _ := w.DFP.Cert(name + ".pem")
 		b, err := proxyapi.ParseBundle(pem)
 		if err != nil {
 			t.Fatalf("%s: uploaded bundle: %v", name, err)
@@ -158,14 +118,14 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 		for _, c := range b.Chain {
 			inter.AddCert(c)
 		}
-		if _, err := b.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: w.ca.IssuerRoots(), Intermediates: inter}); err != nil {
+		if _, err := b.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: w.CA.IssuerRoots(), Intermediates: inter}); err != nil {
 			t.Errorf("%s: does not chain to Pebble's root: %v", name, err)
 		}
 	}
-	if p := w.dfp.Poisoned(); len(p) != 0 {
+	if p := w.DFP.Poisoned(); len(p) != 0 {
 		t.Errorf("DFP was sent PEMs HAProxy cannot load: %v", p)
 	}
-	for _, u := range w.dfp.Uploads() {
+	for _, u := range w.DFP.Uploads() {
 		if u.Distribute {
 			t.Errorf("upload of %s used distribute=true although the stand-in is not in Swarm", u.CertName)
 		}
@@ -186,10 +146,10 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 	first.shutdown(t)
 
 	// DFP restarted without a /certs volume: it lists no services and holds no certificates.
-	w.dfp.Restart(false)
+	w.DFP.Restart(false)
 	second := w.start(t)
 	waitFor(t, "stored certificates uploaded again", 30*time.Second, second, func() bool {
-		return reflect.DeepEqual(w.dfp.CertNames(), want)
+		return reflect.DeepEqual(w.DFP.CertNames(), want)
 	})
 	second.shutdown(t)
 	if n := len(second.logs.Events("issuance_started")); n != 0 {
@@ -210,12 +170,13 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 // restart waits for that time instead of ordering again.
 func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
-	w.dfp.Restart(false) // no services: only DOMAINS
-	w.env["DOMAINS"] = "dead.test,alive.test"
+	w.DFP.Restart(false) // no services: only DOMAINS
+	w.Env["DOMAINS"] = "dead.test,alive.test"
+	w.Env["PREFLIGHT"] = "false" // let the CA's validation be what fails
 
 	first := w.start(t)
 	waitFor(t, "the dead name to fail and the live one to be served", 60*time.Second, first, func() bool {
-		_, ok := w.dfp.Cert("alive.test.pem")
+		_, ok := w.DFP.Cert("alive.test.pem")
 		return ok && len(first.logs.Events("issuance_failed")) == 1
 	})
 	failed := first.logs.Events("issuance_failed")[0]
@@ -236,7 +197,64 @@ func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 	for _, e := range second.logs.Events("issuance_started") {
 		t.Errorf("restart ordered %v again before its retry time", e["domain"])
 	}
-	if _, ok := w.dfp.Cert("dead.test.pem"); ok {
+	if _, ok := w.DFP.Cert("dead.test.pem"); ok {
 		t.Error("DFP holds a certificate for the name that never validated")
+	}
+}
+
+// A name whose probe does not come back through the proxy, or that does not resolve, is never
+// ordered: the CA sees no order, and the failure backs off like a failed order.
+func TestPreflightKeepsUnroutableNamesFromTheCA(t *testing.T) {
+	w := newWorldWith(t, testca.Options{Unresolvable: []string{"nxdomain.test"}})
+	w.DFP.Restart(false)
+	w.Frontend.Misroute("misrouted.test")
+	w.Env["DOMAINS"] = "misrouted.test,nxdomain.test"
+
+	r := w.start(t)
+	waitFor(t, "both names to fail pre-flight", 30*time.Second, r, func() bool {
+		return len(r.logs.Events("preflight_failed")) == 2
+	})
+	r.shutdown(t)
+	if n := w.CA.Orders(); n != 0 {
+		t.Errorf("the CA received %d orders, want none", n)
+	}
+	for _, e := range r.logs.Events("preflight_failed") {
+		if e["retry_at"] == nil || e["failures"] != float64(1) {
+			t.Errorf("preflight_failed without a retry time or failure count: %v", e)
+		}
+	}
+}
+
+// The CA's rateLimited answer holds every order until its Retry-After, then orders resume.
+func TestCARateLimitIsObeyed(t *testing.T) {
+	w := newWorld(t)
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "limited.test"
+	w.CA.RateLimitNextOrders(1, 3*time.Second)
+
+	r := w.start(t)
+	waitFor(t, "the certificate after the limit passed", 60*time.Second, r, func() bool {
+		_, ok := w.DFP.Cert("limited.test.pem")
+		return ok
+	})
+	r.shutdown(t)
+	limited := r.logs.Events("rate_limited")
+	if len(limited) != 1 || limited[0]["limit"] != "new_orders_per_account" {
+		t.Fatalf("rate_limited = %v, want one, naming new_orders_per_account", limited)
+	}
+	retryAt, _ := time.Parse(time.RFC3339, limited[0]["retry_at"].(string))
+	var orderedAt []time.Time
+	for _, e := range r.logs.Events("issuance_started") {
+		at, _ := time.Parse(time.RFC3339, e["time"].(string))
+		orderedAt = append(orderedAt, at)
+	}
+	if len(orderedAt) != 2 {
+		t.Fatalf("ordered %d times, want 2 (refused, then after the limit)", len(orderedAt))
+	}
+	if orderedAt[1].Before(retryAt.Add(-time.Second)) {
+		t.Errorf("ordered again at %s, before the CA's time %s", orderedAt[1], retryAt)
+	}
+	if n := w.CA.Orders(); n != 1 {
+		t.Errorf("Pebble received %d orders, want exactly the one after the limit", n)
 	}
 }

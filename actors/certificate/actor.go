@@ -1,10 +1,11 @@
 // Package certificate is the actor that owns one name's certificate: it loads it from the store,
-// decides whether it is due, asks the rate limiter for a permit, orders it off the mailbox, and
-// hands the result to the uploader. Whatever it must keep is in the store, so a restarted
-// instance picks up exactly where the old one stopped.
+// decides whether it is due, checks for free that the name can validate, asks the rate limiter for
+// a permit, orders it off the mailbox, and hands the result to the uploader. Whatever it must keep
+// is in the store, so a restarted instance picks up exactly where the old one stopped.
 package certificate
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -24,14 +26,20 @@ type Obtainer interface {
 	Obtain(name string) (*proxyapi.Bundle, error)
 }
 
+// Preflighter checks that a name can validate; *preflight.Checker is the real one.
+type Preflighter interface {
+	Check(ctx context.Context, name string) (preflight.Result, error)
+}
+
 // Deps is what every certificate actor shares.
 type Deps struct {
-	Store    *store.Store
-	Issuer   Obtainer
-	Limiter  *actor.PID
-	Uploader *actor.PID
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Store     *store.Store
+	Issuer    Obtainer
+	Preflight Preflighter // nil: no pre-flight (PREFLIGHT=false)
+	Limiter   *actor.PID
+	Uploader  *actor.PID
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // inFlightRecheck is how long to wait when another instance's order for the name is still running.
@@ -39,6 +47,12 @@ const inFlightRecheck = 30 * time.Second
 
 // checkDue is the actor's own timer message: look at the certificate again.
 type checkDue struct{}
+
+// checked is the result of a pre-flight check.
+type checked struct {
+	res preflight.Result
+	err error
+}
 
 // obtained is the result of an order, sent back to the actor by the goroutine that ran it.
 type obtained struct {
@@ -53,16 +67,20 @@ type certActor struct {
 
 	timers      *scheduler.TimerScheduler
 	cancelTimer scheduler.CancelFunc
+	checking    bool
 	awaitPermit bool
 	ordering    bool
+	renewal     bool
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
+	// said keeps warnings that would repeat on every check to once per instance.
+	said map[string]bool
 }
 
 // Props builds the actor for name.
 func Props(name string, deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name)}
+		return &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name), said: map[string]bool{}}
 	})
 }
 
@@ -75,12 +93,16 @@ func (a *certActor) Receive(ctx actor.Context) {
 		a.stopTimer()
 	case checkDue:
 		a.evaluate(ctx)
+	case checked:
+		a.preflighted(ctx, msg)
 	case *messages.PermitGranted:
-		a.awaitPermit = false
-		a.order(ctx)
+		if a.awaitPermit {
+			a.awaitPermit = false
+			a.order(ctx)
+		}
 	case *messages.PermitDeferred:
 		a.awaitPermit = false
-		a.log.Info("order deferred by rate limiter", "event", "issuance_deferred", "retry_at", msg.Until, "limit", msg.Reason)
+		a.log.Info("order deferred by the rate limits", "event", "issuance_deferred", "retry_at", msg.Until, "limit", msg.Reason)
 		a.wakeAt(ctx, msg.Until)
 	case obtained:
 		a.finish(ctx, msg)
@@ -89,7 +111,7 @@ func (a *certActor) Receive(ctx actor.Context) {
 
 // evaluate decides what the certificate needs now: nothing until a time, or an order.
 func (a *certActor) evaluate(ctx actor.Context) {
-	if a.awaitPermit || a.ordering {
+	if a.checking || a.awaitPermit || a.ordering {
 		return
 	}
 	now := a.deps.Now()
@@ -101,10 +123,13 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		}
 		a.log.Info("certificate due for renewal", "event", "renewal_due", "not_after", b.Leaf.NotAfter)
 	}
-	st, err := a.deps.Store.LoadState(a.name)
-	if err != nil {
-		// A corrupt state file must not stop issuance; the failure count restarts from zero.
-		a.log.Warn("state unreadable, starting afresh", "event", "state_corrupt", "error", err)
+	st := a.loadState()
+	if st.PausedURL != "" {
+		if a.once("paused") {
+			a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
+				"and removes paused_url from its state.json", "event", "domain_paused", "unpause_url", st.PausedURL)
+		}
+		return
 	}
 	if now.Before(st.NextAttempt) {
 		a.log.Info("waiting for the next attempt after earlier failures", "event", "issuance_waiting",
@@ -112,8 +137,38 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		a.wakeAt(ctx, st.NextAttempt)
 		return
 	}
+	if a.deps.Preflight == nil {
+		a.requestPermit(ctx)
+		return
+	}
+	a.checking = true
+	self, root, pf, name := ctx.Self(), ctx.ActorSystem().Root, a.deps.Preflight, a.name
+	go func() {
+		res, err := pf.Check(context.Background(), name)
+		root.Send(self, checked{res: res, err: err})
+	}()
+}
+
+func (a *certActor) preflighted(ctx actor.Context, res checked) {
+	a.checking = false
+	if res.err != nil {
+		// A failed pre-flight spends nothing at the CA but backs off like a failed order.
+		st := a.recordFailure(res.err)
+		a.log.Warn("pre-flight check failed; not ordering", "event", "preflight_failed", "error", res.err,
+			"failures", st.Failures, "retry_at", st.NextAttempt)
+		a.wakeAt(ctx, st.NextAttempt)
+		return
+	}
+	if res.res.HasIPv6 && a.once("aaaa") {
+		a.log.Warn("the name has an AAAA record: the CA validates over IPv6 first, so it must reach the proxy too",
+			"event", "preflight_ipv6")
+	}
+	a.requestPermit(ctx)
+}
+
+func (a *certActor) requestPermit(ctx actor.Context) {
 	a.awaitPermit = true
-	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name})
+	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.renewal})
 }
 
 // current returns the stored certificate when it is usable for the name, and sends it to the
@@ -129,6 +184,8 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 	}
 	b, err := proxyapi.ParseBundle(data)
 	if err == nil {
+		// This CA issued a certificate for exactly this name before: for the limits, a renewal.
+		a.renewal = true
 		err = b.Check(a.name, now)
 	}
 	if err != nil {
@@ -146,7 +203,7 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 func (a *certActor) order(ctx actor.Context) {
 	a.ordering = true
 	self, root, iss, name := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer, a.name
-	a.log.Info("ordering certificate", "event", "issuance_started")
+	a.log.Info("ordering certificate", "event", "issuance_started", "renewal", a.renewal)
 	go func() {
 		b, err := iss.Obtain(name)
 		root.Send(self, obtained{bundle: b, err: err})
@@ -155,38 +212,88 @@ func (a *certActor) order(ctx actor.Context) {
 
 func (a *certActor) finish(ctx actor.Context, res obtained) {
 	a.ordering = false
+	now := a.deps.Now()
+	done := &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeIssued}
+	defer ctx.Send(a.deps.Limiter, done)
+
 	if errors.Is(res.err, issuer.ErrInFlight) {
 		// An order started by a previous instance of this actor is still running; it stores its
 		// result itself, so look again shortly instead of ordering twice.
-		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeFailed})
-		a.wakeAt(ctx, a.deps.Now().Add(inFlightRecheck))
+		done.Outcome = messages.OutcomeNotOrdered
+		a.wakeAt(ctx, now.Add(inFlightRecheck))
 		return
 	}
-	now := a.deps.Now()
 	if res.err != nil {
-		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeFailed})
-		st, _ := a.deps.Store.LoadState(a.name)
-		st.Failures++
-		st.LastError = res.err.Error()
-		st.LastAttempt = now
-		st.NextAttempt = now.Add(withJitter(RetryDelay(st.Failures)))
-		if err := a.deps.Store.SaveState(a.name, st); err != nil {
-			a.log.Error("could not persist failure state", "event", "state_write_failed", "error", err)
-		}
-		a.log.Error("certificate order failed", "event", "issuance_failed", "error", res.err,
-			"failures", st.Failures, "retry_at", st.NextAttempt)
-		a.wakeAt(ctx, st.NextAttempt)
+		f := issuer.Classify(res.err, now)
+		done.Outcome, done.RetryAt, done.Limit = f.Outcome, f.RetryAt, f.Limit
+		a.failed(ctx, f, res.err)
 		return
 	}
-	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeIssued})
 	if err := a.deps.Store.SaveState(a.name, store.State{LastAttempt: now}); err != nil {
 		a.log.Error("could not persist state", "event", "state_write_failed", "error", err)
 	}
 	b := res.bundle
+	a.renewal = true
 	a.log.Info("certificate obtained", "event", "certificate_obtained", "not_after", b.Leaf.NotAfter,
 		"renew_at", RenewAt(b), "fingerprint", b.Fingerprint())
 	a.deploy(ctx, b)
 	a.wakeAt(ctx, RenewAt(b))
+}
+
+// failed remembers a failed order on disk and schedules the next attempt: the CA's time for a
+// rate limit, never for a paused name, else Let's Encrypt's backoff.
+func (a *certActor) failed(ctx actor.Context, f issuer.Failure, err error) {
+	switch f.Outcome {
+	case messages.OutcomePaused:
+		st := a.loadState()
+		st.PausedURL, st.LastError, st.LastAttempt = f.UnpauseURL, err.Error(), a.deps.Now()
+		a.saveState(st)
+		a.said["paused"] = true
+		a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
+			"and removes paused_url from its state.json", "event", "domain_paused", "unpause_url", f.UnpauseURL, "error", err)
+	case messages.OutcomeRateLimited:
+		st := a.loadState()
+		now := a.deps.Now()
+		st.LastError, st.LastAttempt = err.Error(), now
+		// Never before the CA's time; spread a little after it so held names do not return at once.
+		st.NextAttempt = spreadAfter(f.RetryAt, min(time.Minute, f.RetryAt.Sub(now)/10+time.Millisecond))
+		a.saveState(st)
+		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", "rate_limited",
+			"limit", f.Limit, "error", err, "retry_at", st.NextAttempt)
+		a.wakeAt(ctx, st.NextAttempt)
+	default:
+		st := a.recordFailure(err)
+		a.log.Error("certificate order failed", "event", "issuance_failed", "error", err,
+			"outcome", string(f.Outcome), "failures", st.Failures, "retry_at", st.NextAttempt)
+		a.wakeAt(ctx, st.NextAttempt)
+	}
+}
+
+// recordFailure counts a failure and persists the next attempt on Let's Encrypt's schedule.
+func (a *certActor) recordFailure(err error) store.State {
+	now := a.deps.Now()
+	st := a.loadState()
+	st.Failures++
+	st.LastError = err.Error()
+	st.LastAttempt = now
+	st.NextAttempt = now.Add(withJitter(RetryDelay(st.Failures)))
+	a.saveState(st)
+	return st
+}
+
+func (a *certActor) loadState() store.State {
+	st, err := a.deps.Store.LoadState(a.name)
+	if err != nil && a.once("state_corrupt") {
+		// A corrupt state file must not stop issuance; the failure count restarts from zero.
+		a.log.Warn("state unreadable, starting afresh", "event", "state_corrupt", "error", err)
+	}
+	return st
+}
+
+func (a *certActor) saveState(st store.State) {
+	if err := a.deps.Store.SaveState(a.name, st); err != nil {
+		a.log.Error("could not persist failure state", "event", "state_write_failed", "error", err)
+	}
 }
 
 func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle) {
@@ -204,4 +311,12 @@ func (a *certActor) stopTimer() {
 	if a.cancelTimer != nil {
 		a.cancelTimer()
 	}
+}
+
+func (a *certActor) once(key string) bool {
+	if a.said[key] {
+		return false
+	}
+	a.said[key] = true
+	return true
 }

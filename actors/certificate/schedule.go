@@ -27,6 +27,11 @@ func withJitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/10+1))
 }
 
+// spreadAfter is a random time in [t, t+spread): names held to the same time do not all come back at once.
+func spreadAfter(t time.Time, spread time.Duration) time.Time {
+	return t.Add(time.Duration(rand.Int64N(int64(spread))))
+}
+
 // RenewAt is when a certificate is due without ARI: when a third of its lifetime remains, or half
 // for certificates valid under 10 days (Let's Encrypt's integration guide; never a fixed 60 days).
 func RenewAt(b *proxyapi.Bundle) time.Time {

@@ -1,60 +1,111 @@
 package ratelimiter
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
-// reclaim is the actor's timer message that takes back permits whose lease ran out.
-type reclaim struct{}
+// Config is the rate limiter's configuration.
+type Config struct {
+	Table       Table  // already with the safety margin applied
+	LedgerPath  string // where the ledger persists; every change is written atomically
+	Concurrency int    // orders in flight at once
+	Lease       time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// unwritableRetry is how long a request waits when the ledger cannot be persisted: granting an
+// order that a restart would forget could exceed a limit.
+const unwritableRetry = time.Minute
+
+// tick is the actor's timer message: reclaim lapsed order slots and forget spent bookkeeping.
+type tick struct{}
 
 type limiterActor struct {
+	cfg     Config
+	limits  *Limiter
 	slots   *Slots
-	log     *slog.Logger
-	now     func() time.Time
 	waiters map[string]*actor.PID
 	cancel  scheduler.CancelFunc
 }
 
-// Props builds the limiter: at most concurrency orders in flight, each permit leased for lease.
-func Props(concurrency int, lease time.Duration, logger *slog.Logger) *actor.Props {
+// Props builds the rate limiter. Every order asks it first (PermitRequest) and reports back
+// (OrderFinished).
+func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &limiterActor{
-			slots:   NewSlots(concurrency, lease),
-			log:     logger,
-			now:     time.Now,
-			waiters: map[string]*actor.PID{},
-		}
+		return &limiterActor{cfg: cfg, slots: NewSlots(cfg.Concurrency, cfg.Lease), waiters: map[string]*actor.PID{}}
 	})
 }
 
 func (l *limiterActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		every := l.slots.Lease / 4
-		l.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(every, every, ctx.Self(), reclaim{})
+		l.limits = New(l.cfg.Table, l.load())
+		every := l.cfg.Lease / 4
+		l.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(every, every, ctx.Self(), tick{})
 	case *actor.Stopping, *actor.Restarting:
 		if l.cancel != nil {
 			l.cancel()
 		}
 	case *messages.PermitRequest:
-		if l.slots.Request(msg.Name, l.now()) {
-			ctx.Respond(&messages.PermitGranted{Name: msg.Name})
-			return
-		}
-		l.waiters[msg.Name] = ctx.Sender()
-		l.log.Debug("order queued for a free slot", "event", "order_queued", "domain", msg.Name,
-			"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
+		l.request(ctx, msg)
 	case *messages.OrderFinished:
-		l.grant(ctx, l.slots.Release(msg.Name, l.now()))
-	case reclaim:
-		l.grant(ctx, l.slots.Release("", l.now()))
+		l.finished(msg)
+		l.grant(ctx, l.slots.Release(msg.Name, l.cfg.Now()))
+	case tick:
+		l.limits.Forget(l.cfg.Now())
+		_ = l.save()
+		l.grant(ctx, l.slots.Release("", l.cfg.Now()))
 	}
+}
+
+func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
+	now := l.cfg.Now()
+	d := l.limits.Request(Order{Name: msg.Name, Renewal: msg.Renewal, ARI: msg.ARI}, now)
+	if err := l.save(); err != nil {
+		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: now.Add(unwritableRetry), Reason: "ledger_unwritable"})
+		return
+	}
+	if !d.Granted {
+		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: d.At, Reason: d.Limit})
+		return
+	}
+	if l.slots.Request(msg.Name, now) {
+		ctx.Respond(&messages.PermitGranted{Name: msg.Name})
+		return
+	}
+	l.waiters[msg.Name] = ctx.Sender()
+	l.cfg.Logger.Debug("order waits for a free slot", "event", "order_queued", "domain", msg.Name,
+		"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
+}
+
+func (l *limiterActor) finished(msg *messages.OrderFinished) {
+	now := l.cfg.Now()
+	switch msg.Outcome {
+	case messages.OutcomeIssued:
+		l.limits.Report(msg.Name, Issued, now)
+	case messages.OutcomeValidationFailed, messages.OutcomePaused:
+		l.limits.Report(msg.Name, FailedValidation, now)
+	case messages.OutcomeRateLimited:
+		l.limits.Report(msg.Name, FailedOther, now)
+		l.limits.Hold(msg.Name, msg.Limit, msg.RetryAt)
+		l.cfg.Logger.Warn("the CA's rate limit holds orders until its time", "event", "ca_rate_limited",
+			"domain", msg.Name, "limit", orUnknown(msg.Limit), "retry_at", msg.RetryAt)
+	default:
+		l.limits.Report(msg.Name, FailedOther, now)
+	}
+	_ = l.save()
 }
 
 func (l *limiterActor) grant(ctx actor.Context, names []string) {
@@ -64,4 +115,44 @@ func (l *limiterActor) grant(ctx actor.Context, names []string) {
 		}
 		delete(l.waiters, n)
 	}
+}
+
+// load reads the ledger. A missing one is a first start; an unreadable one is set aside (never
+// overwritten in place) and the limiter starts empty, loudly.
+func (l *limiterActor) load() Ledger {
+	var ledger Ledger
+	data, err := os.ReadFile(l.cfg.LedgerPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return ledger
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &ledger)
+	}
+	if err != nil {
+		aside := fmt.Sprintf("%s.corrupt-%d", l.cfg.LedgerPath, l.cfg.Now().Unix())
+		_ = os.Rename(l.cfg.LedgerPath, aside)
+		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and starting empty", "event", "ledger_corrupt",
+			"error", err, "moved_to", aside)
+		return Ledger{}
+	}
+	return ledger
+}
+
+func (l *limiterActor) save() error {
+	data, err := json.Marshal(l.limits.Ledger())
+	if err == nil {
+		err = store.WriteFileAtomic(l.cfg.LedgerPath, data, 0o600)
+	}
+	if err != nil {
+		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", "ledger_write_failed",
+			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))
+	}
+	return err
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

@@ -40,7 +40,7 @@ type Reservation struct {
 	// Buckets already charged for this order; the certificate-counting ones are refunded when
 	// nothing is issued.
 	Buckets []string `json:"buckets"`
-	Granted bool      `json:"granted"`
+	Granted bool     `json:"granted"`
 }
 
 // Ledger is the limiter's whole state; persisting it is what keeps a restart from lifting a limit.

@@ -17,6 +17,7 @@ import (
 type Config struct {
 	Store       *store.Store
 	Issuer      certificate.Obtainer
+	Preflight   certificate.Preflighter
 	Limiter     *actor.Props
 	Uploader    *actor.Props
 	Discovery   *actor.Props
@@ -54,12 +55,13 @@ func (s *supervisorActor) start(ctx actor.Context) {
 	limiter := s.spawn(ctx, s.cfg.Limiter, "ratelimiter")
 	up := s.spawn(ctx, s.cfg.Uploader, "uploader")
 	s.deps = certificate.Deps{
-		Store:    s.cfg.Store,
-		Issuer:   s.cfg.Issuer,
-		Limiter:  limiter,
-		Uploader: up,
-		Logger:   s.cfg.Logger,
-		Now:      s.cfg.Now,
+		Store:     s.cfg.Store,
+		Issuer:    s.cfg.Issuer,
+		Preflight: s.cfg.Preflight,
+		Limiter:   limiter,
+		Uploader:  up,
+		Logger:    s.cfg.Logger,
+		Now:       s.cfg.Now,
 	}
 	// Stored certificates are served and renewed even while DFP lists nothing (it forgets every
 	// service on restart).

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,7 +78,8 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 	system.Root.Spawn(Props(Config{
 		Store:   st,
 		Issuer:  localCA{ca: ca, store: st},
-		Limiter: ratelimiter.Props(2, time.Minute, logger),
+		Limiter: ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: filepath.Join(t.TempDir(), "ledger.json"),
+			Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now}),
 		Uploader: uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second,
 			MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now}),
 		Discovery: actor.PropsFromProducer(func() actor.Actor {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"syscall"
 	"text/tabwriter"
@@ -36,53 +35,32 @@ func main() {
 }
 
 func run(keep bool, timeout time.Duration) error {
-	addr, err := test.FreeLoopbackAddr()
-	if err != nil {
-		return err
-	}
-	port, _ := testca.Port(addr)
-	ca, err := testca.Start(testca.Options{ChallengePort: port})
-	if err != nil {
-		return err
-	}
-	defer ca.Close()
-	dfp, err := dfpstub.New(dfpstub.Fixture)
-	if err != nil {
-		return err
-	}
-	defer dfp.Close()
 	dir, err := os.MkdirTemp("", "dfp-letsencrypt-sandbox-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	roots := filepath.Join(dir, "pebble-tls.pem")
-	if err := os.WriteFile(roots, ca.TLSRootPEM, 0o600); err != nil {
-		return err
-	}
-
-	vars := map[string]string{
-		"PROXY_ADDRESS":        dfp.URL(),
-		"ACME_DIRECTORY":       ca.DirectoryURL,
-		"LEGO_CA_CERTIFICATES": roots,
-		"DATA_DIR":             filepath.Join(dir, "data"),
-		"CHALLENGE_ADDR":       addr,
-		"CERTBOT_EMAIL":        "ops@example.test",
-		"EXCLUDE_DOMAINS":      "late.test",
-		"DISCOVERY_INTERVAL":   "5s",
-		"LOG_FORMAT":           "text",
-	}
-	cfg, err := app.LoadConfig(func(k string) string {
-		if v, ok := os.LookupEnv(k); ok && (k == "LOG_FORMAT" || k == "LOG_LEVEL") {
-			return v
-		}
-		return vars[k]
-	})
+	world, err := test.NewWorld(dir, testca.Options{})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("sandbox: Pebble at %s, DFP stand-in at %s (services from a real DFP capture), responder on %s\n\n",
-		ca.DirectoryURL, dfp.URL(), addr)
+	defer world.Close()
+	world.Env["EXCLUDE_DOMAINS"] = "late.test"
+	world.Env["DISCOVERY_INTERVAL"] = "5s"
+	world.Env["LOG_FORMAT"] = "text"
+	for _, k := range []string{"LOG_FORMAT", "LOG_LEVEL"} {
+		if v, ok := os.LookupEnv(k); ok {
+			world.Env[k] = v
+		}
+	}
+	cfg, err := app.LoadConfig(world.Getenv)
+	if err != nil {
+		return err
+	}
+	dfp := world.DFP
+	fmt.Printf("sandbox: Pebble at %s, DFP API stand-in at %s (services from a real DFP capture),\n"+
+		"         proxy port 80 stand-in at %s, responder on %s\n\n",
+		world.CA.DirectoryURL, dfp.URL(), world.Frontend.Addr(), cfg.ChallengeAddr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -10,11 +10,14 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
@@ -43,10 +46,18 @@ type CA struct {
 	// TLSRootPEM is that certificate as PEM, for writing to a LEGO_CA_CERTIFICATES file.
 	TLSRootPEM []byte
 
+	// DNSAddr is the DNS server (TCP) that answers 127.0.0.1 for every resolvable name.
+	DNSAddr string
+
 	ca      *ca.CAImpl
 	server  *httptest.Server
 	dns     *dns.Server
 	queries atomic.Int64
+
+	orders      atomic.Int64
+	mu          sync.Mutex
+	limitOrders int           // how many of the next new-order requests are refused as rate limited
+	retryAfter  time.Duration // the Retry-After those refusals carry
 }
 
 // Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
@@ -73,13 +84,53 @@ func Start(opts Options) (*CA, error) {
 	validator := va.New(logger, opts.ChallengePort, 0, false, dnsAddr, store)
 	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
 
-	c.server = httptest.NewUnstartedServer(front.Handler())
+	c.DNSAddr = dnsAddr
+	c.server = httptest.NewUnstartedServer(c.limitingHandler(front.Handler()))
 	c.server.StartTLS()
 	c.DirectoryURL = c.server.URL + wfe.DirectoryPath
 	c.Roots = x509.NewCertPool()
 	c.Roots.AddCert(c.server.Certificate())
 	c.TLSRootPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.server.Certificate().Raw})
 	return c, nil
+}
+
+// newOrderPath is Pebble's new-order endpoint.
+const newOrderPath = "/order-plz"
+
+// RateLimitNextOrders makes the next n new-order requests fail as Let's Encrypt's do when the
+// new-orders limit is reached: 429, urn:ietf:params:acme:error:rateLimited, a Retry-After header
+// and the time again in the detail.
+func (c *CA) RateLimitNextOrders(n int, retryAfter time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limitOrders, c.retryAfter = n, retryAfter
+}
+
+// Orders counts the new-order requests Pebble itself received (rate-limited ones excluded).
+func (c *CA) Orders() int64 { return c.orders.Load() }
+
+func (c *CA) limitingHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == newOrderPath {
+			c.mu.Lock()
+			limited, retryAfter := c.limitOrders > 0, c.retryAfter
+			if limited {
+				c.limitOrders--
+			}
+			c.mu.Unlock()
+			if limited {
+				secs := int(retryAfter.Round(time.Second).Seconds())
+				at := time.Now().Add(retryAfter).UTC().Format("2006-01-02 15:04:05 UTC")
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				w.WriteHeader(http.StatusTooManyRequests)
+				fmt.Fprintf(w, `{"type":"urn:ietf:params:acme:error:rateLimited","status":429,"detail":"too many new orders (300) from this account in the last 3h0m0s, retry after %s"}`, at)
+				return
+			}
+			c.orders.Add(1)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // IssuerRoots is the pool of Pebble's issuing roots, to verify the chains it hands out.

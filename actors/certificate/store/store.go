@@ -103,6 +103,9 @@ type State struct {
 	LastError   string    `json:"last_error,omitempty"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// PausedURL is set when the CA paused the name; nothing is ordered until an operator has
+	// unpaused it there and removed this field (or the file).
+	PausedURL string `json:"paused_url,omitempty"`
 }
 
 // LoadState returns the state of name; a name never seen has the zero State.

@@ -36,6 +36,11 @@ type Config struct {
 	OrderConcurrency  int                // ORDER_CONCURRENCY
 	LogFormat         string             // LOG_FORMAT
 	LogLevel          slog.Level         // LOG_LEVEL
+	RateLimits        string             // RATE_LIMITS: production, staging, none
+	RateLimitMargin   float64            // RATE_LIMIT_MARGIN
+	Preflight         bool               // PREFLIGHT
+	PreflightAddr     string             // PREFLIGHT_ADDR
+	PreflightResolver string             // PREFLIGHT_RESOLVER
 }
 
 // ConfigError names the variable that stopped the start.
@@ -140,7 +145,54 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", v)}
 		}
 	}
+	if err := c.loadLimitsAndPreflight(env); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
+	// Let's Encrypt staging has its own, larger limits; any other CA gets production's unless told.
+	c.RateLimits = "production"
+	if c.DirectoryURL == lego.LEDirectoryStaging {
+		c.RateLimits = "staging"
+	}
+	if v := strings.ToLower(env("RATE_LIMITS")); v != "" {
+		if v != "production" && v != "staging" && v != "none" {
+			return &ConfigError{"RATE_LIMITS", fmt.Sprintf("%q is not one of production, staging, none", v)}
+		}
+		c.RateLimits = v
+	}
+	c.RateLimitMargin = 0.1
+	if v := env("RATE_LIMIT_MARGIN"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f >= 0.9 {
+			return &ConfigError{"RATE_LIMIT_MARGIN", fmt.Sprintf("%q is not a fraction from 0 to 0.9 (e.g. 0.1 keeps 10%% in reserve)", v)}
+		}
+		c.RateLimitMargin = f
+	}
+	c.Preflight = true
+	switch v := strings.ToLower(env("PREFLIGHT")); v {
+	case "", "true":
+	case "false":
+		c.Preflight = false
+	default:
+		return &ConfigError{"PREFLIGHT", fmt.Sprintf("%q is neither true nor false", v)}
+	}
+	c.PreflightAddr = net.JoinHostPort(c.ProxyURL.Hostname(), "80")
+	if v := env("PREFLIGHT_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return &ConfigError{"PREFLIGHT_ADDR", fmt.Sprintf("%q is not host:port (e.g. proxy:80)", v)}
+		}
+		c.PreflightAddr = v
+	}
+	if v := env("PREFLIGHT_RESOLVER"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return &ConfigError{"PREFLIGHT_RESOLVER", fmt.Sprintf("%q is not host:port (e.g. 10.0.0.2:53)", v)}
+		}
+		c.PreflightResolver = v
+	}
+	return nil
 }
 
 // unquote drops surrounding space and the literal quotes compose files leave in values

@@ -16,7 +16,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
@@ -86,7 +88,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	sup := supervisor.Props(supervisor.Config{
 		Store:       st,
 		Issuer:      iss,
-		Limiter:     ratelimiter.Props(cfg.OrderConcurrency, orderLease, logger),
+		Limiter:     ratelimiter.Props(limiterConfig(cfg, logger)),
+		Preflight:   preflightChecker(cfg, tokens),
 		Uploader:    uploader.Props(uploader.Config{DFP: dfp, Distribute: true, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery:   discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
 		Logger:      logger,
@@ -113,6 +116,31 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	err = responder.Shutdown(stopCtx)
 	logger.Info("stopped", "event", "shutdown_complete")
 	return err
+}
+
+func limiterConfig(cfg Config, logger *slog.Logger) ratelimiter.Config {
+	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by LoadConfig
+	return ratelimiter.Config{
+		Table:       table.WithMargin(cfg.RateLimitMargin),
+		LedgerPath:  filepath.Join(cfg.DataDir, "ratelimits", store.CAKey(cfg.DirectoryURL)+".json"),
+		Concurrency: cfg.OrderConcurrency,
+		Lease:       orderLease,
+		Logger:      logger,
+		Now:         time.Now,
+	}
+}
+
+// preflightChecker is nil when PREFLIGHT=false; a nil interface, not a nil pointer in one.
+func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighter {
+	if !cfg.Preflight {
+		return nil
+	}
+	return &preflight.Checker{
+		Resolver:  preflight.NewResolver(cfg.PreflightResolver),
+		ProxyAddr: cfg.PreflightAddr,
+		Tokens:    tokens,
+		Timeout:   15 * time.Second,
+	}
 }
 
 // waitOrders lets orders in flight finish and store their certificate: a certificate the CA has

@@ -1,0 +1,86 @@
+package issuer
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-acme/lego/v4/acme"
+	"github.com/go-acme/lego/v4/acme/api"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
+)
+
+// Failure is what an order's error means for the limits and the retry schedule.
+type Failure struct {
+	Outcome    messages.Outcome
+	RetryAt    time.Time // the CA's time, for rate limits
+	Limit      string    // the limit the CA named, in the ratelimiter's names; "" if unknown
+	UnpauseURL string    // set when the CA paused the name
+}
+
+var (
+	retryAfterDetail = regexp.MustCompile(`retry after (\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: UTC|Z)?)`)
+	unpauseURL       = regexp.MustCompile(`https://\S*unpause\S*`)
+)
+
+// validationProblems are the ACME error types of a failed validation (RFC 8555 section 6.7, CAA).
+var validationProblems = map[string]bool{
+	"urn:ietf:params:acme:error:unauthorized":      true,
+	"urn:ietf:params:acme:error:connection":        true,
+	"urn:ietf:params:acme:error:dns":               true,
+	"urn:ietf:params:acme:error:incorrectResponse": true,
+	"urn:ietf:params:acme:error:tls":               true,
+	"urn:ietf:params:acme:error:caa":               true,
+}
+
+// limitPhrases maps words of Let's Encrypt's rateLimited details to the limit they name.
+var limitPhrases = []struct{ phrase, limit string }{
+	{"exact set", "certificates_per_exact_set"},
+	{"consecutive", "consecutive_failed_authorizations_per_name"},
+	{"failed authorization", "failed_authorizations_per_name"},
+	{"new orders", "new_orders_per_account"},
+	{"registered domain", "certificates_per_registered_domain"},
+	{"already issued for", "certificates_per_registered_domain"},
+}
+
+// Classify reads an order's error. now anchors a Retry-After given in seconds.
+func Classify(err error, now time.Time) Failure {
+	var rl *acme.RateLimitedError
+	if errors.As(err, &rl) {
+		f := Failure{Outcome: messages.OutcomeRateLimited, RetryAt: retryAt(rl, now)}
+		detail := strings.ToLower(rl.Detail)
+		if u := unpauseURL.FindString(rl.Detail); u != "" {
+			f.Outcome, f.UnpauseURL = messages.OutcomePaused, u
+			return f
+		}
+		for _, p := range limitPhrases {
+			if strings.Contains(detail, p.phrase) {
+				f.Limit = p.limit
+				break
+			}
+		}
+		return f
+	}
+	var pd *acme.ProblemDetails
+	if errors.As(err, &pd) && validationProblems[pd.Type] {
+		return Failure{Outcome: messages.OutcomeValidationFailed}
+	}
+	return Failure{Outcome: messages.OutcomeFailed}
+}
+
+// retryAt is the CA's time: the Retry-After header, else the "retry after" in the detail, else an
+// hour (Let's Encrypt always sends one; this is for CAs that do not).
+func retryAt(rl *acme.RateLimitedError, now time.Time) time.Time {
+	if d, err := api.ParseRetryAfter(rl.RetryAfter); err == nil && d > 0 {
+		return now.Add(d)
+	}
+	if m := retryAfterDetail.FindStringSubmatch(rl.Detail); m != nil {
+		s := strings.Replace(strings.TrimSuffix(strings.TrimSuffix(m[1], " UTC"), "Z"), "T", " ", 1)
+		if t, err := time.Parse("2006-01-02 15:04:05", s); err == nil {
+			return t.UTC()
+		}
+	}
+	return now.Add(time.Hour)
+}

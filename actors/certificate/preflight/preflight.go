@@ -1,0 +1,111 @@
+// Package preflight checks, for free, that a name can pass HTTP-01 before an order spends any of
+// the CA's budget: the name resolves, and a probe token put into the responder comes back through
+// the proxy for that Host.
+package preflight
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/webroot"
+)
+
+// ErrNoAddress means the name has neither an A nor an AAAA record.
+var ErrNoAddress = errors.New("no A or AAAA record")
+
+// Checker runs the checks.
+type Checker struct {
+	// Resolver looks names up; nil is the system's.
+	Resolver *net.Resolver
+	// ProxyAddr is host:port where the proxy serves HTTP (port 80 in production).
+	ProxyAddr string
+	Tokens    *webroot.Tokens
+	Timeout   time.Duration
+}
+
+// Result is what a passed check found worth a warning.
+type Result struct {
+	HasIPv6 bool // the CA validates over IPv6 first: a wrong AAAA record is a common failure
+}
+
+// NewResolver returns a resolver that asks the DNS server at addr (host:port) over TCP, which
+// every server answers and which no truncation can cut short, or the system's resolver when addr
+// is empty.
+func NewResolver(addr string) *net.Resolver {
+	if addr == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}}
+}
+
+// Check runs the DNS check, then the probe through the proxy.
+func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	var res Result
+	resolver := c.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	addrs, err := resolver.LookupIPAddr(ctx, name)
+	if err != nil || len(addrs) == 0 {
+		var dnsErr *net.DNSError
+		if err == nil || errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return res, fmt.Errorf("preflight for %s: %w", name, ErrNoAddress)
+		}
+		return res, fmt.Errorf("preflight for %s: look up: %w", name, err)
+	}
+	for _, a := range addrs {
+		if a.IP.To4() == nil {
+			res.HasIPv6 = true
+		}
+	}
+	return res, c.probe(ctx, name)
+}
+
+// probe asks the proxy for a fresh token with the name as Host, as the CA's validator will. A
+// redirect to the same token path passes: the validator follows it (HTTPS_ONLY, redirectFromDomain).
+func (c *Checker) probe(ctx context.Context, name string) error {
+	token, keyAuth := randomToken(), randomToken()
+	c.Tokens.Put(token, keyAuth)
+	defer c.Tokens.Remove(token)
+
+	path := webroot.PathPrefix + token
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.ProxyAddr+path, nil)
+	if err != nil {
+		return fmt.Errorf("preflight for %s: %w", name, err)
+	}
+	req.Host = name
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("preflight for %s: probe through %s: %w", name, c.ProxyAddr, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case resp.StatusCode == http.StatusOK && string(body) == keyAuth:
+		return nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.HasSuffix(resp.Header.Get("Location"), path):
+		return nil
+	}
+	return fmt.Errorf("preflight for %s: probe through %s answered %d, not the token: is the challenge path routed to this service?",
+		name, c.ProxyAddr, resp.StatusCode)
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

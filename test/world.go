@@ -1,0 +1,76 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/testca"
+)
+
+// World is everything the service talks to, on loopback: Pebble, the DFP API stand-in, and
+// the proxy's port 80 routing challenges to the service's responder, as DFP with the companion
+// registered does. Env is the service's environment for it, read by app.LoadConfig.
+type World struct {
+	CA       *testca.CA
+	DFP      *dfpstub.Stub
+	Frontend *dfpstub.Frontend
+	Env      map[string]string
+	Dir      string
+}
+
+// NewWorld builds a world in dir. Challenges take the production path: CA -> proxy port 80 (the
+// frontend) -> responder.
+func NewWorld(dir string, opts testca.Options) (*World, error) {
+	w := &World{Dir: dir}
+	responder, err := FreeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	if w.Frontend, err = dfpstub.StartFrontend("127.0.0.1:0", responder); err != nil {
+		return nil, err
+	}
+	opts.ChallengePort, _ = testca.Port(w.Frontend.Addr())
+	if w.CA, err = testca.Start(opts); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if w.DFP, err = dfpstub.New(dfpstub.Fixture); err != nil {
+		w.Close()
+		return nil, err
+	}
+	roots := filepath.Join(dir, "pebble-tls.pem")
+	if err := os.WriteFile(roots, w.CA.TLSRootPEM, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("world: %w", err)
+	}
+	w.Env = map[string]string{
+		"PROXY_ADDRESS":        w.DFP.URL(),
+		"ACME_DIRECTORY":       w.CA.DirectoryURL,
+		"LEGO_CA_CERTIFICATES": roots,
+		"DATA_DIR":             filepath.Join(dir, "data"),
+		"CHALLENGE_ADDR":       responder,
+		"PREFLIGHT_ADDR":       w.Frontend.Addr(),
+		"PREFLIGHT_RESOLVER":   w.CA.DNSAddr,
+		"CERTBOT_EMAIL":        "ops@example.test",
+		"DISCOVERY_INTERVAL":   "1s",
+	}
+	return w, nil
+}
+
+// Getenv reads the world's environment as os.Getenv would.
+func (w *World) Getenv(k string) string { return w.Env[k] }
+
+// Close stops everything the world started.
+func (w *World) Close() {
+	if w.DFP != nil {
+		w.DFP.Close()
+	}
+	if w.CA != nil {
+		w.CA.Close()
+	}
+	if w.Frontend != nil {
+		w.Frontend.Close()
+	}
+}
