@@ -76,8 +76,8 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	defer system.Shutdown()
 	system.Root.Spawn(Props(Config{
-		Store:   st,
-		Issuer:  localCA{ca: ca, store: st},
+		Store:  st,
+		Issuer: localCA{ca: ca, store: st},
 		Limiter: ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: filepath.Join(t.TempDir(), "ledger.json"),
 			Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now}),
 		Uploader: uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second,
