@@ -35,10 +35,15 @@ func spreadAfter(t time.Time, spread time.Duration) time.Time {
 // RenewAt is when a certificate is due without ARI: when a third of its lifetime remains, or half
 // for certificates valid under 10 days (Let's Encrypt's integration guide; never a fixed 60 days).
 func RenewAt(b *proxyapi.Bundle) time.Time {
-	life := b.Lifetime()
+	return RenewTime(b.Leaf.NotBefore, b.Leaf.NotAfter)
+}
+
+// RenewTime is RenewAt for a validity period.
+func RenewTime(notBefore, notAfter time.Time) time.Time {
+	life := notAfter.Sub(notBefore)
 	remaining := life / 3
 	if life < 10*24*time.Hour {
 		remaining = life / 2
 	}
-	return b.Leaf.NotAfter.Add(-remaining)
+	return notAfter.Add(-remaining)
 }
