@@ -3,11 +3,15 @@ package test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
@@ -256,5 +260,43 @@ func TestCARateLimitIsObeyed(t *testing.T) {
 	}
 	if n := w.CA.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want exactly the one after the limit", n)
+	}
+}
+
+// The rate-limit ledger survives restarts: a name whose certificate keeps getting lost is issued
+// only as often as the exact-set limit allows (5 a week, 4 with the 10% margin), however often the
+// service restarts; then it is deferred, and the CA sees no order.
+func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
+	w := newWorld(t)
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "lost.test"
+	w.Env["RATE_LIMITS"] = "production"
+	bundle := filepath.Join(w.Env["DATA_DIR"], "certificates", store.CAKey(w.CA.DirectoryURL), "lost.test", "bundle.pem")
+
+	for i := 1; i <= 4; i++ {
+		r := w.start(t)
+		waitFor(t, fmt.Sprintf("certificate %d", i), 30*time.Second, r, func() bool {
+			return len(r.logs.Events("certificate_obtained")) == 1
+		})
+		r.shutdown(t)
+		if err := os.Remove(bundle); err != nil { // the certificate is lost; the ledger is not
+			t.Fatal(err)
+		}
+	}
+	orders := w.CA.Orders()
+	r := w.start(t)
+	waitFor(t, "the fifth order to be deferred", 30*time.Second, r, func() bool {
+		return len(r.logs.Events("issuance_deferred")) == 1
+	})
+	r.shutdown(t)
+	deferred := r.logs.Events("issuance_deferred")[0]
+	if deferred["limit"] != "certificates_per_exact_set" {
+		t.Errorf("deferred by %v, want certificates_per_exact_set", deferred["limit"])
+	}
+	if at, _ := time.Parse(time.RFC3339, deferred["retry_at"].(string)); time.Until(at) < 30*time.Hour {
+		t.Errorf("deferred only until %s; the exact-set bucket refills one per 37 h with the margin", at)
+	}
+	if w.CA.Orders() != orders {
+		t.Errorf("the CA received an order past the limit")
 	}
 }

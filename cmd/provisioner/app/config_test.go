@@ -101,6 +101,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ORDER_CONCURRENCY":  {"ORDER_CONCURRENCY": "0"},
 		"LOG_FORMAT":         {"LOG_FORMAT": "xml"},
 		"LOG_LEVEL":          {"LOG_LEVEL": "loud"},
+		"RATE_LIMITS":        {"RATE_LIMITS": "lenient"},
+		"RATE_LIMIT_MARGIN":  {"RATE_LIMIT_MARGIN": "0.95"},
+		"PREFLIGHT":          {"PREFLIGHT": "off"},
+		"PREFLIGHT_ADDR":     {"PREFLIGHT_ADDR": "proxy"},
+		"PREFLIGHT_RESOLVER": {"PREFLIGHT_RESOLVER": "10.0.0.2"},
 	}
 	for variable, vars := range cases {
 		if variable != "PROXY_ADDRESS" {
@@ -122,5 +127,28 @@ func assertVar(t *testing.T, err error, variable string) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "config: "+variable+": ") {
 		t.Errorf("error %q is not one line naming %s", msg, variable)
+	}
+}
+
+func TestLimitsAndPreflightDefaults(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimits != "staging" || c.RateLimitMargin != 0.1 || !c.Preflight || c.PreflightAddr != "proxy:80" || c.PreflightResolver != "" {
+		t.Errorf("staging defaults wrong: %+v", c)
+	}
+	c, _ = load(map[string]string{"PROXY_ADDRESS": "proxy", "STAGING": "false"})
+	if c.RateLimits != "production" {
+		t.Errorf("production directory got %s limits", c.RateLimits)
+	}
+	c, _ = load(map[string]string{"PROXY_ADDRESS": "proxy", "ACME_DIRECTORY": "https://ca.internal/dir"})
+	if c.RateLimits != "production" {
+		t.Errorf("a custom CA must get production limits unless told, got %s", c.RateLimits)
+	}
+	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "RATE_LIMITS": "None", "RATE_LIMIT_MARGIN": "0",
+		"PREFLIGHT": "false", "PREFLIGHT_ADDR": "lb:8080", "PREFLIGHT_RESOLVER": "127.0.0.1:5353"})
+	if err != nil || c.RateLimits != "none" || c.RateLimitMargin != 0 || c.Preflight || c.PreflightAddr != "lb:8080" || c.PreflightResolver != "127.0.0.1:5353" {
+		t.Errorf("values wrong: %+v, %v", c, err)
 	}
 }
