@@ -8,7 +8,13 @@ import "time"
 // (DFP's names plus DOMAINS, less EXCLUDE_DOMAINS). An empty list is not a removal.
 type DomainsDiscovered struct {
 	Names []string
+	// Authoritative: DFP answered with a non-empty service list, so a name missing from Names is
+	// really gone from DFP (not DFP restarting or unreachable) and its removal clock may run.
+	Authoritative bool
 }
+
+// CheckNow asks a certificate actor to look at its certificate again (the periodic sweep).
+type CheckNow struct{}
 
 // PermitRequest asks the rate limiter whether an order for Name may be placed now. The limiter
 // answers the sender with PermitGranted or PermitDeferred.
@@ -57,4 +63,10 @@ type OrderFinished struct {
 type DeployCertificate struct {
 	Name   string
 	Bundle []byte
+}
+
+// ReconcileNow asks the uploader to compare what DFP holds with what it should hold now, rather
+// than at its next interval: discovery sends it when DFP is back after an outage or a restart.
+type ReconcileNow struct {
+	Reason string
 }

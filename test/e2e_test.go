@@ -300,3 +300,68 @@ func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 		t.Errorf("the CA received an order past the limit")
 	}
 }
+
+// DFP restarts without a /certs volume while the service runs: every certificate is back within a
+// reconcile interval (a poisoned file is overwritten too), nothing is issued, and the empty
+// service list starts no removal clock even when it lasts longer than the grace period.
+func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
+	w := newWorld(t)
+	w.Env["RECONCILE_INTERVAL"] = "2s"
+	w.Env["REMOVED_GRACE"] = "1s"
+	want := certFiles(fixtureNames)
+	r := w.start(t)
+	waitFor(t, "every fixture name uploaded", 90*time.Second, r, func() bool {
+		return reflect.DeepEqual(w.DFP.CertNames(), want)
+	})
+	issued := len(r.logs.Events("certificate_obtained"))
+
+	w.DFP.Restart(false)
+	w.DFP.PutRaw("example.test.pem", []byte("not a pem")) // a poisoned file left behind
+	time.Sleep(3 * time.Second)                           // longer than REMOVED_GRACE with DFP empty
+	waitFor(t, "every certificate back in DFP", 10*time.Second, r, func() bool {
+		if !reflect.DeepEqual(w.DFP.CertNames(), want) {
+			return false
+		}
+		pem, _ := w.DFP.Cert("example.test.pem")
+		_, err := proxyapi.ParseBundle(pem)
+		return err == nil
+	})
+	r.shutdown(t)
+	if n := len(r.logs.Events("certificate_obtained")); n != issued {
+		t.Errorf("%d certificates issued after DFP's restart, want none", n-issued)
+	}
+	if removed := r.logs.Events("domain_removed"); len(removed) != 0 {
+		t.Errorf("an empty DFP started removal clocks: %v", removed)
+	}
+	if len(r.logs.Events("reconcile_upload")) < len(fixtureNames) {
+		t.Errorf("reconcile_upload logged %d times, want one per name", len(r.logs.Events("reconcile_upload")))
+	}
+}
+
+// A service removed from DFP (while DFP still lists others) stops being renewed after the grace
+// period, with one line per name; its certificate files stay.
+func TestRemovedServiceStopsBeingRenewedAfterGrace(t *testing.T) {
+	w := newWorld(t)
+	w.Env["REMOVED_GRACE"] = "2s"
+	r := w.start(t)
+	waitFor(t, "every fixture name uploaded", 90*time.Second, r, func() bool {
+		return len(w.DFP.CertNames()) == len(fixtureNames)
+	})
+	w.DFP.RemoveService("web")
+	waitFor(t, "web's names removed", 20*time.Second, r, func() bool {
+		return len(r.logs.Events("domain_removed")) == 2
+	})
+	r.shutdown(t)
+	var removed []string
+	for _, e := range r.logs.Events("domain_removed") {
+		removed = append(removed, e["domain"].(string))
+	}
+	sort.Strings(removed)
+	if !reflect.DeepEqual(removed, []string{"example.test", "www.example.test"}) {
+		t.Errorf("removed %v, want web's example.test and www.example.test", removed)
+	}
+	bundle := filepath.Join(w.Env["DATA_DIR"], "certificates", store.CAKey(w.CA.DirectoryURL), "example.test", "bundle.pem")
+	if _, err := os.Stat(bundle); err != nil {
+		t.Errorf("a removed name's files must stay: %v", err)
+	}
+}

@@ -91,7 +91,7 @@ func (a *certActor) Receive(ctx actor.Context) {
 		a.evaluate(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		a.stopTimer()
-	case checkDue:
+	case checkDue, *messages.CheckNow:
 		a.evaluate(ctx)
 	case checked:
 		a.preflighted(ctx, msg)

@@ -42,6 +42,8 @@ type discoveryActor struct {
 	// Each name, skipped host and excluded name is logged once per process, not once per poll.
 	announced map[string]bool
 	empty     bool
+	failing   bool
+	polledOK  bool
 }
 
 // Props builds discovery; it reports DomainsDiscovered to its parent after every successful poll.
@@ -97,12 +99,21 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 		}
 	}
 	if res.err == nil {
-		if len(res.services) == 0 && !d.empty {
+		empty := len(res.services) == 0
+		if empty && !d.empty {
 			log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
 				"event", "discovery_empty")
 		}
-		d.empty = len(res.services) == 0
+		// A DFP that comes back, or that lost its services (a restart), may have lost certificates too.
+		switch {
+		case d.failing:
+			ctx.Send(ctx.Parent(), &messages.ReconcileNow{Reason: "dfp_reachable_again"})
+		case empty && d.polledOK && !d.empty:
+			ctx.Send(ctx.Parent(), &messages.ReconcileNow{Reason: "dfp_restarted"})
+		}
+		d.empty, d.polledOK = empty, true
 	}
+	d.failing = res.err != nil
 	names, excluded := Merge(ex.Names, d.cfg.Extra, d.cfg.Exclusions)
 	for _, n := range excluded {
 		if d.once("exclude:" + n) {
@@ -114,7 +125,7 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 			log.Info("domain discovered", "event", "domain_discovered", "domain", n)
 		}
 	}
-	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names})
+	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: res.err == nil && len(res.services) > 0})
 }
 
 func (d *discoveryActor) once(key string) bool {

@@ -4,9 +4,11 @@ package supervisor
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
@@ -24,12 +26,23 @@ type Config struct {
 	Logger      *slog.Logger
 	Now         func() time.Time
 	RestartBase time.Duration // first restart delay of a failed child; grows with each failure
+	// RenewInterval is the sweep that re-checks every certificate, first at a random offset.
+	RenewInterval time.Duration
+	// RemovedGrace is how long a name may be absent from DFP before it is no longer renewed.
+	RemovedGrace time.Duration
+	// PresencePath is where last-seen times persist.
+	PresencePath string
 }
 
+// sweep is the supervisor's timer message.
+type sweep struct{}
+
 type supervisorActor struct {
-	cfg   Config
-	certs map[string]*actor.PID
-	deps  certificate.Deps
+	cfg      Config
+	certs    map[string]*actor.PID
+	deps     certificate.Deps
+	presence *Presence
+	cancel   scheduler.CancelFunc
 }
 
 // Props builds the supervisor. Children that fail are restarted one by one with a growing delay,
@@ -44,10 +57,44 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.start(ctx)
-	case *messages.DomainsDiscovered:
-		for _, n := range msg.Names {
-			s.ensure(ctx, n)
+	case *actor.Stopping, *actor.Restarting:
+		if s.cancel != nil {
+			s.cancel()
 		}
+		if s.presence != nil {
+			_ = s.presence.Save(s.cfg.Now(), true)
+		}
+	case *messages.DomainsDiscovered:
+		s.discovered(ctx, msg)
+	case *messages.ReconcileNow:
+		ctx.Send(s.deps.Uploader, msg)
+	case sweep:
+		for _, pid := range s.certs {
+			ctx.Send(pid, &messages.CheckNow{})
+		}
+	}
+}
+
+func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDiscovered) {
+	now := s.cfg.Now()
+	listed := map[string]bool{}
+	for _, n := range msg.Names {
+		listed[n] = true
+		s.ensure(ctx, n)
+	}
+	s.presence.Seen(msg.Names, now)
+	if msg.Authoritative {
+		for name, pid := range s.certs {
+			if !listed[name] && s.presence.Gone(name, now, s.cfg.RemovedGrace) {
+				ctx.Stop(pid)
+				delete(s.certs, name)
+				s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
+					"event", "domain_removed", "domain", name, "last_seen", s.presence.LastSeen[name])
+			}
+		}
+	}
+	if err := s.presence.Save(now, false); err != nil {
+		s.cfg.Logger.Warn("could not persist when names were last seen", "event", "presence_write_failed", "error", err)
 	}
 }
 
@@ -69,10 +116,22 @@ func (s *supervisorActor) start(ctx actor.Context) {
 	if err != nil {
 		s.cfg.Logger.Error("could not list stored certificates; relying on discovery", "event", "store_list_failed", "error", err)
 	}
+	now := s.cfg.Now()
+	if s.presence, err = LoadPresence(s.cfg.PresencePath, names, now); err != nil {
+		// Without the record every stored name counts as seen now: renewing too long beats too short.
+		s.cfg.Logger.Warn("last-seen record unreadable; every stored name counts as seen now", "event", "presence_corrupt", "error", err)
+		s.presence = &Presence{path: s.cfg.PresencePath, LastSeen: map[string]time.Time{}}
+		s.presence.Seen(names, now)
+	}
 	for _, n := range names {
+		if s.presence.Gone(n, now, s.cfg.RemovedGrace) {
+			continue // removed before this start; discovery brings it back if DFP lists it again
+		}
 		s.ensure(ctx, n)
 	}
 	s.spawn(ctx, s.cfg.Discovery, "discovery")
+	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
+	s.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(first, s.cfg.RenewInterval, ctx.Self(), sweep{})
 }
 
 func (s *supervisorActor) ensure(ctx actor.Context, name string) {

@@ -80,14 +80,17 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 		Issuer: localCA{ca: ca, store: st},
 		Limiter: ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: filepath.Join(t.TempDir(), "ledger.json"),
 			Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now}),
-		Uploader: uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second,
+		Uploader: uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
 			MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now}),
 		Discovery: actor.PropsFromProducer(func() actor.Actor {
 			return &crashingDiscovery{starts: starts, crash: 2}
 		}),
-		Logger:      logger,
-		Now:         time.Now,
-		RestartBase: 10 * time.Millisecond,
+		Logger:        logger,
+		Now:           time.Now,
+		RestartBase:   10 * time.Millisecond,
+		RenewInterval: time.Hour,
+		RemovedGrace:  time.Hour,
+		PresencePath:  filepath.Join(t.TempDir(), "presence.json"),
 	}))
 
 	deadline := time.Now().Add(10 * time.Second)

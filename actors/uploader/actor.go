@@ -15,20 +15,23 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// Putter is the part of the DFP client the uploader uses; *proxyapi.Client is the real one.
-type Putter interface {
+// DFP is the part of the DFP client the uploader uses; *proxyapi.Client is the real one.
+type DFP interface {
 	PutCert(ctx context.Context, certName string, pem []byte, distribute bool) error
+	Certs(ctx context.Context) ([]proxyapi.Cert, error)
 }
 
 // Config tunes the uploader.
 type Config struct {
-	DFP        Putter
+	DFP        DFP
 	Distribute bool
-	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
-	MinBackoff time.Duration
-	MaxBackoff time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// ReconcileInterval is how often DFP's certificates are compared with the newest known ones.
+	ReconcileInterval time.Duration
+	Timeout           time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
+	MinBackoff        time.Duration
+	MaxBackoff        time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // CertName is the file name a certificate for name gets in DFP's /certs.
@@ -49,6 +52,15 @@ type uploaded struct {
 // retry is the timer message that ends a backoff.
 type retry struct{}
 
+// reconcileTick is the timer message that starts a reconciliation.
+type reconcileTick struct{}
+
+// listed is DFP's certificate list, fetched for a reconciliation.
+type listed struct {
+	certs []proxyapi.Cert
+	err   error
+}
+
 type uploaderActor struct {
 	cfg        Config
 	distribute bool
@@ -59,12 +71,18 @@ type uploaderActor struct {
 	backoff    time.Duration
 	timers     *scheduler.TimerScheduler
 	cancel     scheduler.CancelFunc
+	// known is the newest valid bundle per name: what DFP should hold.
+	known           map[string]*proxyapi.Bundle
+	reconciling     bool
+	cancelReconcile scheduler.CancelFunc
+	said            map[string]bool
 }
 
 // Props builds the uploader.
 func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, distribute: cfg.Distribute, latest: map[string]*pending{}}
+		return &uploaderActor{cfg: cfg, distribute: cfg.Distribute, latest: map[string]*pending{},
+			known: map[string]*proxyapi.Bundle{}, said: map[string]bool{}}
 	})
 }
 
@@ -72,13 +90,24 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		u.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
+		every := u.cfg.ReconcileInterval
+		u.cancelReconcile = u.timers.SendRepeatedly(every, every, ctx.Self(), reconcileTick{})
 	case *actor.Stopping, *actor.Restarting:
 		if u.cancel != nil {
 			u.cancel()
 		}
+		if u.cancelReconcile != nil {
+			u.cancelReconcile()
+		}
 	case *messages.DeployCertificate:
-		u.enqueue(msg)
-		u.next(ctx)
+		if b := u.validate(msg.Name, msg.Bundle); b != nil {
+			u.enqueue(msg.Name, b)
+			u.next(ctx)
+		}
+	case reconcileTick, *messages.ReconcileNow:
+		u.reconcile(ctx)
+	case listed:
+		u.compare(ctx, msg)
 	case uploaded:
 		u.done(ctx, msg)
 	case retry:
@@ -87,21 +116,90 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	}
 }
 
-// enqueue checks the bundle before it is queued: nothing invalid ever leaves the process.
-func (u *uploaderActor) enqueue(msg *messages.DeployCertificate) {
-	log := u.cfg.Logger.With("domain", msg.Name)
-	b, err := proxyapi.ParseBundle(msg.Bundle)
+// validate checks a bundle before it is queued: nothing invalid ever leaves the process.
+func (u *uploaderActor) validate(name string, pem []byte) *proxyapi.Bundle {
+	b, err := proxyapi.ParseBundle(pem)
 	if err == nil {
-		err = b.Check(msg.Name, u.cfg.Now())
+		err = b.Check(name, u.cfg.Now())
 	}
 	if err != nil {
-		log.Error("certificate not uploaded: bundle failed validation", "event", "upload_rejected", "error", err)
+		u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", "upload_rejected",
+			"domain", name, "error", err)
+		return nil
+	}
+	return b
+}
+
+func (u *uploaderActor) enqueue(name string, b *proxyapi.Bundle) {
+	if _, queued := u.latest[name]; !queued {
+		u.queue = append(u.queue, name)
+	}
+	u.latest[name] = &pending{name: name, bundle: b}
+	if cur := u.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
+		u.known[name] = b
+	}
+}
+
+// reconcile fetches what DFP holds, off the mailbox.
+func (u *uploaderActor) reconcile(ctx actor.Context) {
+	if u.reconciling || len(u.known) == 0 {
 		return
 	}
-	if _, queued := u.latest[msg.Name]; !queued {
-		u.queue = append(u.queue, msg.Name)
+	u.reconciling = true
+	self, root, cfg := ctx.Self(), ctx.ActorSystem().Root, u.cfg
+	go func() {
+		reqCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+		defer cancel()
+		certs, err := cfg.DFP.Certs(reqCtx)
+		root.Send(self, listed{certs: certs, err: err})
+	}()
+}
+
+// compare queues every known certificate that DFP lacks, holds in a form HAProxy cannot load, or
+// holds in an older version. A newer one in DFP (put there by someone else) is left alone.
+func (u *uploaderActor) compare(ctx actor.Context, res listed) {
+	u.reconciling = false
+	if res.err != nil {
+		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", "reconcile_failed",
+			"error", res.err, "retry_at", u.cfg.Now().Add(u.cfg.ReconcileInterval))
+		return
 	}
-	u.latest[msg.Name] = &pending{name: msg.Name, bundle: b}
+	held := map[string]string{}
+	for _, c := range res.certs {
+		held[c.ProxyServiceName] = c.CertContent
+	}
+	stale := 0
+	for name, want := range u.known {
+		if want.Check(name, u.cfg.Now()) != nil {
+			delete(u.known, name) // expired meanwhile: never upload it again
+			continue
+		}
+		reason := ""
+		content, ok := held[CertName(name)]
+		if !ok {
+			reason = "missing"
+		} else if have, err := proxyapi.ParseBundle([]byte(content)); err != nil {
+			reason = "unloadable"
+		} else if have.Fingerprint() != want.Fingerprint() {
+			if have.Leaf.NotAfter.After(want.Leaf.NotAfter) {
+				if !u.said["newer:"+have.Fingerprint()] {
+					u.said["newer:"+have.Fingerprint()] = true
+					u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", "dfp_has_newer",
+						"domain", name, "dfp_not_after", have.Leaf.NotAfter, "not_after", want.Leaf.NotAfter)
+				}
+				continue
+			}
+			reason = "older"
+		}
+		if reason == "" {
+			continue
+		}
+		stale++
+		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", "reconcile_upload", "domain", name, "reason", reason)
+		u.enqueue(name, want)
+	}
+	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", "reconciled", "held", len(res.certs), "stale", stale)
+	u.next(ctx)
 }
 
 func (u *uploaderActor) next(ctx actor.Context) {

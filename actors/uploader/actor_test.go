@@ -26,7 +26,7 @@ func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	pid := system.Root.Spawn(Props(Config{
-		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second,
+		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: logger, Now: time.Now,
 	}))
 	t.Cleanup(system.Shutdown)

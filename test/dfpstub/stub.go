@@ -73,6 +73,20 @@ func (s *Stub) Restart(keepCerts bool) {
 	}
 }
 
+// RemoveService forgets one service, as GET /remove?serviceName= does.
+func (s *Stub) RemoveService(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.services, name)
+}
+
+// PutRaw stores a cert file as PUT /cert would, without any check: a file someone else put there.
+func (s *Stub) PutRaw(certName string, content []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.certs[certName] = content
+}
+
 // SetDown makes every request fail at the connection, as when DFP is not running.
 func (s *Stub) SetDown(down bool) {
 	s.mu.Lock()

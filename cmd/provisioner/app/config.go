@@ -41,6 +41,10 @@ type Config struct {
 	Preflight         bool               // PREFLIGHT
 	PreflightAddr     string             // PREFLIGHT_ADDR
 	PreflightResolver string             // PREFLIGHT_RESOLVER
+	RenewInterval     time.Duration      // RENEW_INTERVAL
+	ReconcileInterval time.Duration      // RECONCILE_INTERVAL
+	RemovedGrace      time.Duration      // REMOVED_GRACE
+	Profile           string             // ACME_PROFILE
 }
 
 // ConfigError names the variable that stopped the start.
@@ -112,12 +116,30 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Exclude, err = parseNames(env("EXCLUDE_DOMAINS"), true); err != nil {
 		return c, &ConfigError{"EXCLUDE_DOMAINS", err.Error()}
 	}
-	if v := env("DISCOVERY_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return c, &ConfigError{"DISCOVERY_INTERVAL", fmt.Sprintf("%q is not a duration of at least 1s (e.g. 30s)", v)}
+	durations := []struct {
+		name    string
+		dst     *time.Duration
+		def     time.Duration
+		example string
+	}{
+		{"DISCOVERY_INTERVAL", &c.DiscoveryInterval, 30 * time.Second, "30s"},
+		{"RENEW_INTERVAL", &c.RenewInterval, 12 * time.Hour, "12h"},
+		{"RECONCILE_INTERVAL", &c.ReconcileInterval, 5 * time.Minute, "5m"},
+		{"REMOVED_GRACE", &c.RemovedGrace, 7 * 24 * time.Hour, "7d"},
+	}
+	for _, d := range durations {
+		*d.dst = d.def
+		if v := env(d.name); v != "" {
+			if *d.dst, err = parseDuration(v); err != nil || *d.dst < time.Second {
+				return c, &ConfigError{d.name, fmt.Sprintf("%q is not a duration of at least 1s (e.g. %s)", v, d.example)}
+			}
 		}
-		c.DiscoveryInterval = d
+	}
+	if v := env("ACME_PROFILE"); v != "" {
+		if strings.ContainsAny(v, " /?#") {
+			return c, &ConfigError{"ACME_PROFILE", fmt.Sprintf("%q is not a profile name (e.g. classic, tlsserver, shortlived)", v)}
+		}
+		c.Profile = v
 	}
 	if v := env("KEY_TYPE"); v != "" {
 		kt, ok := keyTypes[strings.ToLower(v)]
@@ -193,6 +215,18 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 		c.PreflightResolver = v
 	}
 	return nil
+}
+
+// parseDuration is time.ParseDuration plus whole days ("7d"), the unit grace periods come in.
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // unquote drops surrounding space and the literal quotes compose files leave in values

@@ -86,15 +86,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return logger.With("component", "protoactor")
 	}))
 	sup := supervisor.Props(supervisor.Config{
-		Store:       st,
-		Issuer:      iss,
-		Limiter:     ratelimiter.Props(limiterConfig(cfg, logger)),
-		Preflight:   preflightChecker(cfg, tokens),
-		Uploader:    uploader.Props(uploader.Config{DFP: dfp, Distribute: true, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
-		Discovery:   discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
-		Logger:      logger,
-		Now:         time.Now,
-		RestartBase: time.Second,
+		Store:         st,
+		Issuer:        iss,
+		Limiter:       ratelimiter.Props(limiterConfig(cfg, logger)),
+		Preflight:     preflightChecker(cfg, tokens),
+		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Discovery:     discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
+		Logger:        logger,
+		Now:           time.Now,
+		RestartBase:   time.Second,
+		RenewInterval: cfg.RenewInterval,
+		RemovedGrace:  cfg.RemovedGrace,
+		PresencePath:  filepath.Join(cfg.DataDir, "presence", store.CAKey(cfg.DirectoryURL)+".json"),
 	})
 	supPID, err := system.Root.SpawnNamed(sup, "supervisor")
 	if err != nil {

@@ -1,0 +1,75 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+)
+
+// presenceSaveEvery bounds how often last-seen times are written: against a grace of days, a
+// few minutes' staleness after a crash costs nothing.
+const presenceSaveEvery = 10 * time.Minute
+
+// Presence remembers when each name was last listed, on disk, so that a restart does not reset a
+// removed name's grace period (nor start it: a name with no record counts as seen at start).
+type Presence struct {
+	path     string
+	LastSeen map[string]time.Time `json:"last_seen"`
+	saved    time.Time
+	dirty    bool
+}
+
+// LoadPresence reads path; names is everything the store holds, which counts as seen now when it
+// has no record.
+func LoadPresence(path string, names []string, now time.Time) (*Presence, error) {
+	p := &Presence{path: path, LastSeen: map[string]time.Time{}}
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("presence: %w", err)
+	}
+	if err == nil {
+		if err := json.Unmarshal(data, p); err != nil {
+			return nil, fmt.Errorf("presence: %s is corrupt: %w", path, err)
+		}
+	}
+	for _, n := range names {
+		if _, ok := p.LastSeen[n]; !ok {
+			p.LastSeen[n], p.dirty = now, true
+		}
+	}
+	return p, nil
+}
+
+// Seen records that names are listed now.
+func (p *Presence) Seen(names []string, now time.Time) {
+	for _, n := range names {
+		p.LastSeen[n] = now
+	}
+	p.dirty = p.dirty || len(names) > 0
+}
+
+// Gone reports whether name has been absent longer than grace.
+func (p *Presence) Gone(name string, now time.Time, grace time.Duration) bool {
+	seen, ok := p.LastSeen[name]
+	return ok && now.Sub(seen) > grace
+}
+
+// Save writes the record when it changed and the last write is old enough (or force).
+func (p *Presence) Save(now time.Time, force bool) error {
+	if !p.dirty || (!force && now.Sub(p.saved) < presenceSaveEvery) {
+		return nil
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("presence: %w", err)
+	}
+	if err := store.WriteFileAtomic(p.path, data, 0o600); err != nil {
+		return err
+	}
+	p.saved, p.dirty = now, false
+	return nil
+}
