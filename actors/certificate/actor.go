@@ -6,6 +6,7 @@ package certificate
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"os"
@@ -21,9 +22,11 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// Obtainer orders a certificate for a name and stores it; *issuer.Issuer is the real one.
+// Obtainer orders certificates and stores them, and asks the CA when to renew them;
+// *issuer.Issuer is the real one.
 type Obtainer interface {
-	Obtain(name string) (*proxyapi.Bundle, error)
+	Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bundle, error)
+	RenewalWindow(b *proxyapi.Bundle) (issuer.Window, error)
 }
 
 // Preflighter checks that a name can validate; *preflight.Checker is the real one.
@@ -60,6 +63,13 @@ type obtained struct {
 	err    error
 }
 
+// ariFetched is the CA's renewal window for the certificate with that fingerprint.
+type ariFetched struct {
+	fingerprint string
+	window      issuer.Window
+	err         error
+}
+
 type certActor struct {
 	name string
 	deps Deps
@@ -70,7 +80,12 @@ type certActor struct {
 	checking    bool
 	awaitPermit bool
 	ordering    bool
+	fetchingARI bool
 	renewal     bool
+	// replaces is the certificate the next order replaces (ARI), and ariExempt whether that
+	// order is inside the CA's window and so exempt from the rate limits.
+	replaces  *x509.Certificate
+	ariExempt bool
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
 	// said keeps warnings that would repeat on every check to once per instance.
@@ -106,24 +121,40 @@ func (a *certActor) Receive(ctx actor.Context) {
 		a.wakeAt(ctx, msg.Until)
 	case obtained:
 		a.finish(ctx, msg)
+	case ariFetched:
+		a.ariFetched(ctx, msg)
 	}
 }
 
 // evaluate decides what the certificate needs now: nothing until a time, or an order.
 func (a *certActor) evaluate(ctx actor.Context) {
-	if a.checking || a.awaitPermit || a.ordering {
+	if a.checking || a.awaitPermit || a.ordering || a.fetchingARI {
 		return
 	}
 	now := a.deps.Now()
+	st := a.loadState()
+	a.replaces, a.ariExempt = nil, false
 	if b, ok := a.current(ctx, now); ok {
-		renewAt := RenewAt(b)
-		if now.Before(renewAt) {
-			a.wakeAt(ctx, renewAt)
+		ari := st.ARI
+		if ari != nil && ari.Certificate != b.Fingerprint() {
+			ari = nil // a window belongs to one certificate; never trust a previous one's
+		}
+		if ari == nil || !now.Before(ari.NextCheck) {
+			a.fetchARI(ctx, b)
 			return
 		}
-		a.log.Info("certificate due for renewal", "event", "renewal_due", "not_after", b.Leaf.NotAfter)
+		due := DueTime(b, ari)
+		if now.Before(due) {
+			a.wakeAt(ctx, minTime(due, ari.NextCheck))
+			return
+		}
+		if ari.Usable() {
+			a.replaces = b.Leaf
+			a.ariExempt = !now.Before(ari.Start) && !now.After(ari.End)
+		}
+		a.log.Info("certificate due for renewal", "event", "renewal_due", "not_after", b.Leaf.NotAfter,
+			"due", due, "ari", a.replaces != nil, "in_ari_window", a.ariExempt)
 	}
-	st := a.loadState()
 	if st.PausedURL != "" {
 		if a.once("paused") {
 			a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
@@ -168,7 +199,7 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 
 func (a *certActor) requestPermit(ctx actor.Context) {
 	a.awaitPermit = true
-	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.renewal})
+	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.renewal, ARI: a.ariExempt})
 }
 
 // current returns the stored certificate when it is usable for the name, and sends it to the
@@ -202,12 +233,48 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 // order runs the ACME order off the mailbox and sends the result back.
 func (a *certActor) order(ctx actor.Context) {
 	a.ordering = true
-	self, root, iss, name := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer, a.name
-	a.log.Info("ordering certificate", "event", "issuance_started", "renewal", a.renewal)
+	self, root, iss, name, replaces := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer, a.name, a.replaces
+	a.log.Info("ordering certificate", "event", "issuance_started", "renewal", a.renewal, "replaces", replaces != nil)
 	go func() {
-		b, err := iss.Obtain(name)
+		b, err := iss.Obtain(name, replaces)
 		root.Send(self, obtained{bundle: b, err: err})
 	}()
+}
+
+// fetchARI asks the CA for the certificate's renewal window, off the mailbox.
+func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
+	a.fetchingARI = true
+	self, root, iss := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer
+	go func() {
+		w, err := iss.RenewalWindow(b)
+		root.Send(self, ariFetched{fingerprint: b.Fingerprint(), window: w, err: err})
+	}()
+}
+
+func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
+	a.fetchingARI = false
+	now := a.deps.Now()
+	st := a.loadState()
+	var prev *store.ARI
+	if st.ARI != nil && st.ARI.Certificate == res.fingerprint {
+		prev = st.ARI
+	}
+	ari := NextARI(prev, res.fingerprint, res.window, res.err, now)
+	switch {
+	case errors.Is(res.err, issuer.ErrNoARI):
+		if a.once("no_ari") {
+			a.log.Info("the CA offers no renewal info; renewing by lifetime", "event", "ari_unsupported")
+		}
+	case res.err != nil:
+		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", "ari_failed",
+			"error", res.err, "retry_at", ari.NextCheck)
+	case prev == nil || !prev.RenewAt.Equal(ari.RenewAt):
+		a.log.Info("the CA's renewal window", "event", "ari_window", "window_start", ari.Start, "window_end", ari.End,
+			"renew_at", ari.RenewAt, "next_check", ari.NextCheck)
+	}
+	st.ARI = ari
+	a.saveState(st)
+	a.evaluate(ctx)
 }
 
 func (a *certActor) finish(ctx actor.Context, res obtained) {
@@ -216,6 +283,19 @@ func (a *certActor) finish(ctx actor.Context, res obtained) {
 	done := &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeIssued}
 	defer ctx.Send(a.deps.Limiter, done)
 
+	if errors.Is(res.err, issuer.ErrReplacesRefused) {
+		// RFC 9773 trap: 409 alreadyReplaced, or 403 after an account change. Order again at once,
+		// without replaces and so through the ordinary limits.
+		done.Outcome = messages.OutcomeNotOrdered
+		st := a.loadState()
+		if st.ARI != nil {
+			st.ARI.ReplacesRefused = true
+			a.saveState(st)
+		}
+		a.log.Warn("the CA refused replaces; ordering again without it", "event", "ari_replaces_refused", "error", res.err)
+		a.wakeAt(ctx, now)
+		return
+	}
 	if errors.Is(res.err, issuer.ErrInFlight) {
 		// An order started by a previous instance of this actor is still running; it stores its
 		// result itself, so look again shortly instead of ordering twice.
@@ -235,9 +315,10 @@ func (a *certActor) finish(ctx actor.Context, res obtained) {
 	b := res.bundle
 	a.renewal = true
 	a.log.Info("certificate obtained", "event", "certificate_obtained", "not_after", b.Leaf.NotAfter,
-		"renew_at", RenewAt(b), "fingerprint", b.Fingerprint())
+		"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", a.replaces != nil)
 	a.deploy(ctx, b)
-	a.wakeAt(ctx, RenewAt(b))
+	// The order's result is sent after this returns; evaluate then fetches the new certificate's window.
+	a.wakeAt(ctx, now)
 }
 
 // failed remembers a failed order on disk and schedules the next attempt: the CA's time for a

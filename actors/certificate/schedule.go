@@ -1,8 +1,12 @@
 package certificate
 
 import (
+	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -46,4 +50,64 @@ func RenewTime(notBefore, notAfter time.Time) time.Time {
 		remaining = life / 2
 	}
 	return notAfter.Add(-remaining)
+}
+
+// emergencyFraction of the lifetime left renews whatever the CA's window says.
+const emergencyFraction = 10
+
+// DueTime is when the certificate should be renewed: inside the CA's window when it gave one, else
+// by lifetime (RenewAt); and in any case once only a tenth of its lifetime is left.
+func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
+	due := RenewAt(b)
+	if ari != nil && !ari.RenewAt.IsZero() {
+		due = ari.RenewAt
+	}
+	return minTime(due, b.Leaf.NotAfter.Add(-b.Lifetime()/emergencyFraction))
+}
+
+// ARI polling: Let's Encrypt asks for at least two checks a day, and to honour Retry-After.
+const (
+	ariDefaultRecheck = 12 * time.Hour
+	ariMaxRecheck     = 24 * time.Hour
+	ariMinRecheck     = time.Minute
+	ariErrorRecheck   = time.Hour
+)
+
+// NextARI is the renewal state after asking the CA: a random renewal time inside a new window (kept
+// while the window stays the same), and when to ask again.
+func NextARI(prev *store.ARI, fingerprint string, w issuer.Window, err error, now time.Time) *store.ARI {
+	next := &store.ARI{Certificate: fingerprint}
+	if prev != nil {
+		next.ReplacesRefused = prev.ReplacesRefused
+	}
+	switch {
+	case errors.Is(err, issuer.ErrNoARI):
+		next.Unsupported = true
+		next.NextCheck = now.Add(ariMaxRecheck)
+	case err != nil:
+		if prev != nil { // keep the window we had; ask again sooner
+			next.Start, next.End, next.RenewAt = prev.Start, prev.End, prev.RenewAt
+		}
+		next.NextCheck = now.Add(ariErrorRecheck)
+	default:
+		next.Start, next.End = w.Start, w.End
+		if prev != nil && prev.Start.Equal(w.Start) && prev.End.Equal(w.End) {
+			next.RenewAt = prev.RenewAt
+		} else {
+			next.RenewAt = w.Start.Add(time.Duration(rand.Int64N(int64(w.End.Sub(w.Start)))))
+		}
+		recheck := ariDefaultRecheck
+		if w.RetryAfter > 0 {
+			recheck = min(max(w.RetryAfter, ariMinRecheck), ariMaxRecheck)
+		}
+		next.NextCheck = now.Add(recheck)
+	}
+	return next
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
@@ -43,7 +45,11 @@ type localCA struct {
 	store *store.Store
 }
 
-func (l localCA) Obtain(name string) (*proxyapi.Bundle, error) {
+func (l localCA) RenewalWindow(*proxyapi.Bundle) (issuer.Window, error) {
+	return issuer.Window{}, issuer.ErrNoARI
+}
+
+func (l localCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, error) {
 	pem, err := l.ca.Bundle([]string{name}, time.Now().Add(-time.Minute), time.Now().Add(90*24*time.Hour))
 	if err != nil {
 		return nil, err

@@ -12,12 +12,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
+	"github.com/go-acme/lego/v4/acme"
+	"github.com/go-acme/lego/v4/acme/api"
 	"github.com/go-acme/lego/v4/certcrypto"
 	"github.com/go-acme/lego/v4/certificate"
 	"github.com/go-acme/lego/v4/challenge"
@@ -32,6 +36,13 @@ import (
 // actor instance that has since been restarted); the caller should look again later.
 var ErrInFlight = errors.New("an order for this name is already in flight")
 
+// ErrReplacesRefused means the CA refused an order's ARI "replaces" (409 alreadyReplaced, or 403
+// after an account or CA change). The order was not created; order again without replaces.
+var ErrReplacesRefused = errors.New("the CA refused to let this order replace the certificate")
+
+// ErrNoARI means the CA offers no renewal information.
+var ErrNoARI = api.ErrNoARI
+
 // Config is what the issuer needs to talk to one CA.
 type Config struct {
 	DirectoryURL string
@@ -44,6 +55,8 @@ type Config struct {
 	HTTP01    challenge.Provider
 	Store     *store.Store
 	Logger    *slog.Logger
+	// Profile is the ACME profile to order (ACME_PROFILE); "" leaves the choice to the CA.
+	Profile string
 }
 
 // Issuer orders certificates. It is safe for concurrent use by many certificate actors.
@@ -56,6 +69,9 @@ type Issuer struct {
 	inFlightMu sync.Mutex
 	inFlight   map[string]bool
 	wg         sync.WaitGroup
+
+	profileMu      sync.Mutex
+	profileChecked bool
 }
 
 // New returns an issuer; the account is loaded or registered on the first order.
@@ -65,7 +81,9 @@ func New(cfg Config) *Issuer {
 
 // Obtain orders a certificate for name, checks what the CA sent and stores it. It returns the stored
 // bundle. Storing here, not in the actor, lets the write finish even if the actor is stopped meanwhile.
-func (i *Issuer) Obtain(name string) (*proxyapi.Bundle, error) {
+// With replaces, the order says which certificate it replaces (RFC 9773); a fresh key is made for
+// every order either way.
+func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bundle, error) {
 	if !i.begin(name) {
 		return nil, ErrInFlight
 	}
@@ -75,8 +93,20 @@ func (i *Issuer) Obtain(name string) (*proxyapi.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := client.Certificate.Obtain(certificate.ObtainRequest{Domains: []string{name}, Bundle: true})
+	if err := i.checkProfile(); err != nil {
+		return nil, err
+	}
+	req := certificate.ObtainRequest{Domains: []string{name}, Bundle: true, Profile: i.cfg.Profile}
+	if replaces != nil {
+		if req.ReplacesCertID, err = certificate.MakeARICertID(replaces); err != nil {
+			return nil, fmt.Errorf("order for %s: ARI certificate id: %w", name, err)
+		}
+	}
+	res, err := client.Certificate.Obtain(req)
 	if err != nil {
+		if replaces != nil && refusedReplaces(err) {
+			return nil, fmt.Errorf("order for %s: %w: %w", name, ErrReplacesRefused, err)
+		}
 		return nil, fmt.Errorf("order for %s: %w", name, err)
 	}
 	pemBytes := append(append([]byte{}, res.Certificate...), res.PrivateKey...)
@@ -88,6 +118,76 @@ func (i *Issuer) Obtain(name string) (*proxyapi.Bundle, error) {
 		return nil, fmt.Errorf("store certificate for %s: %w", name, err)
 	}
 	return b, nil
+}
+
+// Window is a CA's suggested renewal window for one certificate (RFC 9773).
+type Window struct {
+	Start, End     time.Time
+	RetryAfter     time.Duration // when to ask again; 0 if the CA did not say
+	ExplanationURL string
+}
+
+// RenewalWindow asks the CA when b should be renewed. ErrNoARI: the CA offers no renewal info.
+func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
+	client, err := i.client()
+	if err != nil {
+		return Window{}, err
+	}
+	info, err := client.Certificate.GetRenewalInfo(certificate.RenewalInfoRequest{Cert: b.Leaf})
+	if err != nil {
+		return Window{}, fmt.Errorf("renewal info: %w", err)
+	}
+	w := Window{Start: info.SuggestedWindow.Start, End: info.SuggestedWindow.End, RetryAfter: info.RetryAfter,
+		ExplanationURL: info.ExplanationURL}
+	if !w.Start.Before(w.End) {
+		return Window{}, fmt.Errorf("renewal info: the CA's window ends (%s) before it starts (%s)", w.End, w.Start)
+	}
+	return w, nil
+}
+
+// refusedReplaces tells the CA's refusal of an order's "replaces" from any other failure: 409
+// alreadyReplaced, or 403 unauthorized on the new-order request itself (a failed validation is
+// also "unauthorized", but reported in a challenge, not as the answer to a request).
+func refusedReplaces(err error) bool {
+	var already *acme.AlreadyReplacedError
+	if errors.As(err, &already) {
+		return true
+	}
+	var pd *acme.ProblemDetails
+	return errors.As(err, &pd) && pd.Method != "" && pd.Type == "urn:ietf:params:acme:error:unauthorized"
+}
+
+// checkProfile makes sure, once, that the CA offers ACME_PROFILE: a typo would otherwise fail
+// every order with a less obvious error.
+func (i *Issuer) checkProfile() error {
+	if i.cfg.Profile == "" {
+		return nil
+	}
+	i.profileMu.Lock()
+	defer i.profileMu.Unlock()
+	if i.profileChecked {
+		return nil
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: i.cfg.Transport}
+	resp, err := client.Get(i.cfg.DirectoryURL)
+	if err != nil {
+		return fmt.Errorf("acme directory: %w", err)
+	}
+	defer resp.Body.Close()
+	var dir acme.Directory
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&dir); err != nil {
+		return fmt.Errorf("acme directory: %w", err)
+	}
+	if _, ok := dir.Meta.Profiles[i.cfg.Profile]; !ok {
+		offered := make([]string, 0, len(dir.Meta.Profiles))
+		for p := range dir.Meta.Profiles {
+			offered = append(offered, p)
+		}
+		sort.Strings(offered)
+		return fmt.Errorf("ACME_PROFILE %q is not offered by the CA (it offers %v)", i.cfg.Profile, offered)
+	}
+	i.profileChecked = true
+	return nil
 }
 
 // Wait blocks until every order in flight has finished (and so has stored its certificate).

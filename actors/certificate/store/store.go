@@ -106,6 +106,28 @@ type State struct {
 	// PausedURL is set when the CA paused the name; nothing is ordered until an operator has
 	// unpaused it there and removed this field (or the file).
 	PausedURL string `json:"paused_url,omitempty"`
+	// ARI is the CA's renewal window for the current certificate.
+	ARI *ARI `json:"ari,omitempty"`
+}
+
+// ARI is what the CA said about renewing one certificate (RFC 9773). It belongs to the certificate
+// with that fingerprint only: a window is never carried over to a newer certificate.
+type ARI struct {
+	Certificate string    `json:"certificate"`
+	Start       time.Time `json:"start,omitzero"`
+	End         time.Time `json:"end,omitzero"`
+	// RenewAt is a random time inside the window, chosen once per window.
+	RenewAt   time.Time `json:"renew_at,omitzero"`
+	NextCheck time.Time `json:"next_check"`
+	// Unsupported: the CA offers no renewal info; renew by lifetime.
+	Unsupported bool `json:"unsupported,omitempty"`
+	// ReplacesRefused: the CA refused "replaces" for this certificate; renew without it.
+	ReplacesRefused bool `json:"replaces_refused,omitempty"`
+}
+
+// Usable reports whether a renewal may name the certificate in "replaces".
+func (a *ARI) Usable() bool {
+	return a != nil && !a.Unsupported && !a.ReplacesRefused && !a.Start.IsZero()
 }
 
 // LoadState returns the state of name; a name never seen has the zero State.

@@ -79,6 +79,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		HTTP01:       webroot.Provider{Tokens: tokens},
 		Store:        st,
 		Logger:       logger,
+		Profile:      cfg.Profile,
 	})
 	dfp := proxyapi.New(cfg.ProxyURL, 60*time.Second)
 
