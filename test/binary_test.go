@@ -26,6 +26,7 @@ func buildBinary(t *testing.T) string {
 }
 
 func TestBinaryBadEnvironmentStopsWithOneLine(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PROXY_ADDRESS=proxy", "KEY_TYPE=dsa"}
@@ -44,6 +45,7 @@ func TestBinaryBadEnvironmentStopsWithOneLine(t *testing.T) {
 
 // The built binary provisions a name and, on SIGTERM, stops cleanly with status 0.
 func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	w := newWorld(t)
 	w.Env["LOG_LEVEL"] = "info"

@@ -100,6 +100,7 @@ func certFiles(names []string) []string {
 }
 
 func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	want := certFiles(fixtureNames)
 	begin := time.Now()
@@ -173,6 +174,7 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 // A name that cannot validate fails with a retry time, the failure is remembered on disk, and a
 // restart waits for that time instead of ordering again.
 func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
+	t.Parallel()
 	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
 	w.DFP.Restart(false) // no services: only DOMAINS
 	w.Env["DOMAINS"] = "dead.test,alive.test"
@@ -209,6 +211,7 @@ func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 // A name whose probe does not come back through the proxy, or that does not resolve, is never
 // ordered: the CA sees no order, and the failure backs off like a failed order.
 func TestPreflightKeepsUnroutableNamesFromTheCA(t *testing.T) {
+	t.Parallel()
 	w := newWorldWith(t, testca.Options{Unresolvable: []string{"nxdomain.test"}})
 	w.DFP.Restart(false)
 	w.Frontend.Misroute("misrouted.test")
@@ -231,6 +234,7 @@ func TestPreflightKeepsUnroutableNamesFromTheCA(t *testing.T) {
 
 // The CA's rateLimited answer holds every order until its Retry-After, then orders resume.
 func TestCARateLimitIsObeyed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.DFP.Restart(false)
 	w.Env["DOMAINS"] = "limited.test"
@@ -267,6 +271,7 @@ func TestCARateLimitIsObeyed(t *testing.T) {
 // only as often as the exact-set limit allows (5 a week, 4 with the 10% margin), however often the
 // service restarts; then it is deferred, and the CA sees no order.
 func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.DFP.Restart(false)
 	w.Env["DOMAINS"] = "lost.test"
@@ -305,6 +310,7 @@ func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 // reconcile interval (a poisoned file is overwritten too), nothing is issued, and the empty
 // service list starts no removal clock even when it lasts longer than the grace period.
 func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.Env["RECONCILE_INTERVAL"] = "2s"
 	w.Env["REMOVED_GRACE"] = "1s"
@@ -341,6 +347,7 @@ func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
 // A service removed from DFP (while DFP still lists others) stops being renewed after the grace
 // period, with one line per name; its certificate files stay.
 func TestRemovedServiceStopsBeingRenewedAfterGrace(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.Env["REMOVED_GRACE"] = "2s"
 	r := w.start(t)

@@ -57,10 +57,18 @@ const emergencyFraction = 10
 
 // DueTime is when the certificate should be renewed: inside the CA's window when it gave one, else
 // by lifetime (RenewAt); and in any case once only a tenth of its lifetime is left.
+//
+// A window that starts at issuance and ends well after a third of the lifetime is no reason to
+// renew a fresh certificate: renewals wait for that third unless the window itself ends sooner (a
+// revoked certificate). Without that floor a window that opens at notBefore lets each new
+// certificate be renewed at once, the runaway loop of cert-manager #8993.
 func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
 	due := RenewAt(b)
 	if ari != nil && !ari.RenewAt.IsZero() {
 		due = ari.RenewAt
+		if floor := b.Leaf.NotBefore.Add(b.Lifetime() / 3); ari.End.After(floor) && due.Before(floor) {
+			due = floor
+		}
 	}
 	return minTime(due, b.Leaf.NotAfter.Add(-b.Lifetime()/emergencyFraction))
 }

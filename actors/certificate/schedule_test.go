@@ -1,8 +1,14 @@
 package certificate
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
 
 func TestRetryDelayFollowsLetsEncrypt(t *testing.T) {
@@ -33,5 +39,69 @@ func TestRenewTime(t *testing.T) {
 		if got := RenewTime(t0, t0.Add(c.life)); !got.Equal(t0.Add(c.life - c.before)) {
 			t.Errorf("lifetime %s: renew at %s, want %s before expiry", c.life, got.Sub(t0), c.before)
 		}
+	}
+}
+
+func TestDueTime(t *testing.T) {
+	ca, err := certgen.NewCA("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pem, _ := ca.Bundle([]string{"a.example.com"}, t0, t0.Add(90*24*time.Hour))
+	b, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	cases := []struct {
+		name string
+		ari  *store.ARI
+		want time.Duration // after t0
+	}{
+		{"no ARI: a third of the lifetime left", nil, 60 * day},
+		{"ARI time inside the window", &store.ARI{Start: t0.Add(58 * day), End: t0.Add(62 * day), RenewAt: t0.Add(59 * day)}, 59 * day},
+		{"ARI later than the emergency threshold", &store.ARI{Start: t0.Add(85 * day), End: t0.Add(88 * day), RenewAt: t0.Add(86 * day)}, 81 * day},
+		{"window opening at issuance waits for a third of the lifetime", &store.ARI{Start: t0, End: t0.Add(90 * day), RenewAt: t0.Add(time.Hour)}, 30 * day},
+		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, 0},
+		{"unsupported ARI falls back to lifetime", &store.ARI{Unsupported: true}, 60 * day},
+	}
+	for _, c := range cases {
+		if got := DueTime(b, c.ari); !got.Equal(t0.Add(c.want)) {
+			t.Errorf("%s: due %s after issuance, want %s", c.name, got.Sub(t0), c.want)
+		}
+	}
+}
+
+func TestNextARI(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := issuer.Window{Start: now.Add(time.Hour), End: now.Add(3 * time.Hour), RetryAfter: 6 * time.Hour}
+	first := NextARI(nil, "fp", w, nil, now)
+	if first.RenewAt.Before(w.Start) || !first.RenewAt.Before(w.End) || !first.NextCheck.Equal(now.Add(6*time.Hour)) {
+		t.Fatalf("first = %+v", first)
+	}
+	again := NextARI(first, "fp", w, nil, now.Add(6*time.Hour))
+	if !again.RenewAt.Equal(first.RenewAt) {
+		t.Error("the same window got a new random time")
+	}
+	failed := NextARI(first, "fp", issuer.Window{}, errors.New("timeout"), now)
+	if !failed.RenewAt.Equal(first.RenewAt) || !failed.NextCheck.Equal(now.Add(time.Hour)) {
+		t.Errorf("a failed check lost the window or did not retry within the hour: %+v", failed)
+	}
+	none := NextARI(nil, "fp", issuer.Window{}, issuer.ErrNoARI, now)
+	if !none.Unsupported || none.Usable() {
+		t.Errorf("no ARI = %+v", none)
+	}
+	refused := NextARI(&store.ARI{Certificate: "fp", ReplacesRefused: true}, "fp", w, nil, now)
+	if refused.Usable() {
+		t.Error("a refused replaces became usable again")
+	}
+	long := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End, RetryAfter: 72 * time.Hour}, nil, now)
+	if !long.NextCheck.Equal(now.Add(24 * time.Hour)) {
+		t.Errorf("Retry-After of 3 days gave next check %s; at least daily", long.NextCheck.Sub(now))
+	}
+	plain := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End}, nil, now)
+	if !plain.NextCheck.Equal(now.Add(12 * time.Hour)) {
+		t.Errorf("without Retry-After next check %s, want twice a day", plain.NextCheck.Sub(now))
 	}
 }

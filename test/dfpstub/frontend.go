@@ -18,6 +18,7 @@ type Frontend struct {
 
 	mu        sync.Mutex
 	misrouted map[string]bool
+	backend   *httputil.ReverseProxy
 }
 
 // StartFrontend listens on addr ("127.0.0.1:0" for any port) and forwards challenges to companion
@@ -28,14 +29,14 @@ func StartFrontend(addr, companion string) (*Frontend, error) {
 		return nil, err
 	}
 	f := &Frontend{listener: ln, misrouted: map[string]bool{}}
-	backend := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: companion})
+	f.SetBackend(companion)
 	f.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
 		f.mu.Lock()
-		misrouted := f.misrouted[host]
+		misrouted, backend := f.misrouted[host], f.backend
 		f.mu.Unlock()
 		if misrouted || !strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
 			http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
@@ -49,6 +50,13 @@ func StartFrontend(addr, companion string) (*Frontend, error) {
 
 // Addr is where the frontend listens.
 func (f *Frontend) Addr() string { return f.listener.Addr().String() }
+
+// SetBackend routes challenges to another companion (host:port), as re-registering it would.
+func (f *Frontend) SetBackend(companion string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.backend = httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: companion})
+}
 
 // Misroute makes host's requests fail as if its DNS pointed elsewhere.
 func (f *Frontend) Misroute(host string) {

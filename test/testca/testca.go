@@ -5,6 +5,7 @@ package testca
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -36,7 +37,17 @@ type Options struct {
 	Log io.Writer
 	// Unresolvable names (and their subdomains) get no address, so their validation fails.
 	Unresolvable []string
+	// Profiles adds profiles (name -> validity in seconds) beside "default"; an order that names
+	// none gets a random one, so tests that add profiles set ACME_PROFILE.
+	Profiles map[string]uint64
+	// ReuseAuthorizations makes Pebble reuse an account's valid authorizations (as Let's Encrypt
+	// does); otherwise every order validates again.
+	ReuseAuthorizations bool
+	// NoARI hides the renewalInfo endpoint from the directory: a CA without ARI.
+	NoARI bool
 }
+
+var startMu sync.Mutex
 
 // CA is a running Pebble.
 type CA struct {
@@ -54,6 +65,7 @@ type CA struct {
 	dns     *dns.Server
 	queries atomic.Int64
 
+	log         *log.Logger
 	orders      atomic.Int64
 	mu          sync.Mutex
 	limitOrders int           // how many of the next new-order requests are refused as rate limited
@@ -63,29 +75,45 @@ type CA struct {
 // Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
 // with several profiles Pebble picks one at random per order.
 func Start(opts Options) (*CA, error) {
-	// Pebble reads these at construction: no random validation sleeps, no rejected nonces.
+	// Pebble reads its settings from the environment while it is built; tests that build CAs in
+	// parallel take turns.
+	startMu.Lock()
+	defer startMu.Unlock()
+	// No random validation sleeps, no rejected nonces.
 	os.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	os.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
+	reuse := "0"
+	if opts.ReuseAuthorizations {
+		reuse = "100"
+	}
+	os.Setenv("PEBBLE_AUTHZREUSE", reuse)
 
 	out := opts.Log
 	if out == nil {
-		out = io.Discard
+		out = discard{} // not io.Discard: log.Logger skips its lock for that, see limitingHandler
 	}
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
-	c := &CA{}
+	c := &CA{log: logger}
 	dnsAddr, err := c.startDNS(opts.Unresolvable)
 	if err != nil {
 		return nil, err
 	}
 	store := db.NewMemoryStore()
-	profiles := map[string]ca.Profile{"default": {Description: "the only profile", ValidityPeriod: opts.ValiditySeconds}}
+	profiles := map[string]ca.Profile{"default": {Description: "the default profile", ValidityPeriod: opts.ValiditySeconds}}
+	for name, validity := range opts.Profiles {
+		profiles[name] = ca.Profile{Description: name, ValidityPeriod: validity}
+	}
 	c.ca = ca.New(logger, store, "", "ecdsa", 0, 1, profiles)
 	validator := va.New(logger, opts.ChallengePort, 0, false, dnsAddr, store)
 	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
 
 	c.DNSAddr = dnsAddr
-	c.server = httptest.NewUnstartedServer(c.limitingHandler(front.Handler()))
+	handler := c.limitingHandler(front.Handler())
+	if opts.NoARI {
+		handler = withoutARI(handler)
+	}
+	c.server = httptest.NewUnstartedServer(handler)
 	c.server.StartTLS()
 	c.DirectoryURL = c.server.URL + wfe.DirectoryPath
 	c.Roots = x509.NewCertPool()
@@ -93,6 +121,11 @@ func Start(opts Options) (*CA, error) {
 	c.TLSRootPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.server.Certificate().Raw})
 	return c, nil
 }
+
+// discard drops Pebble's log while keeping log.Logger's locking.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // newOrderPath is Pebble's new-order endpoint.
 const newOrderPath = "/order-plz"
@@ -112,6 +145,10 @@ func (c *CA) Orders() int64 { return c.orders.Load() }
 func (c *CA) limitingHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == newOrderPath {
+			// Pebble's finalize goroutine marks a replaced certificate without a lock the new-order
+			// handler takes, then logs. Logging here too orders the two through the logger's mutex,
+			// so the race detector sees what is, in time, already ordered.
+			c.log.Print("new order")
 			c.mu.Lock()
 			limited, retryAfter := c.limitOrders > 0, c.retryAfter
 			if limited {
@@ -130,6 +167,30 @@ func (c *CA) limitingHandler(next http.Handler) http.Handler {
 			c.orders.Add(1)
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withoutARI drops renewalInfo from the directory, so clients see a CA without ARI.
+func withoutARI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != wfe.DirectoryPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var dir map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &dir); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		delete(dir, "renewalInfo")
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_ = json.NewEncoder(w).Encode(dir)
 	})
 }
 

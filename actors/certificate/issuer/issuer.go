@@ -89,7 +89,13 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	}
 	defer i.end(name)
 
-	client, err := i.client()
+	var guard *replacesGuard
+	var transport http.RoundTripper // nil: the configured one
+	if replaces != nil {
+		guard = &replacesGuard{next: i.transport()}
+		transport = guard
+	}
+	client, err := i.clientWith(transport)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +110,7 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	}
 	res, err := client.Certificate.Obtain(req)
 	if err != nil {
-		if replaces != nil && refusedReplaces(err) {
+		if replaces != nil && (guard.tripped.Load() || refusedReplaces(err)) {
 			return nil, fmt.Errorf("order for %s: %w: %w", name, ErrReplacesRefused, err)
 		}
 		return nil, fmt.Errorf("order for %s: %w", name, err)
@@ -213,12 +219,15 @@ func (i *Issuer) end(name string) {
 
 // client builds a lego client for one order. A client per order keeps orders independent; it costs
 // one GET of the directory.
-func (i *Issuer) client() (*lego.Client, error) {
+func (i *Issuer) client() (*lego.Client, error) { return i.clientWith(nil) }
+
+// clientWith builds the client with transport in place of the configured one (nil: configured).
+func (i *Issuer) clientWith(transport http.RoundTripper) (*lego.Client, error) {
 	u, err := i.ensureAccount()
 	if err != nil {
 		return nil, err
 	}
-	c, err := i.newLegoClient(u)
+	c, err := i.newLegoClientWith(u, transport)
 	if err != nil {
 		return nil, err
 	}
@@ -228,13 +237,23 @@ func (i *Issuer) client() (*lego.Client, error) {
 	return c, nil
 }
 
-func (i *Issuer) newLegoClient(u *user) (*lego.Client, error) {
+func (i *Issuer) newLegoClient(u *user) (*lego.Client, error) { return i.newLegoClientWith(u, nil) }
+
+func (i *Issuer) transport() http.RoundTripper {
+	if i.cfg.Transport != nil {
+		return i.cfg.Transport
+	}
+	return http.DefaultTransport
+}
+
+func (i *Issuer) newLegoClientWith(u *user, transport http.RoundTripper) (*lego.Client, error) {
 	cfg := lego.NewConfig(u)
 	cfg.CADirURL = i.cfg.DirectoryURL
 	cfg.Certificate.KeyType = i.cfg.KeyType
-	if i.cfg.Transport != nil {
-		cfg.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: i.cfg.Transport}
+	if transport == nil {
+		transport = i.transport()
 	}
+	cfg.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: transport}
 	if i.cfg.UserAgent != "" {
 		cfg.UserAgent = i.cfg.UserAgent
 	}

@@ -1,0 +1,177 @@
+package test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-acme/lego/v4/certcrypto"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/testca"
+	"github.com/dfp-letsencrypt/provisioner/webroot"
+)
+
+// shortLived is a 60-second profile: renewals within a test's minute.
+var shortLived = testca.Options{Profiles: map[string]uint64{"short": 60}, ReuseAuthorizations: true}
+
+func eventsFor(r *running, event, domain string) []map[string]any {
+	var out []map[string]any
+	for _, e := range r.logs.Events(event) {
+		if e["domain"] == domain {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func logTime(t *testing.T, e map[string]any, field string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, e[field].(string))
+	if err != nil {
+		t.Fatalf("%s of %v: %v", field, e, err)
+	}
+	return at
+}
+
+// Renewal follows the CA's ARI window and names the old certificate in "replaces"; when the CA
+// refuses that (409 alreadyReplaced: someone already replaced it), the renewal is ordered again
+// at once without it.
+func TestARIRenewalWithReplacesAndRetryWithoutIt(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, shortLived)
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "ari.test,taken.test"
+	w.Env["ACME_PROFILE"] = "short"
+
+	r := w.start(t)
+	waitFor(t, "both first certificates", 30*time.Second, r, func() bool {
+		return len(r.logs.Events("certificate_obtained")) == 2 && len(r.logs.Events("ari_window")) == 2
+	})
+	replaceBehindTheServicesBack(t, w, "taken.test")
+
+	waitFor(t, "both renewals", 90*time.Second, r, func() bool {
+		return len(eventsFor(r, "certificate_obtained", "ari.test")) >= 2 && len(eventsFor(r, "certificate_obtained", "taken.test")) >= 2
+	})
+	r.shutdown(t)
+
+	window := eventsFor(r, "ari_window", "ari.test")[0]
+	start, end := logTime(t, window, "window_start"), logTime(t, window, "window_end")
+	started := eventsFor(r, "issuance_started", "ari.test")
+	if len(started) < 2 || started[1]["replaces"] != true {
+		t.Fatalf("ari.test renewal = %v, want an order with replaces", started)
+	}
+	if at := logTime(t, started[1], "time"); at.Before(start.Add(-time.Second)) || at.After(end.Add(time.Second)) {
+		t.Errorf("ari.test renewed at %s, outside the CA's window %s to %s", at, start, end)
+	}
+
+	refused := eventsFor(r, "ari_replaces_refused", "taken.test")
+	if len(refused) != 1 {
+		t.Fatalf("ari_replaces_refused for taken.test = %v, want exactly one", refused)
+	}
+	started = eventsFor(r, "issuance_started", "taken.test")
+	if len(started) < 3 || started[1]["replaces"] != true || started[2]["replaces"] != false {
+		t.Errorf("taken.test orders = %v, want: first, with replaces (refused), again without", started)
+	}
+	if n := len(r.logs.Events("rate_limited")); n != 0 {
+		t.Errorf("%d rate_limited answers", n)
+	}
+}
+
+// replaceBehindTheServicesBack orders a replacement of name's stored certificate with the same
+// account, as a second installation sharing the account would, so the service's own "replaces"
+// meets 409 alreadyReplaced. The replacement is stored elsewhere: the service never sees it.
+func replaceBehindTheServicesBack(t *testing.T, w *World, name string) {
+	t.Helper()
+	st, err := store.Open(w.Env["DATA_DIR"], w.CA.DirectoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := st.LoadBundle(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.Open(t.TempDir(), w.CA.DirectoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := st.LoadAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SaveAccount(account); err != nil {
+		t.Fatal(err)
+	}
+	iss := issuer.New(issuer.Config{
+		DirectoryURL: w.CA.DirectoryURL, KeyType: certcrypto.EC256, Profile: "short",
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.CA.Roots}},
+		HTTP01:    webroot.Provider{Tokens: webroot.NewTokens()}, // authorizations are reused
+		Store:     other, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if _, err := iss.Obtain(name, old.Leaf); err != nil {
+		t.Fatalf("replacing %s behind the service's back: %v", name, err)
+	}
+	if _, err = iss.Obtain(name, old.Leaf); !errors.Is(err, issuer.ErrReplacesRefused) {
+		t.Fatalf("a second replacement of %s gave %v, want ErrReplacesRefused (lego's silent retry stopped)", name, err)
+	}
+}
+
+// Without ARI the certificate is renewed when half its (under ten days) lifetime is left.
+func TestRenewalByLifetimeWithoutARI(t *testing.T) {
+	t.Parallel()
+	opts := shortLived
+	opts.NoARI = true
+	w := newWorldWith(t, opts)
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "plain.test"
+	w.Env["ACME_PROFILE"] = "short"
+
+	r := w.start(t)
+	waitFor(t, "the renewal", 60*time.Second, r, func() bool {
+		return len(r.logs.Events("certificate_obtained")) >= 2
+	})
+	r.shutdown(t)
+	first := r.logs.Events("certificate_obtained")[0]
+	notAfter := logTime(t, first, "not_after")
+	renewedAt := logTime(t, r.logs.Events("issuance_started")[1], "time")
+	// Issued for 60 s: due when 30 s are left, within scheduling slack.
+	if due := notAfter.Add(-30 * time.Second); renewedAt.Before(due.Add(-time.Second)) || renewedAt.After(due.Add(3*time.Second)) {
+		t.Errorf("renewed at %s, want about %s (half the lifetime left)", renewedAt, due)
+	}
+	if started := r.logs.Events("issuance_started"); started[1]["replaces"] != false {
+		t.Errorf("renewal without ARI used replaces: %v", started[1])
+	}
+	if len(r.logs.Events("ari_unsupported")) != 1 {
+		t.Errorf("ari_unsupported not logged once")
+	}
+}
+
+// A profile the CA does not offer fails the order with a clear error, and nothing is issued.
+func TestUnknownProfileIsReported(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "profile.test"
+	w.Env["ACME_PROFILE"] = "bogus"
+	r := w.start(t)
+	waitFor(t, "the failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })
+	r.shutdown(t)
+	e := r.logs.Events("issuance_failed")[0]
+	if msg, _ := e["error"].(string); !strings.Contains(msg, `ACME_PROFILE "bogus" is not offered`) {
+		t.Errorf("issuance_failed = %v, want it to name the profile", e)
+	}
+	if w.CA.Orders() != 0 {
+		t.Errorf("the CA received an order for an unknown profile")
+	}
+}
