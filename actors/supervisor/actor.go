@@ -110,6 +110,14 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		Logger:    s.cfg.Logger,
 		Now:       s.cfg.Now,
 	}
+	for _, imp := range s.cfg.Store.ImportCertbot(s.cfg.Now()) {
+		if imp.Err != nil {
+			s.cfg.Logger.Warn("certbot certificate not adopted; a new one will be ordered if the name is served",
+				"event", "import_skipped", "domain", imp.Name, "reason", imp.Err.Error())
+			continue
+		}
+		s.cfg.Logger.Info("certbot certificate adopted", "event", "certificate_imported", "domain", imp.Name, "not_after", imp.NotAfter)
+	}
 	// Stored certificates are served and renewed even while DFP lists nothing (it forgets every
 	// service on restart).
 	names, err := s.cfg.Store.Names()

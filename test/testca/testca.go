@@ -65,11 +65,12 @@ type CA struct {
 	dns     *dns.Server
 	queries atomic.Int64
 
-	log         *log.Logger
-	orders      atomic.Int64
-	mu          sync.Mutex
-	limitOrders int           // how many of the next new-order requests are refused as rate limited
-	retryAfter  time.Duration // the Retry-After those refusals carry
+	log           *log.Logger
+	challengePort int
+	orders        atomic.Int64
+	mu            sync.Mutex
+	limitOrders   int           // how many of the next new-order requests are refused as rate limited
+	retryAfter    time.Duration // the Retry-After those refusals carry
 }
 
 // Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
@@ -94,7 +95,7 @@ func Start(opts Options) (*CA, error) {
 	}
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
-	c := &CA{log: logger}
+	c := &CA{log: logger, challengePort: opts.ChallengePort}
 	dnsAddr, err := c.startDNS(opts.Unresolvable)
 	if err != nil {
 		return nil, err
@@ -193,6 +194,9 @@ func withoutARI(next http.Handler) http.Handler {
 		_ = json.NewEncoder(w).Encode(dir)
 	})
 }
+
+// ChallengePort is the port the validator connects to for HTTP-01.
+func (c *CA) ChallengePort() int { return c.challengePort }
 
 // IssuerRoots is the pool of Pebble's issuing roots, to verify the chains it hands out.
 func (c *CA) IssuerRoots() *x509.CertPool {

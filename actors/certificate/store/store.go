@@ -26,13 +26,14 @@ import (
 
 // Store is the on-disk state for one ACME directory.
 type Store struct {
-	root string
-	ca   string
+	root      string
+	directory string
+	ca        string
 }
 
 // Open prepares root for the CA at directoryURL.
 func Open(root, directoryURL string) (*Store, error) {
-	s := &Store{root: root, ca: CAKey(directoryURL)}
+	s := &Store{root: root, directory: directoryURL, ca: CAKey(directoryURL)}
 	for _, d := range []string{s.accountDir(), filepath.Join(root, "certificates", s.ca)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
