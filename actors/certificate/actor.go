@@ -269,7 +269,8 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", "ari_failed",
 			"error", res.err, "retry_at", ari.NextCheck)
 	case prev == nil || !prev.RenewAt.Equal(ari.RenewAt):
-		a.log.Info("the CA's renewal window", "event", "ari_window", "window_start", ari.Start, "window_end", ari.End,
+		a.log.Info("the CA's renewal window", "event", "ari_window", "fingerprint", res.fingerprint,
+			"window_start", ari.Start, "window_end", ari.End,
 			"renew_at", ari.RenewAt, "next_check", ari.NextCheck)
 	}
 	st.ARI = ari
