@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
@@ -173,11 +174,11 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		return
 	}
 	a.checking = true
-	self, root, pf, name := ctx.Self(), ctx.ActorSystem().Root, a.deps.Preflight, a.name
-	go func() {
+	pf, name := a.deps.Preflight, a.name
+	async.Do(ctx, func() any {
 		res, err := pf.Check(context.Background(), name)
-		root.Send(self, checked{res: res, err: err})
-	}()
+		return checked{res: res, err: err}
+	})
 }
 
 func (a *certActor) preflighted(ctx actor.Context, res checked) {
@@ -233,22 +234,22 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 // order runs the ACME order off the mailbox and sends the result back.
 func (a *certActor) order(ctx actor.Context) {
 	a.ordering = true
-	self, root, iss, name, replaces := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer, a.name, a.replaces
+	iss, name, replaces := a.deps.Issuer, a.name, a.replaces
 	a.log.Info("ordering certificate", "event", "issuance_started", "renewal", a.renewal, "replaces", replaces != nil)
-	go func() {
+	async.Do(ctx, func() any {
 		b, err := iss.Obtain(name, replaces)
-		root.Send(self, obtained{bundle: b, err: err})
-	}()
+		return obtained{bundle: b, err: err}
+	})
 }
 
 // fetchARI asks the CA for the certificate's renewal window, off the mailbox.
 func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
 	a.fetchingARI = true
-	self, root, iss := ctx.Self(), ctx.ActorSystem().Root, a.deps.Issuer
-	go func() {
+	iss := a.deps.Issuer
+	async.Do(ctx, func() any {
 		w, err := iss.RenewalWindow(b)
-		root.Send(self, ariFetched{fingerprint: b.Fingerprint(), window: w, err: err})
-	}()
+		return ariFetched{fingerprint: b.Fingerprint(), window: w, err: err}
+	})
 }
 
 func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -75,13 +76,11 @@ func (d *discoveryActor) poll(ctx actor.Context) {
 		return
 	}
 	d.busy = true
-	self, root, cfg := ctx.Self(), ctx.ActorSystem().Root, d.cfg
-	go func() {
-		reqCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
-		defer cancel()
-		services, err := cfg.DFP.Services(reqCtx)
-		root.Send(self, polled{services: services, err: err})
-	}()
+	dfp := d.cfg.DFP
+	async.WithTimeout(ctx, d.cfg.Timeout, func(c context.Context) any {
+		services, err := dfp.Services(c)
+		return polled{services: services, err: err}
+	})
 }
 
 func (d *discoveryActor) report(ctx actor.Context, res polled) {

@@ -81,7 +81,7 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	defer system.Shutdown()
-	system.Root.Spawn(Props(Config{
+	sup := system.Root.Spawn(Props(Config{
 		Store:  st,
 		Issuer: localCA{ca: ca, store: st},
 		Limiter: ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: filepath.Join(t.TempDir(), "ledger.json"),
@@ -98,6 +98,8 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 		RemovedGrace:  time.Hour,
 		PresencePath:  filepath.Join(t.TempDir(), "presence.json"),
 	}))
+	// Stop the actors before the temporary directories go: they write state until then.
+	t.Cleanup(func() { _ = system.Root.StopFuture(sup).Wait() })
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {

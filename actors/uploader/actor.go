@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -146,13 +147,11 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 		return
 	}
 	u.reconciling = true
-	self, root, cfg := ctx.Self(), ctx.ActorSystem().Root, u.cfg
-	go func() {
-		reqCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
-		defer cancel()
-		certs, err := cfg.DFP.Certs(reqCtx)
-		root.Send(self, listed{certs: certs, err: err})
-	}()
+	dfp := u.cfg.DFP
+	async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+		certs, err := dfp.Certs(c)
+		return listed{certs: certs, err: err}
+	})
 }
 
 // compare queues every known certificate that DFP lacks, holds in a form HAProxy cannot load, or
@@ -208,13 +207,11 @@ func (u *uploaderActor) next(ctx actor.Context) {
 	}
 	job := *u.latest[u.queue[0]]
 	u.busy = true
-	self, root, cfg, distribute := ctx.Self(), ctx.ActorSystem().Root, u.cfg, u.distribute
-	go func() {
-		reqCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
-		defer cancel()
-		err := cfg.DFP.PutCert(reqCtx, CertName(job.name), job.bundle.PEM, distribute)
-		root.Send(self, uploaded{job: job, distribute: distribute, err: err})
-	}()
+	dfp, distribute := u.cfg.DFP, u.distribute
+	async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+		err := dfp.PutCert(c, CertName(job.name), job.bundle.PEM, distribute)
+		return uploaded{job: job, distribute: distribute, err: err}
+	})
 }
 
 func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
