@@ -13,6 +13,10 @@ type DomainsDiscovered struct {
 	Authoritative bool
 }
 
+// RetryNow is an operator's "retry now" for one name: forget the backoff (and a CA pause the
+// operator has lifted) and try again. The rate limits still apply.
+type RetryNow struct{}
+
 // CheckNow asks a certificate actor to look at its certificate again (the periodic sweep).
 type CheckNow struct{}
 

@@ -101,3 +101,24 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 		t.Error("the stand-in holds no certificate")
 	}
 }
+
+func TestBinaryRetryNowCommand(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	cmd := exec.Command(bin, "retry-now", "Example.COM")
+	cmd.Env = []string{"DATA_DIR=" + dataDir}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("retry-now: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "retry-now", "example.com")); err != nil {
+		t.Fatalf("no request left for the service: %v", err)
+	}
+	for _, args := range [][]string{{"retry-now"}, {"bogus"}, {"retry-now", "../etc"}} {
+		err := exec.Command(bin, args...).Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+			t.Errorf("%v exited %v, want a failure", args, err)
+		}
+	}
+}

@@ -372,3 +372,22 @@ func TestRemovedServiceStopsBeingRenewedAfterGrace(t *testing.T) {
 		t.Errorf("a removed name's files must stay: %v", err)
 	}
 }
+
+// An operator's "retry now" skips the backoff of a failing name at the next discovery poll.
+func TestRetryNowSkipsTheBackoff(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = "dead.test"
+	w.Env["PREFLIGHT"] = "false"
+	r := w.start(t)
+	waitFor(t, "the first failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })
+	if err := store.RequestRetry(w.Env["DATA_DIR"], "dead.test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retry", 20*time.Second, r, func() bool { return len(r.logs.Events("issuance_started")) == 2 })
+	r.shutdown(t)
+	if n := len(r.logs.Events("retry_requested")); n != 1 {
+		t.Errorf("retry_requested logged %d times, want once", n)
+	}
+}

@@ -109,6 +109,13 @@ func (a *certActor) Receive(ctx actor.Context) {
 		a.stopTimer()
 	case checkDue, *messages.CheckNow:
 		a.evaluate(ctx)
+	case *messages.RetryNow:
+		st := a.loadState()
+		st.NextAttempt, st.PausedURL = time.Time{}, ""
+		a.saveState(st)
+		delete(a.said, "paused")
+		a.log.Info("operator asked to retry now", "event", "retry_requested", "failures", st.Failures)
+		a.evaluate(ctx)
 	case checked:
 		a.preflighted(ctx, msg)
 	case *messages.PermitGranted:
@@ -159,7 +166,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 	if st.PausedURL != "" {
 		if a.once("paused") {
 			a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-				"and removes paused_url from its state.json", "event", "domain_paused", "unpause_url", st.PausedURL)
+				"and then runs: provisioner retry-now NAME", "event", "domain_paused", "unpause_url", st.PausedURL)
 		}
 		return
 	}
@@ -333,7 +340,7 @@ func (a *certActor) failed(ctx actor.Context, f issuer.Failure, err error) {
 		a.saveState(st)
 		a.said["paused"] = true
 		a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-			"and removes paused_url from its state.json", "event", "domain_paused", "unpause_url", f.UnpauseURL, "error", err)
+			"and then runs: provisioner retry-now NAME", "event", "domain_paused", "unpause_url", f.UnpauseURL, "error", err)
 	case messages.OutcomeRateLimited:
 		st := a.loadState()
 		now := a.deps.Now()

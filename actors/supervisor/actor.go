@@ -93,8 +93,21 @@ func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDis
 			}
 		}
 	}
+	s.retryRequested(ctx)
 	if err := s.presence.Save(now, false); err != nil {
 		s.cfg.Logger.Warn("could not persist when names were last seen", "event", "presence_write_failed", "error", err)
+	}
+}
+
+// retryRequested passes on the operator's "retry now" requests (files in DATA_DIR/retry-now/,
+// written by "provisioner retry-now NAME"), checked at every discovery poll.
+func (s *supervisorActor) retryRequested(ctx actor.Context) {
+	for _, name := range s.cfg.Store.TakeRetryRequests() {
+		if pid := s.certs[name]; pid != nil {
+			ctx.Send(pid, &messages.RetryNow{})
+			continue
+		}
+		s.cfg.Logger.Warn("retry requested for a name this service does not manage", "event", "retry_unknown", "domain", name)
 	}
 }
 

@@ -9,10 +9,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(command(os.Args[1], os.Args[2:]))
+	}
 	cfg, err := app.LoadConfig(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -25,4 +30,30 @@ func main() {
 		logger.Error("provisioner stopped on an error", "event", "fatal", "error", err)
 		os.Exit(1)
 	}
+}
+
+// command runs an operator's one-off command against the running service's DATA_DIR:
+//
+//	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
+func command(name string, args []string) int {
+	if name != "retry-now" || len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME...]")
+		return 2
+	}
+	dataDir := os.Getenv("DATA_DIR")
+	if dataDir == "" {
+		dataDir = "/etc/letsencrypt"
+	}
+	for _, arg := range args {
+		n, err := proxyapi.NormaliseName(arg)
+		if err == nil {
+			err = store.RequestRetry(dataDir, n)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("retry of %s requested; the service picks it up at its next discovery poll\n", n)
+	}
+	return 0
 }

@@ -105,7 +105,7 @@ type State struct {
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	// PausedURL is set when the CA paused the name; nothing is ordered until an operator has
-	// unpaused it there and removed this field (or the file).
+	// unpaused it there and asked for a retry ("provisioner retry-now NAME").
 	PausedURL string `json:"paused_url,omitempty"`
 	// ARI is the CA's renewal window for the current certificate.
 	ARI *ARI `json:"ari,omitempty"`
