@@ -1,0 +1,66 @@
+package preflight
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/webroot"
+)
+
+// proxy stands in for DFP's port 80: route decides what happens to a challenge request.
+func proxy(t *testing.T, route func(w http.ResponseWriter, r *http.Request)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(route))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestProbe(t *testing.T) {
+	tokens := webroot.NewTokens()
+	responder := webroot.Handler(tokens)
+	var sawHost string
+	cases := []struct {
+		name    string
+		route   func(w http.ResponseWriter, r *http.Request)
+		wantErr string
+	}{
+		{"routed to the responder", func(w http.ResponseWriter, r *http.Request) { sawHost = r.Host; responder.ServeHTTP(w, r) }, ""},
+		{"redirected to https as HTTPS_ONLY does", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://"+r.Host+r.URL.Path, http.StatusFound)
+		}, ""},
+		{"answered by the application", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>")) }, "answered 200, not the token"},
+		{"not routed", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "answered 404"},
+		{"redirected elsewhere", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://example.com/login", http.StatusFound)
+		}, "answered 302"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			chk := &Checker{ProxyAddr: proxy(t, c.route), Tokens: tokens, Timeout: 5 * time.Second}
+			_, err := chk.Check(t.Context(), "localhost")
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("error = %v, want %q", err, c.wantErr)
+			}
+			if tokens.Len() != 0 {
+				t.Error("the probe token was left in the responder")
+			}
+		})
+	}
+	if sawHost != "localhost" {
+		t.Errorf("the probe reached the proxy with Host %q, want the name", sawHost)
+	}
+}
+
+func TestDNSFailureIsReported(t *testing.T) {
+	chk := &Checker{Resolver: NewResolver("127.0.0.1:1"), ProxyAddr: "127.0.0.1:1", Tokens: webroot.NewTokens(), Timeout: 2 * time.Second}
+	if _, err := chk.Check(t.Context(), "example.com"); err == nil || !strings.Contains(err.Error(), "look up") {
+		t.Fatalf("error = %v, want a lookup failure", err)
+	}
+}
