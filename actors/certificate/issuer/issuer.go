@@ -3,6 +3,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -27,6 +28,7 @@ import (
 	"github.com/go-acme/lego/v4/challenge"
 	"github.com/go-acme/lego/v4/lego"
 	"github.com/go-acme/lego/v4/registration"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -72,11 +74,19 @@ type Issuer struct {
 
 	profileMu      sync.Mutex
 	profileChecked bool
+
+	// ARI checks share one client and go a few at a time: at start every certificate asks at once.
+	ariMu     sync.Mutex
+	ariClient *lego.Client
+	ariSlots  *semaphore.Weighted
 }
+
+// ariConcurrency bounds renewal-info requests in flight (Let's Encrypt allows 1000 a second per IP).
+const ariConcurrency = 8
 
 // New returns an issuer; the account is loaded or registered on the first order.
 func New(cfg Config) *Issuer {
-	return &Issuer{cfg: cfg, inFlight: map[string]bool{}}
+	return &Issuer{cfg: cfg, inFlight: map[string]bool{}, ariSlots: semaphore.NewWeighted(ariConcurrency)}
 }
 
 // Obtain orders a certificate for name, checks what the CA sent and stores it. It returns the stored
@@ -135,11 +145,13 @@ type Window struct {
 
 // RenewalWindow asks the CA when b should be renewed. ErrNoARI: the CA offers no renewal info.
 func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
-	client, err := i.client()
+	client, err := i.renewalInfoClient()
 	if err != nil {
 		return Window{}, err
 	}
+	_ = i.ariSlots.Acquire(context.Background(), 1) // cannot fail without a deadline
 	info, err := client.Certificate.GetRenewalInfo(certificate.RenewalInfoRequest{Cert: b.Leaf})
+	i.ariSlots.Release(1)
 	if err != nil {
 		return Window{}, fmt.Errorf("renewal info: %w", err)
 	}
@@ -149,6 +161,21 @@ func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
 		return Window{}, fmt.Errorf("renewal info: the CA's window ends (%s) before it starts (%s)", w.End, w.Start)
 	}
 	return w, nil
+}
+
+// renewalInfoClient is the one lego client all renewal-info requests share; lego's GETs are safe
+// for concurrent use once the client is built.
+func (i *Issuer) renewalInfoClient() (*lego.Client, error) {
+	i.ariMu.Lock()
+	defer i.ariMu.Unlock()
+	if i.ariClient == nil {
+		c, err := i.client()
+		if err != nil {
+			return nil, err
+		}
+		i.ariClient = c
+	}
+	return i.ariClient, nil
 }
 
 // refusedReplaces tells the CA's refusal of an order's "replaces" from any other failure: 409
