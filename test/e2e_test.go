@@ -35,6 +35,12 @@ func newWorldWith(t *testing.T, opts testca.Options) *World {
 	return w
 }
 
+// onlyDomains empties DFP's service list, so the service manages just these names (DOMAINS).
+func onlyDomains(w *World, names string) {
+	w.DFP.Restart(false)
+	w.Env["DOMAINS"] = names
+}
+
 // running is one start of the real service.
 type running struct {
 	logs *LogBuffer
@@ -176,8 +182,7 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 	t.Parallel()
 	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
-	w.DFP.Restart(false) // no services: only DOMAINS
-	w.Env["DOMAINS"] = "dead.test,alive.test"
+	onlyDomains(w, "dead.test,alive.test")
 	w.Env["PREFLIGHT"] = "false" // let the CA's validation be what fails
 
 	first := w.start(t)
@@ -236,8 +241,7 @@ func TestPreflightKeepsUnroutableNamesFromTheCA(t *testing.T) {
 func TestCARateLimitIsObeyed(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "limited.test"
+	onlyDomains(w, "limited.test")
 	w.CA.RateLimitNextOrders(1, 3*time.Second)
 
 	r := w.start(t)
@@ -273,8 +277,7 @@ func TestCARateLimitIsObeyed(t *testing.T) {
 func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "lost.test"
+	onlyDomains(w, "lost.test")
 	w.Env["RATE_LIMITS"] = "production"
 	bundle := filepath.Join(w.Env["DATA_DIR"], "certificates", store.CAKey(w.CA.DirectoryURL), "lost.test", "bundle.pem")
 
@@ -377,8 +380,7 @@ func TestRemovedServiceStopsBeingRenewedAfterGrace(t *testing.T) {
 func TestRetryNowSkipsTheBackoff(t *testing.T) {
 	t.Parallel()
 	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "dead.test"
+	onlyDomains(w, "dead.test")
 	w.Env["PREFLIGHT"] = "false"
 	r := w.start(t)
 	waitFor(t, "the first failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })

@@ -47,8 +47,7 @@ func logTime(t *testing.T, e map[string]any, field string) time.Time {
 func TestARIRenewalWithReplacesAndRetryWithoutIt(t *testing.T) {
 	t.Parallel()
 	w := newWorldWith(t, shortLived)
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "ari.test,taken.test"
+	onlyDomains(w, "ari.test,taken.test")
 	w.Env["ACME_PROFILE"] = "short"
 
 	r := w.start(t)
@@ -133,8 +132,7 @@ func TestRenewalByLifetimeWithoutARI(t *testing.T) {
 	opts := shortLived
 	opts.NoARI = true
 	w := newWorldWith(t, opts)
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "plain.test"
+	onlyDomains(w, "plain.test")
 	w.Env["ACME_PROFILE"] = "short"
 
 	r := w.start(t)
@@ -161,8 +159,7 @@ func TestRenewalByLifetimeWithoutARI(t *testing.T) {
 func TestUnknownProfileIsReported(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.DFP.Restart(false)
-	w.Env["DOMAINS"] = "profile.test"
+	onlyDomains(w, "profile.test")
 	w.Env["ACME_PROFILE"] = "bogus"
 	r := w.start(t)
 	waitFor(t, "the failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })
