@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -90,6 +91,12 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 		log.Warn("could not list DFP services; will poll again", "event", "discovery_failed",
 			"error", res.err, "retry_at", d.cfg.Now().Add(d.cfg.Interval))
 		res.services = nil
+	}
+	for name, svc := range res.services {
+		if strings.Contains(svc.ServiceDomainAlgo, "hdr_dom") && d.once("hdr_dom:"+name) {
+			log.Info("service matches every subdomain of its domains (hdr_dom); those cannot be listed, add them to DOMAINS",
+				"event", "subdomains_unlisted", "service", name)
+		}
 	}
 	ex := proxyapi.ExtractNames(res.services)
 	for _, s := range ex.Skipped {
