@@ -15,6 +15,11 @@ type Order struct {
 	ARI bool
 }
 
+// ClockSkew is how much later than our own arithmetic a token is taken to be back: the CA's clock
+// is not ours, and an order at the exact instant a token returns may meet a bucket that is, by the
+// CA's clock, still a moment short of it.
+const ClockSkew = 10 * time.Second
+
 // grantLease is how long a granted order may stay unreported before it counts as finished.
 const grantLease = time.Hour
 
@@ -199,11 +204,11 @@ func (l *Limiter) Report(name string, outcome Outcome, now time.Time) {
 func (l *Limiter) Hold(name, limit string, until time.Time) {
 	lim, ok := l.byName[limit]
 	if !ok {
-		l.ledger.HoldAll = later(l.ledger.HoldAll, until)
+		l.ledger.HoldAll = later(l.ledger.HoldAll, until.Add(ClockSkew))
 		return
 	}
 	k := l.key(lim, name)
-	l.ledger.Holds[k] = later(l.ledger.Holds[k], until)
+	l.ledger.Holds[k] = later(l.ledger.Holds[k], until.Add(ClockSkew))
 	// Empty the bucket up to then: at until exactly one token is back.
 	l.ledger.TAT[k] = later(l.ledger.TAT[k], until.Add(time.Duration(lim.Capacity-1)*lim.Interval()))
 }
@@ -222,11 +227,14 @@ func (l *Limiter) Forget(now time.Time) {
 	}
 }
 
-// conformsAt is the earliest time the bucket k of lim has a token.
+// conformsAt is the earliest time the bucket k of lim has a token (plus ClockSkew when it has
+// had to wait for one).
 func (l *Limiter) conformsAt(lim Limit, k string, now time.Time) time.Time {
 	at := now
 	if tat, ok := l.ledger.TAT[k]; ok {
-		at = later(at, tat.Add(-time.Duration(lim.Capacity-1)*lim.Interval()))
+		if back := tat.Add(-time.Duration(lim.Capacity-1) * lim.Interval()); back.After(now) {
+			at = back.Add(ClockSkew)
+		}
 	}
 	return later(at, l.ledger.Holds[k])
 }

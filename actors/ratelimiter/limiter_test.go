@@ -19,7 +19,7 @@ func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
 	}
 	d := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	interval := 7 * 24 * time.Hour / 5
-	if d.Granted || !d.At.Equal(t0.Add(interval)) || d.Limit != "certificates_per_exact_set" {
+	if d.Granted || !d.At.Equal(t0.Add(interval+ClockSkew)) || d.Limit != "certificates_per_exact_set" {
 		t.Fatalf("sixth order = %+v, want deferred to +%s by certificates_per_exact_set", d, interval)
 	}
 	if again := l.Request(Order{Name: "a.example.com", Renewal: true}, t0.Add(time.Hour)); again.Granted || !again.At.Equal(d.At) {
@@ -39,7 +39,7 @@ func TestRegisteredDomainQueuesNewNamesAtRefillTimes(t *testing.T) {
 		switch {
 		case i < 50 && !d.Granted:
 			t.Fatalf("name %d refused within the burst: %+v", i, d)
-		case i >= 50 && (d.Granted || !d.At.Equal(t0.Add(time.Duration(i-49)*interval)) || d.Limit != "certificates_per_registered_domain"):
+		case i >= 50 && (d.Granted || !d.At.Equal(t0.Add(time.Duration(i-49)*interval+ClockSkew)) || d.Limit != "certificates_per_registered_domain"):
 			t.Fatalf("name %d = %+v, want deferred to +%d intervals", i, d, i-49)
 		}
 	}
@@ -125,8 +125,8 @@ func TestCAHoldWins(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			l := New(Production, Ledger{})
 			l.Hold("a.example.com", c.limit, until)
-			if d := l.Request(Order{Name: "a.example.com"}, t0); d.Granted || !d.At.Equal(until) {
-				t.Fatalf("held name = %+v, want deferred to %s", d, until)
+			if d := l.Request(Order{Name: "a.example.com"}, t0); d.Granted || !d.At.Equal(until.Add(ClockSkew)) {
+				t.Fatalf("held name = %+v, want deferred to %s and the clock-skew allowance", d, until)
 			}
 			if c.other != "" {
 				if d := l.Request(Order{Name: c.other}, t0); !d.Granted {
@@ -135,7 +135,7 @@ func TestCAHoldWins(t *testing.T) {
 			} else if d := l.Request(Order{Name: "b.example.org"}, t0); d.Granted {
 				t.Fatal("an unattributed CA hold let another order through")
 			}
-			if d := l.Request(Order{Name: "a.example.com"}, until); !d.Granted {
+			if d := l.Request(Order{Name: "a.example.com"}, until.Add(ClockSkew)); !d.Granted {
 				t.Fatalf("not granted when the hold ends: %+v", d)
 			}
 		})
@@ -151,7 +151,7 @@ func TestHoldMovesEarlierBookings(t *testing.T) {
 	booked := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	until := booked.At.Add(10 * time.Hour)
 	l.Hold("a.example.com", "certificates_per_exact_set", until)
-	if d := l.Request(Order{Name: "a.example.com", Renewal: true}, booked.At); d.Granted || !d.At.Equal(until) {
+	if d := l.Request(Order{Name: "a.example.com", Renewal: true}, booked.At); d.Granted || !d.At.Equal(until.Add(ClockSkew)) {
 		t.Fatalf("booking before the CA's time = %+v, want moved to %s", d, until)
 	}
 }
@@ -218,13 +218,13 @@ func TestBookedAccountTokenIsNotTakenTwice(t *testing.T) {
 	l.Request(Order{Name: "a.example.com"}, t0)
 	l.Request(Order{Name: "b.example.com"}, t0)
 	d := l.Request(Order{Name: "c.example.com"}, t0)
-	if d.Granted || !d.At.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("third order = %+v, want booked at +1h", d)
+	if d.Granted || !d.At.Equal(t0.Add(time.Hour+ClockSkew)) {
+		t.Fatalf("third order = %+v, want booked at +1h and the clock-skew allowance", d)
 	}
 	if g := l.Request(Order{Name: "c.example.com"}, d.At); !g.Granted {
 		t.Fatalf("booked order not granted at its time: %+v", g)
 	}
-	if n := l.Request(Order{Name: "d.example.com"}, d.At); n.Granted || !n.At.Equal(t0.Add(2*time.Hour)) {
+	if n := l.Request(Order{Name: "d.example.com"}, d.At); n.Granted || !n.At.Equal(t0.Add(2*time.Hour+ClockSkew)) {
 		t.Fatalf("next order = %+v; the booked token was taken twice or not at all", n)
 	}
 }
