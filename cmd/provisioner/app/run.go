@@ -100,7 +100,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		RemovedGrace:  cfg.RemovedGrace,
 		PresencePath:  filepath.Join(cfg.DataDir, "presence", store.CAKey(cfg.DirectoryURL)+".json"),
 	})
-	supPID, err := system.Root.SpawnNamed(sup, "supervisor")
+	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
+	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
+	// delay, however often it fails.
+	guarded := system.Root.WithGuardian(actor.NewExponentialBackoffStrategy(10*time.Minute, time.Second))
+	supPID, err := guarded.SpawnNamed(sup, "supervisor")
 	if err != nil {
 		_ = responder.Shutdown(context.Background())
 		return fmt.Errorf("start actors: %w", err)
