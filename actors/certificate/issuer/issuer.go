@@ -127,6 +127,9 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	}
 	pemBytes := append(append([]byte{}, res.Certificate...), res.PrivateKey...)
 	b, err := proxyapi.ParseBundle(pemBytes)
+	if err == nil {
+		err = b.Check(name, time.Now())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the CA's certificate for %s is unusable, not stored: %w", name, err)
 	}
