@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 )
 
 // buildBinary compiles the real command once per test binary run.
@@ -120,5 +123,85 @@ func TestBinaryRetryNowCommand(t *testing.T) {
 		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 			t.Errorf("%v exited %v, want a failure", args, err)
 		}
+	}
+}
+
+// Killed with SIGKILL at random moments and started again, the service never orders a name whose
+// certificate it had already stored, its ledger stays readable, and every name ends up served.
+func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	w := newWorld(t)
+	onlyDomains(w, "k1.test,k2.test,k3.test")
+	w.Env["LOG_LEVEL"] = "info"
+	ledger := filepath.Join(w.Env["DATA_DIR"], "ratelimits", store.CAKey(w.CA.DirectoryURL)+".json")
+	obtained := map[string]bool{}
+
+	runUntil := func(stop func(*LogBuffer) bool, kill bool) *LogBuffer {
+		cmd := exec.Command(bin)
+		for k, v := range w.Env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		logs := &LogBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for !stop(logs) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if kill {
+			_ = cmd.Process.Kill()
+		} else {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+		_ = cmd.Wait()
+		return logs
+	}
+	check := func(logs *LogBuffer) {
+		for _, e := range logs.Events("issuance_started") {
+			if obtained[e["domain"].(string)] {
+				t.Errorf("%s ordered again after its certificate was stored", e["domain"])
+			}
+		}
+		for _, e := range logs.Events("certificate_obtained") {
+			obtained[e["domain"].(string)] = true
+		}
+		if data, err := os.ReadFile(ledger); err == nil {
+			var v map[string]any
+			if err := json.Unmarshal(data, &v); err != nil {
+				t.Errorf("ledger torn by SIGKILL: %v", err)
+			}
+		}
+	}
+
+	// Kill mid-order, right after a certificate is stored, and at arbitrary moments.
+	midOrder := func(l *LogBuffer) bool { return len(l.Events("issuance_started")) > 0 }
+	stored := func(l *LogBuffer) bool { return len(l.Events("certificate_obtained")) > 0 }
+	moments := []struct {
+		what  string
+		now   func(*LogBuffer) bool
+		delay time.Duration // instead of now: this long after the start
+	}{
+		{what: "mid-order", now: midOrder},
+		{what: "just after a certificate was stored", now: stored},
+		{what: "after 700 ms", delay: 700 * time.Millisecond},
+		{what: "after 4.5 s", delay: 4500 * time.Millisecond},
+		{what: "mid-order again", now: midOrder},
+	}
+	for _, m := range moments {
+		now := m.now
+		if m.delay > 0 {
+			start := time.Now()
+			now = func(*LogBuffer) bool { return time.Since(start) > m.delay }
+		}
+		check(runUntil(now, true))
+		t.Logf("killed %s: %d of 3 names stored so far", m.what, len(obtained))
+	}
+	final := runUntil(func(*LogBuffer) bool { return len(w.DFP.CertNames()) == 3 }, false)
+	check(final)
+	if len(w.DFP.CertNames()) != 3 {
+		t.Fatalf("after the kills DFP holds %v; log:\n%s", w.DFP.CertNames(), final.String())
 	}
 }
