@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -9,9 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,9 +52,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
 	}
-	if !onPersistentMount(cfg.DataDir) {
-		logger.Warn("DATA_DIR is not a mounted volume: certificates, account and limits are lost with the container, "+
-			"and every restart re-issues; mount a volume at DATA_DIR", "event", "data_dir_not_persistent", "data_dir", cfg.DataDir)
+	if problem := dataDirPersistence(cfg.DataDir); problem != "" {
+		logger.Warn("DATA_DIR "+problem+": certificates, account and rate limits are lost with the container, and "+
+			"every new container issues again; mount a named volume at DATA_DIR", "event", "data_dir_not_persistent", "data_dir", cfg.DataDir)
 	}
 	if cfg.Email == "" {
 		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", "no_contact_email")
@@ -171,33 +168,4 @@ func acmeTransport(cfg Config) *http.Transport {
 		ResponseHeaderTimeout: 30 * time.Second,
 		TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
 	}
-}
-
-// onPersistentMount reports whether dir is on a mount other than the container's root file system,
-// which in Docker means a volume or bind mount. Where it cannot tell, it says yes (no false alarm).
-func onPersistentMount(dir string) bool {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return true
-	}
-	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = resolved
-	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 || fields[4] == "/" {
-			continue
-		}
-		mp := fields[4]
-		if abs == mp || strings.HasPrefix(abs, mp+"/") {
-			return true
-		}
-	}
-	return false
 }
