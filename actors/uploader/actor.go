@@ -131,14 +131,15 @@ func (u *uploaderActor) validate(name string, pem []byte) *proxyapi.Bundle {
 	return b
 }
 
+// enqueue queues the newest bundle known for name: one arriving late never overwrites a newer one.
 func (u *uploaderActor) enqueue(name string, b *proxyapi.Bundle) {
-	if _, queued := u.latest[name]; !queued {
-		u.queue = append(u.queue, name)
-	}
-	u.latest[name] = &pending{name: name, bundle: b}
 	if cur := u.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
 		u.known[name] = b
 	}
+	if _, queued := u.latest[name]; !queued {
+		u.queue = append(u.queue, name)
+	}
+	u.latest[name] = &pending{name: name, bundle: u.known[name]}
 }
 
 // reconcile fetches what DFP holds, off the mailbox.

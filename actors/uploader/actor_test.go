@@ -64,6 +64,7 @@ func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older})
 	waitUntil(t, "two failed uploads", logs, func() bool { return len(logs.Events("upload_failed")) >= 2 })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: newer})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older}) // late, and older
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: other})
 	dfp.SetDown(false)
 	waitUntil(t, "both names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
