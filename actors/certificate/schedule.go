@@ -70,7 +70,12 @@ func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
 			due = floor
 		}
 	}
-	return minTime(due, b.Leaf.NotAfter.Add(-b.Lifetime()/emergencyFraction))
+	return minTime(due, EmergencyTime(b))
+}
+
+// EmergencyTime is when only a tenth of the certificate's lifetime is left.
+func EmergencyTime(b *proxyapi.Bundle) time.Time {
+	return b.Leaf.NotAfter.Add(-b.Lifetime() / emergencyFraction)
 }
 
 // ARI polling: Let's Encrypt asks for at least two checks a day, and to honour Retry-After.
