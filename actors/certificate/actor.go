@@ -162,7 +162,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		}
 		a.log.Info("certificate due for renewal", "event", "renewal_due", "not_after", b.Leaf.NotAfter,
 			"due", due, "ari", a.replaces != nil, "in_ari_window", a.ariExempt)
-		if now.After(EmergencyTime(b)) && a.once("expiring:"+b.Fingerprint()) {
+		if now.After(AlarmTime(b)) && a.once("expiring:"+b.Fingerprint()) {
 			// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
 			a.log.Error("certificate expires soon and is not renewed yet", "event", "certificate_expiring",
 				"not_after", b.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)

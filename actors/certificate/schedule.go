@@ -73,6 +73,12 @@ func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
 	return minTime(due, EmergencyTime(b))
 }
 
+// AlarmTime is when a certificate that should have been renewed at EmergencyTime at the latest
+// has only a twentieth of its lifetime left: time to wake somebody.
+func AlarmTime(b *proxyapi.Bundle) time.Time {
+	return b.Leaf.NotAfter.Add(-b.Lifetime() / (2 * emergencyFraction))
+}
+
 // EmergencyTime is when only a tenth of the certificate's lifetime is left.
 func EmergencyTime(b *proxyapi.Bundle) time.Time {
 	return b.Leaf.NotAfter.Add(-b.Lifetime() / emergencyFraction)
