@@ -66,6 +66,9 @@ func TestDueTime(t *testing.T) {
 		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, 0},
 		{"unsupported ARI falls back to lifetime", &store.ARI{Unsupported: true}, 60 * day},
 	}
+	if got := AlarmTime(b); !got.Equal(t0.Add(90*day - 90*day/20)) {
+		t.Errorf("alarm %s after issuance, want when a twentieth is left", got.Sub(t0))
+	}
 	for _, c := range cases {
 		if got := DueTime(b, c.ari); !got.Equal(t0.Add(c.want)) {
 			t.Errorf("%s: due %s after issuance, want %s", c.name, got.Sub(t0), c.want)
