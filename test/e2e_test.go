@@ -144,6 +144,12 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 	if n := len(first.logs.Events("distribute_disabled")); n != 1 {
 		t.Errorf("distribute_disabled logged %d times, want once", n)
 	}
+	waitFor(t, "every upload checked on the proxy's TLS port", 10*time.Second, first, func() bool {
+		return len(first.logs.Events("certificate_served")) == len(fixtureNames)
+	})
+	if n := len(first.logs.Events("certificate_not_served")); n != 0 {
+		t.Errorf("%d uploads not served", n)
+	}
 	if n := len(first.logs.Events("account_registered")); n != 1 {
 		t.Errorf("account_registered logged %d times, want once", n)
 	}

@@ -16,6 +16,7 @@ type World struct {
 	CA       *testca.CA
 	DFP      *dfpstub.Stub
 	Frontend *dfpstub.Frontend
+	TLS      *dfpstub.TLSFrontend
 	Env      map[string]string
 	Dir      string
 }
@@ -40,6 +41,10 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		w.Close()
 		return nil, err
 	}
+	if w.TLS, err = w.DFP.StartTLSFrontend(); err != nil {
+		w.Close()
+		return nil, err
+	}
 	roots := filepath.Join(dir, "pebble-tls.pem")
 	if err := os.WriteFile(roots, w.CA.TLSRootPEM, 0o600); err != nil {
 		w.Close()
@@ -53,6 +58,7 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		"CHALLENGE_ADDR":       responder,
 		"PREFLIGHT_ADDR":       w.Frontend.Addr(),
 		"PREFLIGHT_RESOLVER":   w.CA.DNSAddr,
+		"SERVE_CHECK_ADDR":     w.TLS.Addr(),
 		"CERTBOT_EMAIL":        "ops@example.test",
 		"DISCOVERY_INTERVAL":   "1s",
 	}
@@ -64,6 +70,9 @@ func (w *World) Getenv(k string) string { return w.Env[k] }
 
 // Close stops everything the world started.
 func (w *World) Close() {
+	if w.TLS != nil {
+		w.TLS.Close()
+	}
 	if w.DFP != nil {
 		w.DFP.Close()
 	}

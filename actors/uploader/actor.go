@@ -28,11 +28,16 @@ type Config struct {
 	Distribute bool
 	// ReconcileInterval is how often DFP's certificates are compared with the newest known ones.
 	ReconcileInterval time.Duration
-	Timeout           time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
-	MinBackoff        time.Duration
-	MaxBackoff        time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// ServeCheckAddr is the proxy's TLS address (host:443) where each upload is checked to be
+	// served; "" turns the check off.
+	ServeCheckAddr string
+	// ServeCheckDelay lets HAProxy finish its reload (about 0.6 s) before an upload is checked.
+	ServeCheckDelay time.Duration
+	Timeout         time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
+	MinBackoff      time.Duration
+	MaxBackoff      time.Duration
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // CertName is the file name a certificate for name gets in DFP's /certs.
@@ -52,6 +57,19 @@ type uploaded struct {
 
 // retry is the timer message that ends a backoff.
 type retry struct{}
+
+// checkServed is the timer message that starts a serve check of one upload.
+type checkServed struct {
+	name        string
+	fingerprint string
+}
+
+// served is what the proxy presented for a name.
+type served struct {
+	checkServed
+	got string
+	err error
+}
 
 // reconcileTick is the timer message that starts a reconciliation.
 type reconcileTick struct{}
@@ -114,6 +132,14 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	case retry:
 		u.backingOff = false
 		u.next(ctx)
+	case checkServed:
+		addr := u.cfg.ServeCheckAddr
+		async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+			got, err := proxyapi.ServedFingerprint(c, addr, msg.name)
+			return served{checkServed: msg, got: got, err: err}
+		})
+	case served:
+		u.reportServed(msg)
 	}
 }
 
@@ -223,6 +249,9 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 		log.Info("certificate uploaded to DFP", "event", "certificate_uploaded", "cert_name", CertName(res.job.name),
 			"not_after", res.job.bundle.Leaf.NotAfter, "distribute", res.distribute)
 		u.backoff = 0
+		if u.cfg.ServeCheckAddr != "" {
+			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.job.name, fingerprint: res.job.bundle.Fingerprint()})
+		}
 		// A newer bundle may have arrived meanwhile; only the one sent leaves the queue.
 		if cur := u.latest[res.job.name]; cur != nil && cur.bundle == res.job.bundle {
 			delete(u.latest, res.job.name)
@@ -241,4 +270,21 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 		u.cancel = u.timers.SendOnce(u.backoff, ctx.Self(), retry{})
 	}
 	u.next(ctx)
+}
+
+// reportServed logs whether HAProxy presents the uploaded certificate. DFP answers 200 even when
+// its reload failed (a bad PEM elsewhere in /certs, dfp-api.md b), so this is the only proof.
+func (u *uploaderActor) reportServed(res served) {
+	log := u.cfg.Logger.With("domain", res.name)
+	switch {
+	case res.err != nil:
+		log.Warn("could not check what the proxy serves", "event", "serve_check_failed", "addr", u.cfg.ServeCheckAddr, "error", res.err)
+	case res.got == res.fingerprint:
+		log.Info("the proxy serves the uploaded certificate", "event", "certificate_served", "fingerprint", res.got)
+	case u.known[res.name] != nil && u.known[res.name].Fingerprint() != res.fingerprint:
+		// A newer upload has overtaken this one; its own check will tell.
+	default:
+		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed; "+
+			"look for a bad PEM in DFP's /certs", "event", "certificate_not_served", "served", res.got, "uploaded", res.fingerprint)
+	}
 }

@@ -18,6 +18,11 @@ import (
 
 func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
 	t.Helper()
+	return startUploaderChecking(t, dfp, "")
+}
+
+func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr string) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+	t.Helper()
 	logs := &test.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	u, err := url.Parse(dfp.URL())
@@ -26,7 +31,7 @@ func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	pid := system.Root.Spawn(Props(Config{
-		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
+		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second, ReconcileInterval: time.Hour, ServeCheckAddr: serveCheckAddr, ServeCheckDelay: 50 * time.Millisecond,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: logger, Now: time.Now,
 	}))
 	t.Cleanup(system.Shutdown)
@@ -106,4 +111,31 @@ func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
 	if len(dfp.Poisoned()) != 0 || len(dfp.Uploads()) != 1 {
 		t.Errorf("DFP received %d uploads, poisoned %v; want only the good one", len(dfp.Uploads()), dfp.Poisoned())
 	}
+}
+
+// DFP answers 200 even when its reload fails; the check on the proxy's TLS port tells.
+func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
+	dfp, err := dfpstub.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dfp.Close()
+	tlsPort, err := dfp.StartTLSFrontend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tlsPort.Close()
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
+
+	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
+	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events("certificate_served")) == 1 })
+	dfp.BreakReload()
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
+	waitUntil(t, "the second upload reported as not served", logs, func() bool {
+		return len(logs.Events("certificate_not_served")) == 1
+	})
 }

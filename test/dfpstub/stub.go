@@ -35,6 +35,9 @@ type Stub struct {
 	uploads  []Upload
 	down     bool
 	inSwarm  bool
+	// loaded is what HAProxy serves: the cert files as of the last reload that worked.
+	loaded       map[string][]byte
+	reloadBroken bool
 }
 
 // Upload is one accepted PUT /cert.
@@ -99,6 +102,29 @@ func (s *Stub) SetInSwarm(in bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inSwarm = in
+}
+
+// BreakReload makes every later reload fail, as a PEM HAProxy cannot load elsewhere in /certs does:
+// PUT still answers 200 and stores the file, but HAProxy keeps serving what it had.
+func (s *Stub) BreakReload() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reloadBroken = true
+}
+
+// Loaded returns the cert files HAProxy serves: those of the last reload that worked.
+func (s *Stub) Loaded() map[string][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return copyCerts(s.loaded)
+}
+
+func copyCerts(m map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // Cert returns the file DFP holds under certName.
@@ -205,6 +231,9 @@ func (s *Stub) putCert(w http.ResponseWriter, r *http.Request) {
 	// DFP writes the body verbatim and answers 200 whatever HAProxy makes of it.
 	s.certs[name] = body
 	s.uploads = append(s.uploads, Upload{CertName: name, Distribute: distribute, Body: body})
+	if !s.reloadBroken {
+		s.loaded = copyCerts(s.certs)
+	}
 	if _, err := tls.X509KeyPair(body, body); err != nil {
 		s.poisoned[name] = true
 	} else {

@@ -45,6 +45,7 @@ type Config struct {
 	ReconcileInterval time.Duration      // RECONCILE_INTERVAL
 	RemovedGrace      time.Duration      // REMOVED_GRACE
 	Profile           string             // ACME_PROFILE
+	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
 
 // ConfigError names the variable that stopped the start.
@@ -207,6 +208,20 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 			return &ConfigError{"PREFLIGHT_ADDR", fmt.Sprintf("%q is not host:port (e.g. proxy:80)", v)}
 		}
 		c.PreflightAddr = v
+	}
+	c.ServeCheckAddr = net.JoinHostPort(c.ProxyURL.Hostname(), "443")
+	if v := env("SERVE_CHECK_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return &ConfigError{"SERVE_CHECK_ADDR", fmt.Sprintf("%q is not host:port (e.g. proxy:443)", v)}
+		}
+		c.ServeCheckAddr = v
+	}
+	switch v := strings.ToLower(env("SERVE_CHECK")); v {
+	case "", "true":
+	case "false":
+		c.ServeCheckAddr = ""
+	default:
+		return &ConfigError{"SERVE_CHECK", fmt.Sprintf("%q is neither true nor false", v)}
 	}
 	if v := env("PREFLIGHT_RESOLVER"); v != "" {
 		if _, _, err := net.SplitHostPort(v); err != nil {

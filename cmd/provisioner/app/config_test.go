@@ -106,6 +106,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PREFLIGHT":          {"PREFLIGHT": "off"},
 		"PREFLIGHT_ADDR":     {"PREFLIGHT_ADDR": "proxy"},
 		"PREFLIGHT_RESOLVER": {"PREFLIGHT_RESOLVER": "10.0.0.2"},
+		"SERVE_CHECK":        {"SERVE_CHECK": "yes"},
+		"SERVE_CHECK_ADDR":   {"SERVE_CHECK_ADDR": "proxy"},
 	}
 	for variable, vars := range cases {
 		if variable != "PROXY_ADDRESS" {
@@ -135,7 +137,7 @@ func TestLimitsAndPreflightDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RateLimits != "staging" || c.RateLimitMargin != 0.1 || !c.Preflight || c.PreflightAddr != "proxy:80" || c.PreflightResolver != "" {
+	if c.RateLimits != "staging" || c.RateLimitMargin != 0.1 || !c.Preflight || c.PreflightAddr != "proxy:80" || c.PreflightResolver != "" || c.ServeCheckAddr != "proxy:443" {
 		t.Errorf("staging defaults wrong: %+v", c)
 	}
 	c, _ = load(map[string]string{"PROXY_ADDRESS": "proxy", "STAGING": "false"})

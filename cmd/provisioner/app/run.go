@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Issuer:        iss,
 		Limiter:       ratelimiter.Props(limiterConfig(cfg, logger)),
 		Preflight:     preflightChecker(cfg, tokens),
-		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery:     discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
 		Logger:        logger,
 		Now:           time.Now,
