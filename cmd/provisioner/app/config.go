@@ -78,12 +78,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.ProxyURL, err = parseProxyAddress(env("PROXY_ADDRESS")); err != nil {
 		return c, &ConfigError{"PROXY_ADDRESS", err.Error()}
 	}
-	switch v := strings.ToLower(env("STAGING")); v {
-	case "", "true":
-	case "false":
-		c.Staging = false
-	default:
-		return c, &ConfigError{"STAGING", fmt.Sprintf("%q is neither true nor false", v)}
+	if c.Staging, err = boolVar(env, "STAGING", true); err != nil {
+		return c, err
 	}
 	c.DirectoryURL = lego.LEDirectoryStaging
 	if !c.Staging {
@@ -105,11 +101,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("DATA_DIR"); v != "" {
 		c.DataDir = v
 	}
-	if v := env("CHALLENGE_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return c, &ConfigError{"CHALLENGE_ADDR", fmt.Sprintf("%q is not host:port (e.g. :80)", v)}
-		}
-		c.ChallengeAddr = v
+	if c.ChallengeAddr, err = hostPortVar(env, "CHALLENGE_ADDR", ":80", ":80"); err != nil {
+		return c, err
 	}
 	if c.Domains, err = parseNames(env("DOMAINS"), false); err != nil {
 		return c, &ConfigError{"DOMAINS", err.Error()}
@@ -194,42 +187,54 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 		}
 		c.RateLimitMargin = f
 	}
-	c.Preflight = true
-	switch v := strings.ToLower(env("PREFLIGHT")); v {
-	case "", "true":
-	case "false":
-		c.Preflight = false
-	default:
-		return &ConfigError{"PREFLIGHT", fmt.Sprintf("%q is neither true nor false", v)}
+	var err error
+	proxyHost := c.ProxyURL.Hostname()
+	if c.Preflight, err = boolVar(env, "PREFLIGHT", true); err != nil {
+		return err
 	}
-	c.PreflightAddr = net.JoinHostPort(c.ProxyURL.Hostname(), "80")
-	if v := env("PREFLIGHT_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return &ConfigError{"PREFLIGHT_ADDR", fmt.Sprintf("%q is not host:port (e.g. proxy:80)", v)}
-		}
-		c.PreflightAddr = v
+	if c.PreflightAddr, err = hostPortVar(env, "PREFLIGHT_ADDR", net.JoinHostPort(proxyHost, "80"), "proxy:80"); err != nil {
+		return err
 	}
-	c.ServeCheckAddr = net.JoinHostPort(c.ProxyURL.Hostname(), "443")
-	if v := env("SERVE_CHECK_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return &ConfigError{"SERVE_CHECK_ADDR", fmt.Sprintf("%q is not host:port (e.g. proxy:443)", v)}
-		}
-		c.ServeCheckAddr = v
+	if c.PreflightResolver, err = hostPortVar(env, "PREFLIGHT_RESOLVER", "", "10.0.0.2:53"); err != nil {
+		return err
 	}
-	switch v := strings.ToLower(env("SERVE_CHECK")); v {
-	case "", "true":
-	case "false":
+	serveCheck, err := boolVar(env, "SERVE_CHECK", true)
+	if err != nil {
+		return err
+	}
+	if c.ServeCheckAddr, err = hostPortVar(env, "SERVE_CHECK_ADDR", net.JoinHostPort(proxyHost, "443"), "proxy:443"); err != nil {
+		return err
+	}
+	if !serveCheck {
 		c.ServeCheckAddr = ""
-	default:
-		return &ConfigError{"SERVE_CHECK", fmt.Sprintf("%q is neither true nor false", v)}
-	}
-	if v := env("PREFLIGHT_RESOLVER"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return &ConfigError{"PREFLIGHT_RESOLVER", fmt.Sprintf("%q is not host:port (e.g. 10.0.0.2:53)", v)}
-		}
-		c.PreflightResolver = v
 	}
 	return nil
+}
+
+// boolVar reads a variable that is true, false, or unset (def).
+func boolVar(env func(string) string, name string, def bool) (bool, error) {
+	switch v := strings.ToLower(env(name)); v {
+	case "":
+		return def, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	default:
+		return def, &ConfigError{name, fmt.Sprintf("%q is neither true nor false", v)}
+	}
+}
+
+// hostPortVar reads a host:port variable, or def when it is unset.
+func hostPortVar(env func(string) string, name, def, example string) (string, error) {
+	v := env(name)
+	if v == "" {
+		return def, nil
+	}
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return def, &ConfigError{name, fmt.Sprintf("%q is not host:port (e.g. %s)", v, example)}
+	}
+	return v, nil
 }
 
 // parseDuration is time.ParseDuration plus whole days ("7d"), the unit grace periods come in.
