@@ -139,3 +139,22 @@ func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
 		return len(logs.Events("certificate_not_served")) == 1
 	})
 }
+
+// In Swarm DFP fans uploads out to every replica, and answers distribute=true with an empty body.
+func TestUploaderDistributesInSwarm(t *testing.T) {
+	dfp, err := dfpstub.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dfp.Close()
+	dfp.SetInSwarm(true)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	bundle, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	system, pid, logs := startUploader(t, dfp)
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bundle})
+	waitUntil(t, "the upload", logs, func() bool { return len(logs.Events("certificate_uploaded")) == 1 })
+	if ups := dfp.Uploads(); len(ups) != 1 || !ups[0].Distribute || len(logs.Events("distribute_disabled")) != 0 {
+		t.Fatalf("uploads %+v, distribute_disabled %d; want one distributed upload", ups, len(logs.Events("distribute_disabled")))
+	}
+}

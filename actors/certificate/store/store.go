@@ -42,9 +42,6 @@ func Open(root, directoryURL string) (*Store, error) {
 	return s, nil
 }
 
-// Root is the data directory.
-func (s *Store) Root() string { return s.root }
-
 // CAKey turns a directory URL into a directory name: host, port and path, with unsafe characters
 // replaced, e.g. "acme-v02.api.letsencrypt.org-directory".
 func CAKey(directoryURL string) string {
