@@ -1,5 +1,6 @@
-// Package ratelimiter grants or defers every ACME order. For now it caps the orders in flight;
-// a permit that is never returned (its holder crashed) is reclaimed after a lease.
+// Package ratelimiter grants or defers every ACME order: Let's Encrypt's limits as token buckets
+// (limits.go, limiter.go), persisted in a ledger, and a cap on orders in flight (this file), whose
+// permits are reclaimed after a lease when their holder crashed.
 package ratelimiter
 
 import "time"

@@ -38,6 +38,17 @@ func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr strin
 	return system, pid, logs
 }
 
+// newStub is an empty DFP stand-in, closed when the test ends.
+func newStub(t *testing.T) *dfpstub.Stub {
+	t.Helper()
+	dfp, err := dfpstub.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dfp.Close)
+	return dfp
+}
+
 func waitUntil(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -50,11 +61,7 @@ func waitUntil(t *testing.T, what string, logs *test.LogBuffer, cond func() bool
 }
 
 func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
-	dfp, err := dfpstub.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dfp.Close()
+	dfp := newStub(t)
 	ca, err := certgen.NewCA("test")
 	if err != nil {
 		t.Fatal(err)
@@ -88,11 +95,7 @@ func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 }
 
 func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
-	dfp, err := dfpstub.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dfp.Close()
+	dfp := newStub(t)
 	ca, _ := certgen.NewCA("test")
 	now := time.Now()
 	wrongName, _ := ca.Bundle([]string{"other.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
@@ -115,11 +118,7 @@ func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
 
 // DFP answers 200 even when its reload fails; the check on the proxy's TLS port tells.
 func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
-	dfp, err := dfpstub.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dfp.Close()
+	dfp := newStub(t)
 	tlsPort, err := dfp.StartTLSFrontend()
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +141,7 @@ func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
 
 // In Swarm DFP fans uploads out to every replica, and answers distribute=true with an empty body.
 func TestUploaderDistributesInSwarm(t *testing.T) {
-	dfp, err := dfpstub.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dfp.Close()
+	dfp := newStub(t)
 	dfp.SetInSwarm(true)
 	ca, _ := certgen.NewCA("test")
 	now := time.Now()

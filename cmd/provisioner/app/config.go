@@ -65,8 +65,9 @@ var keyTypes = map[string]certcrypto.KeyType{
 // stops it with a *ConfigError naming the variable.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := func(name string) string { return unquote(getenv(name)) }
-	c := Config{DataDir: "/etc/letsencrypt", ChallengeAddr: ":80", DiscoveryInterval: 30 * time.Second,
-		KeyType: certcrypto.EC256, OrderConcurrency: 8, LogFormat: "json", LogLevel: slog.LevelInfo, Staging: true}
+	// Defaults read through a helper (boolVar, hostPortVar, the durations table) are set there.
+	c := Config{DataDir: "/etc/letsencrypt", KeyType: certcrypto.EC256, OrderConcurrency: 8, LogFormat: "json",
+		LogLevel: slog.LevelInfo}
 
 	if v := env("CERTBOT_EMAIL"); v != "" {
 		if _, err := mail.ParseAddress(v); err != nil || strings.ContainsAny(v, " <>") {
