@@ -39,7 +39,7 @@ type PermitGranted struct {
 type PermitDeferred struct {
 	Name   string
 	Until  time.Time
-	Reason string
+	Reason Limit
 }
 
 // Outcome is how an order ended.
@@ -59,7 +59,7 @@ type OrderFinished struct {
 	Name    string
 	Outcome Outcome
 	RetryAt time.Time // for OutcomeRateLimited
-	Limit   string    // for OutcomeRateLimited: the limit the CA named, "" if unknown
+	Limit   Limit     // for OutcomeRateLimited: the limit the CA named, LimitUnknown if it did not say
 }
 
 // DeployCertificate asks the uploader to put Bundle (leaf, chain, key; HAProxy's combined PEM)
@@ -74,3 +74,20 @@ type DeployCertificate struct {
 type ReconcileNow struct {
 	Reason string
 }
+
+// Limit names one of the CA's rate limits, or another reason an order must wait. The rate
+// limiter's tables, the issuer's reading of the CA's errors and the log lines share these names;
+// a name that is not here does not compile.
+type Limit string
+
+// Let's Encrypt's limits (letsencrypt.org/docs/rate-limits).
+const (
+	LimitNewOrders               Limit = "new_orders_per_account"
+	LimitCertificatesPerDomain   Limit = "certificates_per_registered_domain"
+	LimitCertificatesPerExactSet Limit = "certificates_per_exact_set"
+	LimitFailedAuthorizations    Limit = "failed_authorizations_per_name"
+	LimitConsecutiveFailedAuthzs Limit = "consecutive_failed_authorizations_per_name"
+	LimitUnknown                 Limit = "" // the CA limited us without saying which limit
+	LimitHeldByCA                Limit = "ca_rate_limited"
+	LimitLedgerUnwritable        Limit = "ledger_unwritable"
+)

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
@@ -141,23 +143,23 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 			t.Errorf("upload of %s used distribute=true although the stand-in is not in Swarm", u.CertName)
 		}
 	}
-	if n := len(first.logs.Events("distribute_disabled")); n != 1 {
+	if n := len(first.logs.Events(event.DistributeDisabled)); n != 1 {
 		t.Errorf("distribute_disabled logged %d times, want once", n)
 	}
 	waitFor(t, "every upload checked on the proxy's TLS port", 10*time.Second, first, func() bool {
-		return len(first.logs.Events("certificate_served")) == len(fixtureNames)
+		return len(first.logs.Events(event.CertificateServed)) == len(fixtureNames)
 	})
-	if n := len(first.logs.Events("certificate_not_served")); n != 0 {
+	if n := len(first.logs.Events(event.CertificateNotServed)); n != 0 {
 		t.Errorf("%d uploads not served", n)
 	}
-	if n := len(first.logs.Events("account_registered")); n != 1 {
+	if n := len(first.logs.Events(event.AccountRegistered)); n != 1 {
 		t.Errorf("account_registered logged %d times, want once", n)
 	}
-	skipped := first.logs.Events("domain_skipped")
+	skipped := first.logs.Events(event.DomainSkipped)
 	if len(skipped) != 1 || skipped[0]["host"] != ".wild.test" {
 		t.Errorf("domain_skipped = %v, want only the wildcard .wild.test", skipped)
 	}
-	if ex := first.logs.Events("domain_excluded"); len(ex) != 1 || ex[0]["domain"] != "late.test" {
+	if ex := first.logs.Events(event.DomainExcluded); len(ex) != 1 || ex[0]["domain"] != "late.test" {
 		t.Errorf("domain_excluded = %v, want late.test", ex)
 	}
 	first.shutdown(t)
@@ -169,16 +171,16 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 		return reflect.DeepEqual(w.DFP.CertNames(), want)
 	})
 	second.shutdown(t)
-	if n := len(second.logs.Events("issuance_started")); n != 0 {
+	if n := len(second.logs.Events(event.IssuanceStarted)); n != 0 {
 		t.Errorf("second start ordered %d certificates, want none", n)
 	}
-	if n := len(second.logs.Events("account_registered")); n != 0 {
+	if n := len(second.logs.Events(event.AccountRegistered)); n != 0 {
 		t.Errorf("second start registered a new account")
 	}
-	if n := len(second.logs.Events("certificate_loaded")); n != len(fixtureNames) {
+	if n := len(second.logs.Events(event.CertificateLoaded)); n != len(fixtureNames) {
 		t.Errorf("second start loaded %d stored certificates, want %d", n, len(fixtureNames))
 	}
-	if n := len(second.logs.Events("shutdown_complete")); n != 1 {
+	if n := len(second.logs.Events(event.ShutdownComplete)); n != 1 {
 		t.Errorf("shutdown_complete logged %d times", n)
 	}
 }
@@ -194,9 +196,9 @@ func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 	first := w.start(t)
 	waitFor(t, "the dead name to fail and the live one to be served", 60*time.Second, first, func() bool {
 		_, ok := w.DFP.Cert("alive.test.pem")
-		return ok && len(first.logs.Events("issuance_failed")) == 1
+		return ok && len(first.logs.Events(event.IssuanceFailed)) == 1
 	})
-	failed := first.logs.Events("issuance_failed")[0]
+	failed := first.logs.Events(event.IssuanceFailed)[0]
 	retryAt, err := time.Parse(time.RFC3339, failed["retry_at"].(string))
 	if err != nil || failed["domain"] != "dead.test" || failed["failures"] != float64(1) {
 		t.Fatalf("issuance_failed = %v", failed)
@@ -208,10 +210,10 @@ func TestFailedOrderIsRememberedAcrossRestart(t *testing.T) {
 
 	second := w.start(t)
 	waitFor(t, "the restart to wait for the retry time", 30*time.Second, second, func() bool {
-		return len(second.logs.Events("issuance_waiting")) == 1
+		return len(second.logs.Events(event.IssuanceWaiting)) == 1
 	})
 	second.shutdown(t)
-	for _, e := range second.logs.Events("issuance_started") {
+	for _, e := range second.logs.Events(event.IssuanceStarted) {
 		t.Errorf("restart ordered %v again before its retry time", e["domain"])
 	}
 	if _, ok := w.DFP.Cert("dead.test.pem"); ok {
@@ -230,13 +232,13 @@ func TestPreflightKeepsUnroutableNamesFromTheCA(t *testing.T) {
 
 	r := w.start(t)
 	waitFor(t, "both names to fail pre-flight", 30*time.Second, r, func() bool {
-		return len(r.logs.Events("preflight_failed")) == 2
+		return len(r.logs.Events(event.PreflightFailed)) == 2
 	})
 	r.shutdown(t)
 	if n := w.CA.Orders(); n != 0 {
 		t.Errorf("the CA received %d orders, want none", n)
 	}
-	for _, e := range r.logs.Events("preflight_failed") {
+	for _, e := range r.logs.Events(event.PreflightFailed) {
 		if e["retry_at"] == nil || e["failures"] != float64(1) {
 			t.Errorf("preflight_failed without a retry time or failure count: %v", e)
 		}
@@ -256,14 +258,14 @@ func TestCARateLimitIsObeyed(t *testing.T) {
 		return ok
 	})
 	r.shutdown(t)
-	limited := r.logs.Events("rate_limited")
-	if len(limited) != 1 || limited[0]["limit"] != "new_orders_per_account" {
+	limited := r.logs.Events(event.RateLimited)
+	if len(limited) != 1 || limited[0]["limit"] != string(messages.LimitNewOrders) {
 		t.Fatalf("rate_limited = %v, want one, naming new_orders_per_account", limited)
 	}
-	retryAt, _ := time.Parse(time.RFC3339, limited[0]["retry_at"].(string))
+	retryAt := logTime(t, limited[0], "retry_at")
 	var orderedAt []time.Time
-	for _, e := range r.logs.Events("issuance_started") {
-		at, _ := time.Parse(time.RFC3339, e["time"].(string))
+	for _, e := range r.logs.Events(event.IssuanceStarted) {
+		at := logTime(t, e, "time")
 		orderedAt = append(orderedAt, at)
 	}
 	if len(orderedAt) != 2 {
@@ -290,7 +292,7 @@ func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		r := w.start(t)
 		waitFor(t, fmt.Sprintf("certificate %d", i), 30*time.Second, r, func() bool {
-			return len(r.logs.Events("certificate_obtained")) == 1
+			return len(r.logs.Events(event.CertificateObtained)) == 1
 		})
 		r.shutdown(t)
 		if err := os.Remove(bundle); err != nil { // the certificate is lost; the ledger is not
@@ -300,14 +302,14 @@ func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 	orders := w.CA.Orders()
 	r := w.start(t)
 	waitFor(t, "the fifth order to be deferred", 30*time.Second, r, func() bool {
-		return len(r.logs.Events("issuance_deferred")) == 1
+		return len(r.logs.Events(event.IssuanceDeferred)) == 1
 	})
 	r.shutdown(t)
-	deferred := r.logs.Events("issuance_deferred")[0]
-	if deferred["limit"] != "certificates_per_exact_set" {
+	deferred := r.logs.Events(event.IssuanceDeferred)[0]
+	if deferred["limit"] != string(messages.LimitCertificatesPerExactSet) {
 		t.Errorf("deferred by %v, want certificates_per_exact_set", deferred["limit"])
 	}
-	if at, _ := time.Parse(time.RFC3339, deferred["retry_at"].(string)); time.Until(at) < 30*time.Hour {
+	if at := logTime(t, deferred, "retry_at"); time.Until(at) < 30*time.Hour {
 		t.Errorf("deferred only until %s; the exact-set bucket refills one per 37 h with the margin", at)
 	}
 	if w.CA.Orders() != orders {
@@ -328,7 +330,7 @@ func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
 	waitFor(t, "every fixture name uploaded", 90*time.Second, r, func() bool {
 		return reflect.DeepEqual(w.DFP.CertNames(), want)
 	})
-	issued := len(r.logs.Events("certificate_obtained"))
+	issued := len(r.logs.Events(event.CertificateObtained))
 
 	w.DFP.Restart(false)
 	w.DFP.PutRaw("example.test.pem", []byte("not a pem")) // a poisoned file left behind
@@ -342,14 +344,14 @@ func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
 		return err == nil
 	})
 	r.shutdown(t)
-	if n := len(r.logs.Events("certificate_obtained")); n != issued {
+	if n := len(r.logs.Events(event.CertificateObtained)); n != issued {
 		t.Errorf("%d certificates issued after DFP's restart, want none", n-issued)
 	}
-	if removed := r.logs.Events("domain_removed"); len(removed) != 0 {
+	if removed := r.logs.Events(event.DomainRemoved); len(removed) != 0 {
 		t.Errorf("an empty DFP started removal clocks: %v", removed)
 	}
-	if len(r.logs.Events("reconcile_upload")) < len(fixtureNames) {
-		t.Errorf("reconcile_upload logged %d times, want one per name", len(r.logs.Events("reconcile_upload")))
+	if len(r.logs.Events(event.ReconcileUpload)) < len(fixtureNames) {
+		t.Errorf("reconcile_upload logged %d times, want one per name", len(r.logs.Events(event.ReconcileUpload)))
 	}
 }
 
@@ -365,11 +367,11 @@ func TestRemovedServiceStopsBeingRenewedAfterGrace(t *testing.T) {
 	})
 	w.DFP.RemoveService("web")
 	waitFor(t, "web's names removed", 20*time.Second, r, func() bool {
-		return len(r.logs.Events("domain_removed")) == 2
+		return len(r.logs.Events(event.DomainRemoved)) == 2
 	})
 	r.shutdown(t)
 	var removed []string
-	for _, e := range r.logs.Events("domain_removed") {
+	for _, e := range r.logs.Events(event.DomainRemoved) {
 		removed = append(removed, e["domain"].(string))
 	}
 	sort.Strings(removed)
@@ -389,13 +391,13 @@ func TestRetryNowSkipsTheBackoff(t *testing.T) {
 	onlyDomains(w, "dead.test")
 	w.Env["PREFLIGHT"] = "false"
 	r := w.start(t)
-	waitFor(t, "the first failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })
+	waitFor(t, "the first failure", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == 1 })
 	if err := store.RequestRetry(w.Env["DATA_DIR"], "dead.test"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the retry", 20*time.Second, r, func() bool { return len(r.logs.Events("issuance_started")) == 2 })
+	waitFor(t, "the retry", 20*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceStarted)) == 2 })
 	r.shutdown(t)
-	if n := len(r.logs.Events("retry_requested")); n != 1 {
+	if n := len(r.logs.Events(event.RetryRequested)); n != 1 {
 		t.Errorf("retry_requested logged %d times, want once", n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"sync"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 // LogBuffer collects the service's JSON log lines; safe for the concurrent writes slog makes.
@@ -23,7 +25,7 @@ func (b *LogBuffer) Write(p []byte) (int, error) {
 }
 
 // Events returns every decoded log record whose event is name ("" for all).
-func (b *LogBuffer) Events(name string) []map[string]any {
+func (b *LogBuffer) Events(name event.Name) []map[string]any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []map[string]any
@@ -32,7 +34,7 @@ func (b *LogBuffer) Events(name string) []map[string]any {
 		if json.Unmarshal([]byte(line), &rec) != nil {
 			continue
 		}
-		if name == "" || rec["event"] == name {
+		if name == "" || rec["event"] == string(name) {
 			out = append(out, rec)
 		}
 	}

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
@@ -67,7 +68,7 @@ func TestSwitchingCAReissuesAndReplacesEveryCertificate(t *testing.T) {
 		return true
 	})
 	r.shutdown(t)
-	if n := len(r.logs.Events("certificate_loaded")); n != 0 {
+	if n := len(r.logs.Events(event.CertificateLoaded)); n != 0 {
 		t.Errorf("%d certificates of the old CA were loaded for serving", n)
 	}
 	for _, u := range staging.DFP.Uploads()[len(fixtureNames):] {
@@ -110,10 +111,10 @@ func TestCertbotCertificatesAreAdopted(t *testing.T) {
 		return reflect.DeepEqual(w.DFP.CertNames(), certFiles(fixtureNames))
 	})
 	r.shutdown(t)
-	if n := len(r.logs.Events("certificate_imported")); n != len(fixtureNames) {
+	if n := len(r.logs.Events(event.CertificateImported)); n != len(fixtureNames) {
 		t.Errorf("certificate_imported %d times, want %d", n, len(fixtureNames))
 	}
-	if n := len(r.logs.Events("issuance_started")); n != 0 {
+	if n := len(r.logs.Events(event.IssuanceStarted)); n != 0 {
 		t.Errorf("%d orders placed for names certbot had certificates for", n)
 	}
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/go-acme/lego/v4/certcrypto"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
@@ -22,9 +23,9 @@ import (
 // shortLived is a 60-second profile: renewals within a test's minute.
 var shortLived = testca.Options{Profiles: map[string]uint64{"short": 60}, ReuseAuthorizations: true}
 
-func eventsFor(r *running, event, domain string) []map[string]any {
+func eventsFor(r *running, name event.Name, domain string) []map[string]any {
 	var out []map[string]any
-	for _, e := range r.logs.Events(event) {
+	for _, e := range r.logs.Events(name) {
 		if e["domain"] == domain {
 			out = append(out, e)
 		}
@@ -34,7 +35,8 @@ func eventsFor(r *running, event, domain string) []map[string]any {
 
 func logTime(t *testing.T, e map[string]any, field string) time.Time {
 	t.Helper()
-	at, err := time.Parse(time.RFC3339Nano, e[field].(string))
+	s, _ := e[field].(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		t.Fatalf("%s of %v: %v", field, e, err)
 	}
@@ -52,18 +54,18 @@ func TestARIRenewalWithReplacesAndRetryWithoutIt(t *testing.T) {
 
 	r := w.start(t)
 	waitFor(t, "both first certificates", 30*time.Second, r, func() bool {
-		return len(r.logs.Events("certificate_obtained")) == 2 && len(r.logs.Events("ari_window")) == 2
+		return len(r.logs.Events(event.CertificateObtained)) == 2 && len(r.logs.Events(event.ARIWindow)) == 2
 	})
 	replaceBehindTheServicesBack(t, w, "taken.test")
 
 	waitFor(t, "both renewals", 90*time.Second, r, func() bool {
-		return len(eventsFor(r, "certificate_obtained", "ari.test")) >= 2 && len(eventsFor(r, "certificate_obtained", "taken.test")) >= 2
+		return len(eventsFor(r, event.CertificateObtained, "ari.test")) >= 2 && len(eventsFor(r, event.CertificateObtained, "taken.test")) >= 2
 	})
 	r.shutdown(t)
 
-	window := eventsFor(r, "ari_window", "ari.test")[0]
+	window := eventsFor(r, event.ARIWindow, "ari.test")[0]
 	start, end := logTime(t, window, "window_start"), logTime(t, window, "window_end")
-	started := eventsFor(r, "issuance_started", "ari.test")
+	started := eventsFor(r, event.IssuanceStarted, "ari.test")
 	if len(started) < 2 || started[1]["replaces"] != true {
 		t.Fatalf("ari.test renewal = %v, want an order with replaces", started)
 	}
@@ -71,15 +73,15 @@ func TestARIRenewalWithReplacesAndRetryWithoutIt(t *testing.T) {
 		t.Errorf("ari.test renewed at %s, outside the CA's window %s to %s", at, start, end)
 	}
 
-	refused := eventsFor(r, "ari_replaces_refused", "taken.test")
+	refused := eventsFor(r, event.ARIReplacesRefused, "taken.test")
 	if len(refused) != 1 {
 		t.Fatalf("ari_replaces_refused for taken.test = %v, want exactly one", refused)
 	}
-	started = eventsFor(r, "issuance_started", "taken.test")
+	started = eventsFor(r, event.IssuanceStarted, "taken.test")
 	if len(started) < 3 || started[1]["replaces"] != true || started[2]["replaces"] != false {
 		t.Errorf("taken.test orders = %v, want: first, with replaces (refused), again without", started)
 	}
-	if n := len(r.logs.Events("rate_limited")); n != 0 {
+	if n := len(r.logs.Events(event.RateLimited)); n != 0 {
 		t.Errorf("%d rate_limited answers", n)
 	}
 }
@@ -137,20 +139,20 @@ func TestRenewalByLifetimeWithoutARI(t *testing.T) {
 
 	r := w.start(t)
 	waitFor(t, "the renewal", 60*time.Second, r, func() bool {
-		return len(r.logs.Events("certificate_obtained")) >= 2
+		return len(r.logs.Events(event.CertificateObtained)) >= 2
 	})
 	r.shutdown(t)
-	first := r.logs.Events("certificate_obtained")[0]
+	first := r.logs.Events(event.CertificateObtained)[0]
 	notAfter := logTime(t, first, "not_after")
-	renewedAt := logTime(t, r.logs.Events("issuance_started")[1], "time")
+	renewedAt := logTime(t, r.logs.Events(event.IssuanceStarted)[1], "time")
 	// Issued for 60 s: due when 30 s are left, within scheduling slack.
 	if due := notAfter.Add(-30 * time.Second); renewedAt.Before(due.Add(-time.Second)) || renewedAt.After(due.Add(5*time.Second)) {
 		t.Errorf("renewed at %s, want about %s (half the lifetime left)", renewedAt, due)
 	}
-	if started := r.logs.Events("issuance_started"); started[1]["replaces"] != false {
+	if started := r.logs.Events(event.IssuanceStarted); started[1]["replaces"] != false {
 		t.Errorf("renewal without ARI used replaces: %v", started[1])
 	}
-	if len(r.logs.Events("ari_unsupported")) != 1 {
+	if len(r.logs.Events(event.ARIUnsupported)) != 1 {
 		t.Errorf("ari_unsupported not logged once")
 	}
 }
@@ -162,9 +164,9 @@ func TestUnknownProfileIsReported(t *testing.T) {
 	onlyDomains(w, "profile.test")
 	w.Env["ACME_PROFILE"] = "bogus"
 	r := w.start(t)
-	waitFor(t, "the failure", 30*time.Second, r, func() bool { return len(r.logs.Events("issuance_failed")) == 1 })
+	waitFor(t, "the failure", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == 1 })
 	r.shutdown(t)
-	e := r.logs.Events("issuance_failed")[0]
+	e := r.logs.Events(event.IssuanceFailed)[0]
 	if msg, _ := e["error"].(string); !strings.Contains(msg, `ACME_PROFILE "bogus" is not offered`) {
 		t.Errorf("issuance_failed = %v, want it to name the profile", e)
 	}

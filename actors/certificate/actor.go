@@ -18,8 +18,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -114,7 +115,7 @@ func (a *certActor) Receive(ctx actor.Context) {
 		st.NextAttempt, st.PausedURL = time.Time{}, ""
 		a.saveState(st)
 		delete(a.said, "paused")
-		a.log.Info("operator asked to retry now", "event", "retry_requested", "failures", st.Failures)
+		a.log.Info("operator asked to retry now", "event", event.RetryRequested, "failures", st.Failures)
 		a.evaluate(ctx)
 	case checked:
 		a.preflighted(ctx, msg)
@@ -125,7 +126,7 @@ func (a *certActor) Receive(ctx actor.Context) {
 		}
 	case *messages.PermitDeferred:
 		a.awaitPermit = false
-		a.log.Info("order deferred by the rate limits", "event", "issuance_deferred", "retry_at", msg.Until, "limit", msg.Reason)
+		a.log.Info("order deferred by the rate limits", "event", event.IssuanceDeferred, "retry_at", msg.Until, "limit", msg.Reason)
 		a.wakeAt(ctx, msg.Until)
 	case obtained:
 		a.finish(ctx, msg)
@@ -160,23 +161,23 @@ func (a *certActor) evaluate(ctx actor.Context) {
 			a.replaces = b.Leaf
 			a.ariExempt = !now.Before(ari.Start) && !now.After(ari.End)
 		}
-		a.log.Info("certificate due for renewal", "event", "renewal_due", "not_after", b.Leaf.NotAfter,
+		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", b.Leaf.NotAfter,
 			"due", due, "ari", a.replaces != nil, "in_ari_window", a.ariExempt)
 		if now.After(AlarmTime(b)) && a.once("expiring:"+b.Fingerprint()) {
 			// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
-			a.log.Error("certificate expires soon and is not renewed yet", "event", "certificate_expiring",
+			a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
 				"not_after", b.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
 		}
 	}
 	if st.PausedURL != "" {
 		if a.once("paused") {
 			a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-				"and then runs: provisioner retry-now NAME", "event", "domain_paused", "unpause_url", st.PausedURL)
+				"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", st.PausedURL)
 		}
 		return
 	}
 	if now.Before(st.NextAttempt) {
-		a.log.Info("waiting for the next attempt after earlier failures", "event", "issuance_waiting",
+		a.log.Info("waiting for the next attempt after earlier failures", "event", event.IssuanceWaiting,
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 		return
@@ -198,14 +199,14 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 	if res.err != nil {
 		// A failed pre-flight spends nothing at the CA but backs off like a failed order.
 		st := a.recordFailure(res.err)
-		a.log.Warn("pre-flight check failed; not ordering", "event", "preflight_failed", "error", res.err,
+		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", res.err,
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 		return
 	}
 	if res.res.HasIPv6 && a.once("aaaa") {
 		a.log.Warn("the name has an AAAA record: the CA validates over IPv6 first, so it must reach the proxy too",
-			"event", "preflight_ipv6")
+			"event", event.PreflightIPv6)
 	}
 	a.requestPermit(ctx)
 }
@@ -223,7 +224,7 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 		return nil, false
 	}
 	if err != nil {
-		a.log.Warn("stored certificate unreadable, will issue a new one", "event", "certificate_unreadable", "error", err)
+		a.log.Warn("stored certificate unreadable, will issue a new one", "event", event.CertificateUnreadable, "error", err)
 		return nil, false
 	}
 	b, err := proxyapi.ParseBundle(data)
@@ -233,11 +234,11 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 		err = b.Check(a.name, now)
 	}
 	if err != nil {
-		a.log.Warn("stored certificate unusable, will issue a new one", "event", "certificate_unusable", "error", err)
+		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
 		return nil, false
 	}
 	if a.deployed != b.Fingerprint() {
-		a.log.Info("stored certificate loaded", "event", "certificate_loaded", "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
+		a.log.Info("stored certificate loaded", "event", event.CertificateLoaded, "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
 		a.deploy(ctx, b)
 	}
 	return b, true
@@ -247,7 +248,7 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 func (a *certActor) order(ctx actor.Context) {
 	a.ordering = true
 	iss, name, replaces := a.deps.Issuer, a.name, a.replaces
-	a.log.Info("ordering certificate", "event", "issuance_started", "renewal", a.renewal, "replaces", replaces != nil)
+	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.renewal, "replaces", replaces != nil)
 	async.Do(ctx, func() any {
 		b, err := iss.Obtain(name, replaces)
 		return obtained{bundle: b, err: err}
@@ -276,13 +277,13 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 	switch {
 	case errors.Is(res.err, issuer.ErrNoARI):
 		if a.once("no_ari") {
-			a.log.Info("the CA offers no renewal info; renewing by lifetime", "event", "ari_unsupported")
+			a.log.Info("the CA offers no renewal info; renewing by lifetime", "event", event.ARIUnsupported)
 		}
 	case res.err != nil:
-		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", "ari_failed",
+		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", event.ARIFailed,
 			"error", res.err, "retry_at", ari.NextCheck)
 	case prev == nil || !prev.RenewAt.Equal(ari.RenewAt):
-		a.log.Info("the CA's renewal window", "event", "ari_window", "fingerprint", res.fingerprint,
+		a.log.Info("the CA's renewal window", "event", event.ARIWindow, "fingerprint", res.fingerprint,
 			"window_start", ari.Start, "window_end", ari.End,
 			"renew_at", ari.RenewAt, "next_check", ari.NextCheck)
 	}
@@ -306,7 +307,7 @@ func (a *certActor) finish(ctx actor.Context, res obtained) {
 			st.ARI.ReplacesRefused = true
 			a.saveState(st)
 		}
-		a.log.Warn("the CA refused replaces; ordering again without it", "event", "ari_replaces_refused", "error", res.err)
+		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", res.err)
 		a.wakeAt(ctx, now)
 		return
 	}
@@ -324,11 +325,11 @@ func (a *certActor) finish(ctx actor.Context, res obtained) {
 		return
 	}
 	if err := a.deps.Store.SaveState(a.name, store.State{LastAttempt: now}); err != nil {
-		a.log.Error("could not persist state", "event", "state_write_failed", "error", err)
+		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
 	}
 	b := res.bundle
 	a.renewal = true
-	a.log.Info("certificate obtained", "event", "certificate_obtained", "not_after", b.Leaf.NotAfter,
+	a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
 		"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", a.replaces != nil)
 	a.deploy(ctx, b)
 	// The order's result is sent after this returns; evaluate then fetches the new certificate's window.
@@ -345,7 +346,7 @@ func (a *certActor) failed(ctx actor.Context, f issuer.Failure, err error) {
 		a.saveState(st)
 		a.said["paused"] = true
 		a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-			"and then runs: provisioner retry-now NAME", "event", "domain_paused", "unpause_url", f.UnpauseURL, "error", err)
+			"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", f.UnpauseURL, "error", err)
 	case messages.OutcomeRateLimited:
 		st := a.loadState()
 		now := a.deps.Now()
@@ -353,12 +354,12 @@ func (a *certActor) failed(ctx actor.Context, f issuer.Failure, err error) {
 		// Never before the CA's time; spread a little after it so held names do not return at once.
 		st.NextAttempt = spreadAfter(f.RetryAt, min(time.Minute, f.RetryAt.Sub(now)/10+time.Millisecond))
 		a.saveState(st)
-		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", "rate_limited",
+		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", event.RateLimited,
 			"limit", f.Limit, "error", err, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 	default:
 		st := a.recordFailure(err)
-		a.log.Error("certificate order failed", "event", "issuance_failed", "error", err,
+		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", err,
 			"outcome", string(f.Outcome), "failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 	}
@@ -380,14 +381,14 @@ func (a *certActor) loadState() store.State {
 	st, err := a.deps.Store.LoadState(a.name)
 	if err != nil && a.once("state_corrupt") {
 		// A corrupt state file must not stop issuance; the failure count restarts from zero.
-		a.log.Warn("state unreadable, starting afresh", "event", "state_corrupt", "error", err)
+		a.log.Warn("state unreadable, starting afresh", "event", event.StateCorrupt, "error", err)
 	}
 	return st
 }
 
 func (a *certActor) saveState(st store.State) {
 	if err := a.deps.Store.SaveState(a.name, st); err != nil {
-		a.log.Error("could not persist failure state", "event", "state_write_failed", "error", err)
+		a.log.Error("could not persist failure state", "event", event.StateWriteFailed, "error", err)
 	}
 }
 

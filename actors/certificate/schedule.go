@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -88,27 +89,27 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	log := d.cfg.Logger
 	if res.err != nil {
 		// Only DOMAINS are reported meanwhile; names already known keep their actors.
-		log.Warn("could not list DFP services; will poll again", "event", "discovery_failed",
+		log.Warn("could not list DFP services; will poll again", "event", event.DiscoveryFailed,
 			"error", res.err, "retry_at", d.cfg.Now().Add(d.cfg.Interval))
 		res.services = nil
 	}
 	for name, svc := range res.services {
 		if strings.Contains(svc.ServiceDomainAlgo, "hdr_dom") && d.once("hdr_dom:"+name) {
 			log.Info("service matches every subdomain of its domains (hdr_dom); those cannot be listed, add them to DOMAINS",
-				"event", "subdomains_unlisted", "service", name)
+				"event", event.SubdomainsUnlisted, "service", name)
 		}
 	}
 	ex := proxyapi.ExtractNames(res.services)
 	for _, s := range ex.Skipped {
 		if d.once("skip:" + s.Host) {
-			log.Warn("host gets no certificate", "event", "domain_skipped", "host", s.Host, "service", s.Service, "reason", s.Reason.Error())
+			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", s.Host, "service", s.Service, "reason", s.Reason.Error())
 		}
 	}
 	if res.err == nil {
 		empty := len(res.services) == 0
 		if empty && !d.empty {
 			log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
-				"event", "discovery_empty")
+				"event", event.DiscoveryEmpty)
 		}
 		// A DFP that comes back, or that lost its services (a restart), may have lost certificates too.
 		switch {
@@ -123,12 +124,12 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	names, excluded := Merge(ex.Names, d.cfg.Extra, d.cfg.Exclusions)
 	for _, n := range excluded {
 		if d.once("exclude:" + n) {
-			log.Info("name excluded by EXCLUDE_DOMAINS", "event", "domain_excluded", "domain", n)
+			log.Info("name excluded by EXCLUDE_DOMAINS", "event", event.DomainExcluded, "domain", n)
 		}
 	}
 	for _, n := range names {
 		if d.once("name:" + n) {
-			log.Info("domain discovered", "event", "domain_discovered", "domain", n)
+			log.Info("domain discovered", "event", event.DomainDiscovered, "domain", n)
 		}
 	}
 	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: res.err == nil && len(res.services) > 0})

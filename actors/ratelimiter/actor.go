@@ -11,8 +11,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 // Config is the rate limiter's configuration.
@@ -74,7 +75,7 @@ func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
 	now := l.cfg.Now()
 	d := l.limits.Request(Order{Name: msg.Name, Renewal: msg.Renewal, ARI: msg.ARI}, now)
 	if err := l.save(); err != nil {
-		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: now.Add(unwritableRetry), Reason: "ledger_unwritable"})
+		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: now.Add(unwritableRetry), Reason: messages.LimitLedgerUnwritable})
 		return
 	}
 	if !d.Granted {
@@ -86,7 +87,7 @@ func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
 		return
 	}
 	l.waiters[msg.Name] = ctx.Sender()
-	l.cfg.Logger.Debug("order waits for a free slot", "event", "order_queued", "domain", msg.Name,
+	l.cfg.Logger.Debug("order waits for a free slot", "event", event.OrderQueued, "domain", msg.Name,
 		"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
 }
 
@@ -100,7 +101,7 @@ func (l *limiterActor) finished(msg *messages.OrderFinished) {
 	case messages.OutcomeRateLimited:
 		l.limits.Report(msg.Name, FailedOther, now)
 		l.limits.Hold(msg.Name, msg.Limit, msg.RetryAt)
-		l.cfg.Logger.Warn("the CA's rate limit holds orders until its time", "event", "ca_rate_limited",
+		l.cfg.Logger.Warn("the CA's rate limit holds orders until its time", "event", event.CaRateLimited,
 			"domain", msg.Name, "limit", orUnknown(msg.Limit), "retry_at", msg.RetryAt)
 	default:
 		l.limits.Report(msg.Name, FailedOther, now)
@@ -131,7 +132,7 @@ func (l *limiterActor) load() Ledger {
 	if err != nil {
 		aside := fmt.Sprintf("%s.corrupt-%d", l.cfg.LedgerPath, l.cfg.Now().Unix())
 		_ = os.Rename(l.cfg.LedgerPath, aside)
-		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and starting empty", "event", "ledger_corrupt",
+		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and starting empty", "event", event.LedgerCorrupt,
 			"error", err, "moved_to", aside)
 		return Ledger{}
 	}
@@ -144,13 +145,13 @@ func (l *limiterActor) save() error {
 		err = store.WriteFileAtomic(l.cfg.LedgerPath, data, 0o600)
 	}
 	if err != nil {
-		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", "ledger_write_failed",
+		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", event.LedgerWriteFailed,
 			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))
 	}
 	return err
 }
 
-func orUnknown(s string) string {
+func orUnknown(s messages.Limit) messages.Limit {
 	if s == "" {
 		return "unknown"
 	}

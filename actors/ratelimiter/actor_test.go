@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test"
 )
 
@@ -33,7 +34,7 @@ func TestCorruptLedgerIsSetAside(t *testing.T) {
 	if _, ok := reply.(*messages.PermitGranted); !ok {
 		t.Fatalf("reply = %#v, want a grant", reply)
 	}
-	if len(logs.Events("ledger_corrupt")) != 1 {
+	if len(logs.Events(event.LedgerCorrupt)) != 1 {
 		t.Errorf("ledger_corrupt not logged; log:\n%s", logs.String())
 	}
 	aside, _ := filepath.Glob(path + ".corrupt-*")

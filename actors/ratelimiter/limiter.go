@@ -1,7 +1,10 @@
 package ratelimiter
 
 import (
+	"strings"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -27,7 +30,7 @@ const grantLease = time.Hour
 type Decision struct {
 	Granted bool
 	At      time.Time
-	Limit   string
+	Limit   messages.Limit
 }
 
 // Outcome is how a permitted order ended, as far as the limits care.
@@ -63,7 +66,7 @@ type Ledger struct {
 // Limiter applies a Table to orders. It is plain and clock-driven: the actor gives it the time.
 type Limiter struct {
 	table  Table
-	byName map[string]Limit
+	byName map[messages.Limit]Limit
 	ledger Ledger
 }
 
@@ -78,7 +81,7 @@ func New(table Table, ledger Ledger) *Limiter {
 	if ledger.Reservations == nil {
 		ledger.Reservations = map[string]Reservation{}
 	}
-	byName := map[string]Limit{}
+	byName := map[messages.Limit]Limit{}
 	for _, l := range table {
 		byName[l.Name] = l
 	}
@@ -99,11 +102,11 @@ func RegisteredDomain(name string) string {
 func (l *Limiter) key(lim Limit, name string) string {
 	switch lim.Scope {
 	case ScopeAccount:
-		return lim.Name + "|account"
+		return string(lim.Name) + "|account"
 	case ScopeRegisteredDomain:
-		return lim.Name + "|" + RegisteredDomain(name)
+		return string(lim.Name) + "|" + RegisteredDomain(name)
 	default:
-		return lim.Name + "|" + name
+		return string(lim.Name) + "|" + name
 	}
 }
 
@@ -139,7 +142,7 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 	for _, k := range r.Buckets {
 		booked[k] = true
 	}
-	at, limit := now, ""
+	at, limit := now, messages.LimitUnknown
 	var blockers, free []Limit
 	for _, lim := range l.table {
 		if lim.ExemptRenewal && o.Renewal || booked[l.key(lim, o.Name)] {
@@ -156,7 +159,7 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		}
 	}
 	if l.ledger.HoldAll.After(at) {
-		at, limit = l.ledger.HoldAll, "ca_rate_limited"
+		at, limit = l.ledger.HoldAll, messages.LimitHeldByCA
 	}
 	granted := !at.After(now)
 	take := blockers
@@ -201,7 +204,7 @@ func (l *Limiter) Report(name string, outcome Outcome, now time.Time) {
 
 // Hold records the CA's word: limit (by name; "" when the CA did not say which) gives nothing for
 // name before until. Reservations that would fall before it move to it when they come due.
-func (l *Limiter) Hold(name, limit string, until time.Time) {
+func (l *Limiter) Hold(name string, limit messages.Limit, until time.Time) {
 	lim, ok := l.byName[limit]
 	if !ok {
 		l.ledger.HoldAll = later(l.ledger.HoldAll, until.Add(ClockSkew))
@@ -240,15 +243,15 @@ func (l *Limiter) conformsAt(lim Limit, k string, now time.Time) time.Time {
 }
 
 // holdFor moves a reservation's time past any hold the CA set since it was booked.
-func (l *Limiter) holdFor(buckets []string, at time.Time) (time.Time, string) {
-	limit := ""
+func (l *Limiter) holdFor(buckets []string, at time.Time) (time.Time, messages.Limit) {
+	limit := messages.LimitUnknown
 	for _, k := range buckets {
 		if h := l.ledger.Holds[k]; h.After(at) {
-			at, limit = h, "ca_rate_limited"
+			at, limit = h, messages.LimitHeldByCA
 		}
 	}
 	if l.ledger.HoldAll.After(at) {
-		at, limit = l.ledger.HoldAll, "ca_rate_limited"
+		at, limit = l.ledger.HoldAll, messages.LimitHeldByCA
 	}
 	return at, limit
 }
@@ -266,13 +269,9 @@ func (l *Limiter) refund(k string, now time.Time) {
 	l.ledger.TAT[k] = later(tat.Add(-lim.Interval()), now)
 }
 
-func limitOf(k string) string {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '|' {
-			return k[:i]
-		}
-	}
-	return k
+func limitOf(k string) messages.Limit {
+	limit, _, _ := strings.Cut(k, "|")
+	return messages.Limit(limit)
 }
 
 func later(a, b time.Time) time.Time {

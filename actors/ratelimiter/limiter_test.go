@@ -4,9 +4,21 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// named picks a limit by name, never by its place in the table.
+func named(t *testing.T, table Table, name messages.Limit) Limit {
+	t.Helper()
+	l, ok := table.Named(name)
+	if !ok {
+		t.Fatalf("no limit %s in the table", name)
+	}
+	return l
+}
 
 func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
 	l := New(Production, Ledger{})
@@ -19,7 +31,7 @@ func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
 	}
 	d := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	interval := 7 * 24 * time.Hour / 5
-	if d.Granted || !d.At.Equal(t0.Add(interval+ClockSkew)) || d.Limit != "certificates_per_exact_set" {
+	if d.Granted || !d.At.Equal(t0.Add(interval+ClockSkew)) || d.Limit != messages.LimitCertificatesPerExactSet {
 		t.Fatalf("sixth order = %+v, want deferred to +%s by certificates_per_exact_set", d, interval)
 	}
 	if again := l.Request(Order{Name: "a.example.com", Renewal: true}, t0.Add(time.Hour)); again.Granted || !again.At.Equal(d.At) {
@@ -39,7 +51,7 @@ func TestRegisteredDomainQueuesNewNamesAtRefillTimes(t *testing.T) {
 		switch {
 		case i < 50 && !d.Granted:
 			t.Fatalf("name %d refused within the burst: %+v", i, d)
-		case i >= 50 && (d.Granted || !d.At.Equal(t0.Add(time.Duration(i-49)*interval+ClockSkew)) || d.Limit != "certificates_per_registered_domain"):
+		case i >= 50 && (d.Granted || !d.At.Equal(t0.Add(time.Duration(i-49)*interval+ClockSkew)) || d.Limit != messages.LimitCertificatesPerDomain):
 			t.Fatalf("name %d = %+v, want deferred to +%d intervals", i, d, i-49)
 		}
 	}
@@ -88,11 +100,12 @@ func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
 		l.Report(name, FailedValidation, now)
 	}
 	d := l.Request(Order{Name: name}, t0.Add(5*time.Minute))
-	if d.Granted || d.Limit != "failed_authorizations_per_name" {
+	if d.Granted || d.Limit != messages.LimitFailedAuthorizations {
 		t.Fatalf("sixth attempt within the hour = %+v, want deferred by failed authorizations", d)
 	}
 	// Five failed orders issued nothing: the exact-set bucket got its tokens back.
-	if got := l.conformsAt(Production[2], "certificates_per_exact_set|"+name, t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
+	exactSet := named(t, Production, messages.LimitCertificatesPerExactSet)
+	if got := l.conformsAt(exactSet, l.key(exactSet, name), t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
 		t.Fatalf("exact-set bucket still charged for failed orders until %s", got)
 	}
 }
@@ -101,12 +114,12 @@ func TestConsecutiveFailuresResetOnSuccess(t *testing.T) {
 	l := New(Production, Ledger{})
 	l.Request(Order{Name: "a.example.com"}, t0)
 	l.Report("a.example.com", FailedValidation, t0)
-	if _, ok := l.ledger.TAT["consecutive_failed_authorizations_per_name|a.example.com"]; !ok {
+	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
 		t.Fatal("failure not counted")
 	}
 	l.Request(Order{Name: "a.example.com"}, t0.Add(time.Hour))
 	l.Report("a.example.com", Issued, t0.Add(time.Hour))
-	if _, ok := l.ledger.TAT["consecutive_failed_authorizations_per_name|a.example.com"]; ok {
+	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
 		t.Fatal("consecutive failures not reset by an issued certificate")
 	}
 }
@@ -115,11 +128,11 @@ func TestCAHoldWins(t *testing.T) {
 	until := t0.Add(90 * time.Minute)
 	cases := []struct {
 		name  string
-		limit string
+		limit messages.Limit
 		other string // a name that must not be affected, "" if every name is
 	}{
-		{"known limit holds that bucket", "certificates_per_exact_set", "b.example.com"},
-		{"unknown limit holds everything", "", ""},
+		{"known limit holds that bucket", messages.LimitCertificatesPerExactSet, "b.example.com"},
+		{"unknown limit holds everything", messages.LimitUnknown, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -150,7 +163,7 @@ func TestHoldMovesEarlierBookings(t *testing.T) {
 	}
 	booked := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	until := booked.At.Add(10 * time.Hour)
-	l.Hold("a.example.com", "certificates_per_exact_set", until)
+	l.Hold("a.example.com", messages.LimitCertificatesPerExactSet, until)
 	if d := l.Request(Order{Name: "a.example.com", Renewal: true}, booked.At); d.Granted || !d.At.Equal(until.Add(ClockSkew)) {
 		t.Fatalf("booking before the CA's time = %+v, want moved to %s", d, until)
 	}
@@ -162,7 +175,7 @@ func TestLedgerRoundTripKeepsLimits(t *testing.T) {
 		l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 		l.Report("a.example.com", Issued, t0)
 	}
-	l.Hold("z.example.com", "", t0.Add(time.Hour))
+	l.Hold("z.example.com", messages.LimitUnknown, t0.Add(time.Hour))
 	data, err := json.Marshal(l.Ledger())
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +187,9 @@ func TestLedgerRoundTripKeepsLimits(t *testing.T) {
 	restarted := New(Production, back)
 	if d := restarted.Request(Order{Name: "a.example.com", Renewal: true}, t0.Add(2*time.Hour)); d.Granted {
 		t.Fatal("a restart lifted the exact-set limit")
+	}
+	if d := restarted.Request(Order{Name: "b.example.org"}, t0.Add(30*time.Minute)); d.Granted || !d.At.Equal(t0.Add(time.Hour+ClockSkew)) {
+		t.Fatalf("after a restart, an order during the CA's hold = %+v; want deferred to the hold's end", d)
 	}
 }
 
@@ -191,10 +207,11 @@ func TestGrantNeverReportedExpires(t *testing.T) {
 
 func TestMarginAndTables(t *testing.T) {
 	m := Production.WithMargin(0.1)
-	if m[2].Capacity != 4 || m[0].Capacity != 270 {
-		t.Fatalf("margin capacities = %d, %d; want 4, 270", m[2].Capacity, m[0].Capacity)
+	exactSet, orders := named(t, m, messages.LimitCertificatesPerExactSet), named(t, m, messages.LimitNewOrders)
+	if exactSet.Capacity != 4 || orders.Capacity != 270 {
+		t.Fatalf("margin capacities = %d, %d; want 4, 270", exactSet.Capacity, orders.Capacity)
 	}
-	if m[2].Interval() <= Production[2].Interval() {
+	if exactSet.Interval() <= named(t, Production, messages.LimitCertificatesPerExactSet).Interval() {
 		t.Fatal("margin did not slow the refill")
 	}
 	if _, err := TableNamed("bogus"); err == nil {

@@ -3,6 +3,8 @@ package ratelimiter
 import (
 	"fmt"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
 // Scope is what a limit's buckets are keyed by.
@@ -31,7 +33,7 @@ const (
 // Limit is one of the CA's token buckets: Capacity tokens, refilled evenly over Window (one token
 // every Window/Capacity).
 type Limit struct {
-	Name     string
+	Name     messages.Limit
 	Capacity int
 	Window   time.Duration
 	Scope    Scope
@@ -54,20 +56,30 @@ const rateLimitsDoc = "letsencrypt.org/docs/rate-limits (2026-08-05)"
 
 // Production is Let's Encrypt's production limits. Numbers change: each is one line here.
 var Production = Table{
-	{Name: "new_orders_per_account", Capacity: 300, Window: 3 * time.Hour, Scope: ScopeAccount, Counts: CountsOrder, ExemptRenewal: true, Source: rateLimitsDoc},
-	{Name: "certificates_per_registered_domain", Capacity: 50, Window: 7 * 24 * time.Hour, Scope: ScopeRegisteredDomain, Counts: CountsIssuance, ExemptRenewal: true, Source: rateLimitsDoc},
-	{Name: "certificates_per_exact_set", Capacity: 5, Window: 7 * 24 * time.Hour, Scope: ScopeExactSet, Counts: CountsIssuance, Source: rateLimitsDoc},
-	{Name: "failed_authorizations_per_name", Capacity: 5, Window: time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, Source: rateLimitsDoc},
-	{Name: "consecutive_failed_authorizations_per_name", Capacity: 1152, Window: 1152 * 24 * time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, ResetOnSuccess: true, Source: rateLimitsDoc},
+	{Name: messages.LimitNewOrders, Capacity: 300, Window: 3 * time.Hour, Scope: ScopeAccount, Counts: CountsOrder, ExemptRenewal: true, Source: rateLimitsDoc},
+	{Name: messages.LimitCertificatesPerDomain, Capacity: 50, Window: 7 * 24 * time.Hour, Scope: ScopeRegisteredDomain, Counts: CountsIssuance, ExemptRenewal: true, Source: rateLimitsDoc},
+	{Name: messages.LimitCertificatesPerExactSet, Capacity: 5, Window: 7 * 24 * time.Hour, Scope: ScopeExactSet, Counts: CountsIssuance, Source: rateLimitsDoc},
+	{Name: messages.LimitFailedAuthorizations, Capacity: 5, Window: time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, Source: rateLimitsDoc},
+	{Name: messages.LimitConsecutiveFailedAuthzs, Capacity: 1152, Window: 1152 * 24 * time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, ResetOnSuccess: true, Source: rateLimitsDoc},
 }
 
 // Staging is Let's Encrypt's staging limits: the same buckets, far larger.
 var Staging = Table{
-	{Name: "new_orders_per_account", Capacity: 1500, Window: 3 * time.Hour, Scope: ScopeAccount, Counts: CountsOrder, ExemptRenewal: true, Source: rateLimitsDoc + ", staging"},
-	{Name: "certificates_per_registered_domain", Capacity: 30000, Window: 7 * 24 * time.Hour, Scope: ScopeRegisteredDomain, Counts: CountsIssuance, ExemptRenewal: true, Source: rateLimitsDoc + ", staging"},
-	{Name: "certificates_per_exact_set", Capacity: 30000, Window: 7 * 24 * time.Hour, Scope: ScopeExactSet, Counts: CountsIssuance, Source: rateLimitsDoc + ", staging"},
-	{Name: "failed_authorizations_per_name", Capacity: 200, Window: time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, Source: rateLimitsDoc + ", staging"},
-	{Name: "consecutive_failed_authorizations_per_name", Capacity: 1152, Window: 1152 * 24 * time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, ResetOnSuccess: true, Source: rateLimitsDoc + ", staging"},
+	{Name: messages.LimitNewOrders, Capacity: 1500, Window: 3 * time.Hour, Scope: ScopeAccount, Counts: CountsOrder, ExemptRenewal: true, Source: rateLimitsDoc + ", staging"},
+	{Name: messages.LimitCertificatesPerDomain, Capacity: 30000, Window: 7 * 24 * time.Hour, Scope: ScopeRegisteredDomain, Counts: CountsIssuance, ExemptRenewal: true, Source: rateLimitsDoc + ", staging"},
+	{Name: messages.LimitCertificatesPerExactSet, Capacity: 30000, Window: 7 * 24 * time.Hour, Scope: ScopeExactSet, Counts: CountsIssuance, Source: rateLimitsDoc + ", staging"},
+	{Name: messages.LimitFailedAuthorizations, Capacity: 200, Window: time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, Source: rateLimitsDoc + ", staging"},
+	{Name: messages.LimitConsecutiveFailedAuthzs, Capacity: 1152, Window: 1152 * 24 * time.Hour, Scope: ScopeName, Counts: CountsFailedValidation, ResetOnSuccess: true, Source: rateLimitsDoc + ", staging"},
+}
+
+// Named returns the table's limit called name.
+func (t Table) Named(name messages.Limit) (Limit, bool) {
+	for _, l := range t {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Limit{}, false
 }
 
 // TableNamed returns "production", "staging" or "none" (no limits: a private CA without them).

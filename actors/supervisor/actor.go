@@ -11,8 +11,9 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 // Config carries the props of the children; the supervisor wires their PIDs together.
@@ -89,13 +90,13 @@ func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDis
 				ctx.Stop(pid)
 				delete(s.certs, name)
 				s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
-					"event", "domain_removed", "domain", name, "last_seen", s.presence.LastSeen[name])
+					"event", event.DomainRemoved, "domain", name, "last_seen", s.presence.LastSeen[name])
 			}
 		}
 	}
 	s.retryRequested(ctx)
 	if err := s.presence.Save(now, false); err != nil {
-		s.cfg.Logger.Warn("could not persist when names were last seen", "event", "presence_write_failed", "error", err)
+		s.cfg.Logger.Warn("could not persist when names were last seen", "event", event.PresenceWriteFailed, "error", err)
 	}
 }
 
@@ -107,7 +108,7 @@ func (s *supervisorActor) retryRequested(ctx actor.Context) {
 			ctx.Send(pid, &messages.RetryNow{})
 			continue
 		}
-		s.cfg.Logger.Warn("retry requested for a name this service does not manage", "event", "retry_unknown", "domain", name)
+		s.cfg.Logger.Warn("retry requested for a name this service does not manage", "event", event.RetryUnknown, "domain", name)
 	}
 }
 
@@ -126,21 +127,21 @@ func (s *supervisorActor) start(ctx actor.Context) {
 	for _, imp := range s.cfg.Store.ImportCertbot(s.cfg.Now()) {
 		if imp.Err != nil {
 			s.cfg.Logger.Warn("certbot certificate not adopted; a new one will be ordered if the name is served",
-				"event", "import_skipped", "domain", imp.Name, "reason", imp.Err.Error())
+				"event", event.ImportSkipped, "domain", imp.Name, "reason", imp.Err.Error())
 			continue
 		}
-		s.cfg.Logger.Info("certbot certificate adopted", "event", "certificate_imported", "domain", imp.Name, "not_after", imp.NotAfter)
+		s.cfg.Logger.Info("certbot certificate adopted", "event", event.CertificateImported, "domain", imp.Name, "not_after", imp.NotAfter)
 	}
 	// Stored certificates are served and renewed even while DFP lists nothing (it forgets every
 	// service on restart).
 	names, err := s.cfg.Store.Names()
 	if err != nil {
-		s.cfg.Logger.Error("could not list stored certificates; relying on discovery", "event", "store_list_failed", "error", err)
+		s.cfg.Logger.Error("could not list stored certificates; relying on discovery", "event", event.StoreListFailed, "error", err)
 	}
 	now := s.cfg.Now()
 	if s.presence, err = LoadPresence(s.cfg.PresencePath, names, now); err != nil {
 		// Without the record every stored name counts as seen now: renewing too long beats too short.
-		s.cfg.Logger.Warn("last-seen record unreadable; every stored name counts as seen now", "event", "presence_corrupt", "error", err)
+		s.cfg.Logger.Warn("last-seen record unreadable; every stored name counts as seen now", "event", event.PresenceCorrupt, "error", err)
 		s.presence = &Presence{path: s.cfg.PresencePath, LastSeen: map[string]time.Time{}}
 		s.presence.Seen(names, now)
 	}
@@ -166,7 +167,7 @@ func (s *supervisorActor) spawn(ctx actor.Context, props *actor.Props, name stri
 	pid, err := ctx.SpawnNamed(props, name)
 	if err != nil {
 		// Only a duplicate name fails here, and ensure() prevents that; keep the PID it returns.
-		s.cfg.Logger.Error("could not spawn actor", "event", "spawn_failed", "actor", name, "error", err)
+		s.cfg.Logger.Error("could not spawn actor", "event", event.SpawnFailed, "actor", name, "error", err)
 	}
 	return pid
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"

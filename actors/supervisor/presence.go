@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 )
 
 // presenceSaveEvery bounds how often last-seen times are written: against a grace of days, a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -150,7 +151,7 @@ func (u *uploaderActor) validate(name string, pem []byte) *proxyapi.Bundle {
 		err = b.Check(name, u.cfg.Now())
 	}
 	if err != nil {
-		u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", "upload_rejected",
+		u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", event.UploadRejected,
 			"domain", name, "error", err)
 		return nil
 	}
@@ -186,7 +187,7 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	u.reconciling = false
 	if res.err != nil {
-		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", "reconcile_failed",
+		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", event.ReconcileFailed,
 			"error", res.err, "retry_at", u.cfg.Now().Add(u.cfg.ReconcileInterval))
 		return
 	}
@@ -210,7 +211,7 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 			if have.Leaf.NotAfter.After(want.Leaf.NotAfter) {
 				if !u.said["newer:"+have.Fingerprint()] {
 					u.said["newer:"+have.Fingerprint()] = true
-					u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", "dfp_has_newer",
+					u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", event.DFPHasNewer,
 						"domain", name, "dfp_not_after", have.Leaf.NotAfter, "not_after", want.Leaf.NotAfter)
 				}
 				continue
@@ -221,10 +222,10 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 			continue
 		}
 		stale++
-		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", "reconcile_upload", "domain", name, "reason", reason)
+		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", name, "reason", reason)
 		u.enqueue(name, want)
 	}
-	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", "reconciled", "held", len(res.certs), "stale", stale)
+	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", stale)
 	u.next(ctx)
 }
 
@@ -246,7 +247,7 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	log := u.cfg.Logger.With("domain", res.job.name)
 	switch {
 	case res.err == nil:
-		log.Info("certificate uploaded to DFP", "event", "certificate_uploaded", "cert_name", CertName(res.job.name),
+		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.job.name),
 			"not_after", res.job.bundle.Leaf.NotAfter, "distribute", res.distribute)
 		u.backoff = 0
 		if u.cfg.ServeCheckAddr != "" {
@@ -260,11 +261,11 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	case res.distribute && proxyapi.IsDistributeLookupFailure(res.err):
 		u.distribute = false
 		log.Warn("DFP cannot distribute (not in Swarm?); uploading to this replica only from now on",
-			"event", "distribute_disabled", "error", res.err)
+			"event", event.DistributeDisabled, "error", res.err)
 	default:
 		u.backoff = min(max(u.backoff*2, u.cfg.MinBackoff), u.cfg.MaxBackoff)
 		retryAt := u.cfg.Now().Add(u.backoff)
-		log.Warn("upload to DFP failed; will retry", "event", "upload_failed", "error", res.err,
+		log.Warn("upload to DFP failed; will retry", "event", event.UploadFailed, "error", res.err,
 			"retry_at", retryAt, "queued", len(u.queue))
 		u.backingOff = true
 		u.cancel = u.timers.SendOnce(u.backoff, ctx.Self(), retry{})
@@ -278,13 +279,13 @@ func (u *uploaderActor) reportServed(res served) {
 	log := u.cfg.Logger.With("domain", res.name)
 	switch {
 	case res.err != nil:
-		log.Warn("could not check what the proxy serves", "event", "serve_check_failed", "addr", u.cfg.ServeCheckAddr, "error", res.err)
+		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case res.got == res.fingerprint:
-		log.Info("the proxy serves the uploaded certificate", "event", "certificate_served", "fingerprint", res.got)
+		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
 	case u.known[res.name] != nil && u.known[res.name].Fingerprint() != res.fingerprint:
 		// A newer upload has overtaken this one; its own check will tell.
 	default:
 		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed; "+
-			"look for a bad PEM in DFP's /certs", "event", "certificate_not_served", "served", res.got, "uploaded", res.fingerprint)
+			"look for a bad PEM in DFP's /certs", "event", event.CertificateNotServed, "served", res.got, "uploaded", res.fingerprint)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
@@ -74,7 +75,7 @@ func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 	dfp.SetDown(true)
 	system, pid, logs := startUploader(t, dfp)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older})
-	waitUntil(t, "two failed uploads", logs, func() bool { return len(logs.Events("upload_failed")) >= 2 })
+	waitUntil(t, "two failed uploads", logs, func() bool { return len(logs.Events(event.UploadFailed)) >= 2 })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: newer})
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older}) // late, and older
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: other})
@@ -84,12 +85,12 @@ func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 	if got, _ := dfp.Cert("a.example.com.pem"); !bytes.Equal(got, newer) {
 		t.Error("DFP holds an older bundle for a.example.com than the newest deployed")
 	}
-	for _, f := range logs.Events("upload_failed") {
+	for _, f := range logs.Events(event.UploadFailed) {
 		if f["retry_at"] == nil {
 			t.Errorf("upload_failed without retry_at: %v", f)
 		}
 	}
-	if n := len(logs.Events("distribute_disabled")); n != 1 {
+	if n := len(logs.Events(event.DistributeDisabled)); n != 1 {
 		t.Errorf("distribute_disabled logged %d times, want 1", n)
 	}
 }
@@ -107,8 +108,8 @@ func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
 		system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bad})
 	}
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: good})
-	waitUntil(t, "the good bundle uploaded", logs, func() bool { return len(logs.Events("certificate_uploaded")) == 1 })
-	if n := len(logs.Events("upload_rejected")); n != 3 {
+	waitUntil(t, "the good bundle uploaded", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	if n := len(logs.Events(event.UploadRejected)); n != 3 {
 		t.Errorf("upload_rejected %d times, want 3", n)
 	}
 	if len(dfp.Poisoned()) != 0 || len(dfp.Uploads()) != 1 {
@@ -131,11 +132,11 @@ func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
 
 	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
-	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events("certificate_served")) == 1 })
+	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
 	waitUntil(t, "the second upload reported as not served", logs, func() bool {
-		return len(logs.Events("certificate_not_served")) == 1
+		return len(logs.Events(event.CertificateNotServed)) == 1
 	})
 }
 
@@ -148,8 +149,8 @@ func TestUploaderDistributesInSwarm(t *testing.T) {
 	bundle, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
 	system, pid, logs := startUploader(t, dfp)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bundle})
-	waitUntil(t, "the upload", logs, func() bool { return len(logs.Events("certificate_uploaded")) == 1 })
-	if ups := dfp.Uploads(); len(ups) != 1 || !ups[0].Distribute || len(logs.Events("distribute_disabled")) != 0 {
-		t.Fatalf("uploads %+v, distribute_disabled %d; want one distributed upload", ups, len(logs.Events("distribute_disabled")))
+	waitUntil(t, "the upload", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	if ups := dfp.Uploads(); len(ups) != 1 || !ups[0].Distribute || len(logs.Events(event.DistributeDisabled)) != 0 {
+		t.Fatalf("uploads %+v, distribute_disabled %d; want one distributed upload", ups, len(logs.Events(event.DistributeDisabled)))
 	}
 }

@@ -9,8 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -27,7 +28,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.Run(ctx, cfg, logger); err != nil {
-		logger.Error("provisioner stopped on an error", "event", "fatal", "error", err)
+		logger.Error("provisioner stopped on an error", "event", event.Fatal, "error", err)
 		os.Exit(1)
 	}
 }

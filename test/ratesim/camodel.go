@@ -6,10 +6,30 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 )
 
+// caLimit is one of the CA's buckets: capacity tokens, refilled evenly over period.
+type caLimit struct {
+	capacity float64
+	period   time.Duration
+}
+
+func (l caLimit) refill() time.Duration { return time.Duration(float64(l.period) / l.capacity) }
+
+// letsEncrypt is Let's Encrypt's production limits as published (letsencrypt.org/docs/rate-limits,
+// 2026-08-05; ../shared/letsencrypt.md). They are written here again on purpose, not taken from
+// the provisioner's table: a wrong number there must show up as violations here.
+var letsEncrypt = struct {
+	orders, perDomain, exactSet, failedAuthz, consecutive caLimit
+}{
+	orders:      caLimit{capacity: 300, period: 3 * time.Hour},
+	perDomain:   caLimit{capacity: 50, period: 7 * 24 * time.Hour},
+	exactSet:    caLimit{capacity: 5, period: 7 * 24 * time.Hour},
+	failedAuthz: caLimit{capacity: 5, period: time.Hour},
+	consecutive: caLimit{capacity: 1152, period: 1152 * 24 * time.Hour},
+}
+
 // caModel enforces Let's Encrypt's limits the way the CA does, written independently of the
 // provisioner's limiter: a float token count per bucket, refilled continuously.
 type caModel struct {
-	limits  map[string]ratelimiter.Limit
 	buckets map[string]*bucket
 	issued  map[string]bool // names ever issued: the CA knows its renewals
 }
@@ -19,26 +39,17 @@ type bucket struct {
 	updated time.Time
 }
 
-func newCAModel(table ratelimiter.Table) *caModel {
-	m := &caModel{limits: map[string]ratelimiter.Limit{}, buckets: map[string]*bucket{}, issued: map[string]bool{}}
-	for _, l := range table {
-		m.limits[l.Name] = l
-	}
-	return m
+func newCAModel() *caModel {
+	return &caModel{buckets: map[string]*bucket{}, issued: map[string]bool{}}
 }
 
-func (m *caModel) tokens(limit, key string, now time.Time) *bucket {
-	l := m.limits[limit]
-	k := limit + "|" + key
-	b := m.buckets[k]
+func (m *caModel) tokens(l caLimit, key string, now time.Time) *bucket {
+	b := m.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: float64(l.Capacity), updated: now}
-		m.buckets[k] = b
+		b = &bucket{tokens: l.capacity, updated: now}
+		m.buckets[key] = b
 	}
-	b.tokens += float64(now.Sub(b.updated)) / float64(l.Interval())
-	if b.tokens > float64(l.Capacity) {
-		b.tokens = float64(l.Capacity)
-	}
+	b.tokens = min(b.tokens+float64(now.Sub(b.updated))/float64(l.refill()), l.capacity)
 	b.updated = now
 	return b
 }
@@ -46,13 +57,13 @@ func (m *caModel) tokens(limit, key string, now time.Time) *bucket {
 // order is one new order for name. It returns accepted=false (a rateLimited answer) when any limit
 // that applies has no token; otherwise it validates (dead names fail) and issues.
 func (m *caModel) order(name string, dead bool, now time.Time) (accepted, issued bool) {
-	domain := ratelimiter.RegisteredDomain(name)
+	le := letsEncrypt
 	renewal := m.issued[name] // same-set renewals skip the per-account and per-domain buckets
-	orders := m.tokens("new_orders_per_account", "account", now)
-	perDomain := m.tokens("certificates_per_registered_domain", domain, now)
-	exactSet := m.tokens("certificates_per_exact_set", name, now)
-	authz := m.tokens("failed_authorizations_per_name", name, now)
-	consecutive := m.tokens("consecutive_failed_authorizations_per_name", name, now)
+	orders := m.tokens(le.orders, "orders", now)
+	perDomain := m.tokens(le.perDomain, "domain|"+ratelimiter.RegisteredDomain(name), now)
+	exactSet := m.tokens(le.exactSet, "set|"+name, now)
+	authz := m.tokens(le.failedAuthz, "authz|"+name, now)
+	consecutive := m.tokens(le.consecutive, "consecutive|"+name, now)
 	if !renewal && (orders.tokens < 1 || perDomain.tokens < 1) || exactSet.tokens < 1 || authz.tokens < 1 || consecutive.tokens < 1 {
 		return false, false
 	}
@@ -68,7 +79,7 @@ func (m *caModel) order(name string, dead bool, now time.Time) (accepted, issued
 	if !renewal {
 		perDomain.tokens--
 	}
-	consecutive.tokens = float64(m.limits["consecutive_failed_authorizations_per_name"].Capacity)
+	consecutive.tokens = le.consecutive.capacity
 	m.issued[name] = true
 	return true, true
 }

@@ -26,10 +26,11 @@ type Config struct {
 	Names        []Name
 	Duration     time.Duration
 	RestartEvery time.Duration // 0: never
-	CA           ratelimiter.Table
-	Margin       float64
-	Lifetime     time.Duration
-	Seed         uint64
+	// Limits is the provisioner's table (before Margin); the CA keeps its own numbers.
+	Limits   ratelimiter.Table
+	Margin   float64
+	Lifetime time.Duration
+	Seed     uint64
 	// withoutLimiter orders whenever a name is due, to show the CA model does refuse.
 	withoutLimiter bool
 }
@@ -64,8 +65,8 @@ type nameState struct {
 func Run(cfg Config) (Report, error) {
 	start := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
 	rnd := rand.New(rand.NewPCG(cfg.Seed, 1))
-	ca := newCAModel(cfg.CA)
-	table := cfg.CA.WithMargin(cfg.Margin)
+	ca := newCAModel()
+	table := cfg.Limits.WithMargin(cfg.Margin)
 	if cfg.withoutLimiter {
 		table = ratelimiter.Table{}
 	}
@@ -178,12 +179,8 @@ func reload(table ratelimiter.Table, l *ratelimiter.Limiter) (*ratelimiter.Limit
 // ideal is the earliest first issuance under the CA's per-registered-domain bucket (the one that
 // binds when many new names share a domain), for live names in the order given.
 func ideal(cfg Config) map[string]time.Duration {
-	var perDomain *ratelimiter.Limit
-	for i := range cfg.CA {
-		if cfg.CA[i].Name == "certificates_per_registered_domain" {
-			perDomain = &cfg.CA[i]
-		}
-	}
+	perDomain := letsEncrypt.perDomain
+	capacity := int(perDomain.capacity)
 	out := map[string]time.Duration{}
 	count := map[string]int{}
 	for _, n := range cfg.Names {
@@ -193,8 +190,8 @@ func ideal(cfg Config) map[string]time.Duration {
 		d := ratelimiter.RegisteredDomain(n.Name)
 		k := count[d]
 		count[d]++
-		if perDomain != nil && k >= perDomain.Capacity {
-			out[n.Name] = time.Duration(k-perDomain.Capacity+1) * perDomain.Interval()
+		if k >= capacity {
+			out[n.Name] = time.Duration(k-capacity+1) * perDomain.refill()
 		} else {
 			out[n.Name] = 0
 		}

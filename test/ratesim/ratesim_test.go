@@ -5,7 +5,17 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/messages"
 )
+
+func limitNamed(t *testing.T, table ratelimiter.Table, name messages.Limit) ratelimiter.Limit {
+	t.Helper()
+	l, ok := table.Named(name)
+	if !ok {
+		t.Fatalf("no limit %s in the table", name)
+	}
+	return l
+}
 
 // The scenario: 1000 names over 5 registered domains, a year, a restart every day, 10% of
 // the names dead. Nothing may make the CA refuse an order.
@@ -14,7 +24,7 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 		Names:        Fleet(1000, 5, 10),
 		Duration:     365 * 24 * time.Hour,
 		RestartEvery: 24 * time.Hour,
-		CA:           ratelimiter.Production,
+		Limits:       ratelimiter.Production,
 		Margin:       0.1,
 		Lifetime:     90 * 24 * time.Hour,
 		Seed:         1,
@@ -44,7 +54,7 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 	t.Logf("dead names: at most %d orders in 24 h during the 1/10/100-minute ramp, %d per 24 h after it", ramp, daily)
 	// With a 10% margin the per-domain bucket refills 1/0.9 as slowly and holds 45, not 50; and each
 	// of a domain's 20 dead names takes one place in its queue before it is known to be dead.
-	perDomain := ratelimiter.Production.WithMargin(0.1)[1]
+	perDomain := limitNamed(t, ratelimiter.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
 	if limit := time.Duration(float64(lastIdeal)/0.9) + 20*perDomain.Interval() + 24*time.Hour; last > limit {
 		t.Errorf("last name issued at %s, later than the margin and the dead names explain (%s)", last, limit)
 	}
@@ -54,14 +64,14 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 // as the bucket refills, each told once when its turn is, none refused by the CA.
 func TestThreeHundredNamesQueueOnTheirDomain(t *testing.T) {
 	names := Fleet(300, 1, 0)
-	rep, err := Run(Config{Names: names, Duration: 60 * 24 * time.Hour, CA: ratelimiter.Production, Margin: 0.1, Lifetime: 90 * 24 * time.Hour, Seed: 2})
+	rep, err := Run(Config{Names: names, Duration: 60 * 24 * time.Hour, Limits: ratelimiter.Production, Margin: 0.1, Lifetime: 90 * 24 * time.Hour, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Violations != 0 || len(rep.FirstIssued) != 300 {
 		t.Fatalf("violations %d, issued %d of 300", rep.Violations, len(rep.FirstIssued))
 	}
-	perDomain := ratelimiter.Production.WithMargin(0.1)[1]
+	perDomain := limitNamed(t, ratelimiter.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
 	immediate := 0
 	for _, n := range names {
 		at := rep.FirstIssued[n.Name]
@@ -86,12 +96,12 @@ func TestThreeHundredNamesQueueOnTheirDomain(t *testing.T) {
 
 func TestWithoutTheLimiterTheCAWouldRefuse(t *testing.T) {
 	// Proves the simulation can fail: with no limits on our side, the CA model refuses orders.
-	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, CA: ratelimiter.Production,
+	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: ratelimiter.Production,
 		Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 3, RestartEvery: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlimited, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, CA: ratelimiter.Production,
+	unlimited, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: ratelimiter.Production,
 		Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 3, withoutLimiter: true})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +116,7 @@ func TestWithoutTheLimiterTheCAWouldRefuse(t *testing.T) {
 // still not one order is refused.
 func TestAtZeroMarginIssuanceIsAsEarlyAsTheBucketsAllow(t *testing.T) {
 	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 40 * 24 * time.Hour, RestartEvery: 24 * time.Hour,
-		CA: ratelimiter.Production, Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 4})
+		Limits: ratelimiter.Production, Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +126,42 @@ func TestAtZeroMarginIssuanceIsAsEarlyAsTheBucketsAllow(t *testing.T) {
 	}
 	if worst > time.Hour+ratelimiter.ClockSkew {
 		t.Errorf("a name came %s later than the buckets allow (mean %s; last %s, ideal %s)", worst, mean, last, lastIdeal)
+	}
+}
+
+// The CA model keeps its own numbers: a limiter table that overstates one of Let's Encrypt's
+// limits is caught as violations, not agreed with.
+func TestAWrongNumberInTheLimiterTableIsCaught(t *testing.T) {
+	for _, c := range []struct {
+		limit    messages.Limit
+		capacity int
+	}{
+		{messages.LimitCertificatesPerDomain, 60},
+		{messages.LimitCertificatesPerExactSet, 7},
+	} {
+		t.Run(string(c.limit), func(t *testing.T) {
+			wrong := append(ratelimiter.Table{}, ratelimiter.Production...)
+			for i := range wrong {
+				if wrong[i].Name == c.limit {
+					wrong[i].Window = wrong[i].Window / time.Duration(wrong[i].Capacity) * time.Duration(c.capacity)
+					wrong[i].Capacity = c.capacity
+				}
+			}
+			names := Fleet(300, 1, 0)
+			if c.limit == messages.LimitCertificatesPerExactSet {
+				names = Fleet(3, 3, 0) // few names, renewed weekly: the exact-set bucket binds
+			}
+			lifetime := 90 * 24 * time.Hour
+			if c.limit == messages.LimitCertificatesPerExactSet {
+				lifetime = 24 * time.Hour
+			}
+			rep, err := Run(Config{Names: names, Duration: 14 * 24 * time.Hour, Limits: wrong, Margin: 0, Lifetime: lifetime, Seed: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Violations == 0 {
+				t.Fatalf("a table with %s at %d passed the CA model without a violation", c.limit, c.capacity)
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
@@ -134,12 +135,13 @@ func summarise(logPath string, names []string, watches map[string]*watch, durati
 		}
 		name, _ := e["domain"].(string)
 		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(e["time"]))
-		switch e["event"] {
-		case "ari_window":
+		ev, _ := e["event"].(string)
+		switch event.Name(ev) {
+		case event.ARIWindow:
 			s, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(e["window_start"]))
 			en, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(e["window_end"]))
 			windows[fmt.Sprint(e["fingerprint"])] = window{s, en}
-		case "issuance_started":
+		case event.IssuanceStarted:
 			old, ok := current[name]
 			if !ok {
 				continue
@@ -160,13 +162,13 @@ func summarise(logPath string, names []string, watches map[string]*watch, durati
 			if life > 0 {
 				fromStart = append(fromStart, at.Sub(w.start)*100/life)
 			}
-		case "certificate_obtained":
+		case event.CertificateObtained:
 			fp := fmt.Sprint(e["fingerprint"])
 			current[name] = fp
 			notAfter[fp], _ = time.Parse(time.RFC3339Nano, fmt.Sprint(e["not_after"]))
-		case "issuance_failed", "preflight_failed":
+		case event.IssuanceFailed, event.PreflightFailed:
 			failures++
-		case "rate_limited", "ca_rate_limited":
+		case event.RateLimited, event.CaRateLimited:
 			limited++
 		}
 	}

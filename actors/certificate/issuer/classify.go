@@ -15,9 +15,9 @@ import (
 // Failure is what an order's error means for the limits and the retry schedule.
 type Failure struct {
 	Outcome    messages.Outcome
-	RetryAt    time.Time // the CA's time, for rate limits
-	Limit      string    // the limit the CA named, in the ratelimiter's names; "" if unknown
-	UnpauseURL string    // set when the CA paused the name
+	RetryAt    time.Time      // the CA's time, for rate limits
+	Limit      messages.Limit // the limit the CA named; LimitUnknown if it did not say
+	UnpauseURL string         // set when the CA paused the name
 }
 
 var (
@@ -36,13 +36,16 @@ var validationProblems = map[string]bool{
 }
 
 // limitPhrases maps words of Let's Encrypt's rateLimited details to the limit they name.
-var limitPhrases = []struct{ phrase, limit string }{
-	{"exact set", "certificates_per_exact_set"},
-	{"consecutive", "consecutive_failed_authorizations_per_name"},
-	{"failed authorization", "failed_authorizations_per_name"},
-	{"new orders", "new_orders_per_account"},
-	{"registered domain", "certificates_per_registered_domain"},
-	{"already issued for", "certificates_per_registered_domain"},
+var limitPhrases = []struct {
+	phrase string
+	limit  messages.Limit
+}{
+	{"exact set", messages.LimitCertificatesPerExactSet},
+	{"consecutive", messages.LimitConsecutiveFailedAuthzs},
+	{"failed authorization", messages.LimitFailedAuthorizations},
+	{"new orders", messages.LimitNewOrders},
+	{"registered domain", messages.LimitCertificatesPerDomain},
+	{"already issued for", messages.LimitCertificatesPerDomain},
 }
 
 // Classify reads an order's error. now anchors a Retry-After given in seconds.

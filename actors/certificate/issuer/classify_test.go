@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-acme/lego/v4/acme"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -25,11 +26,11 @@ func TestClassify(t *testing.T) {
 		want Failure
 	}{
 		{"exact set with header", rateLimited("too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s, retry after 2026-05-02 10:00:00 UTC", "3600"),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour), Limit: "certificates_per_exact_set"}},
+			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour), Limit: messages.LimitCertificatesPerExactSet}},
 		{"registered domain, time from detail", rateLimited(`too many certificates (50) already issued for "example.com" in the last 168h0m0s, retry after 2026-05-02 10:00:00 UTC`, ""),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC), Limit: "certificates_per_registered_domain"}},
+			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC), Limit: messages.LimitCertificatesPerDomain}},
 		{"new orders", rateLimited("too many new orders (300) from this account in the last 3h0m0s, retry after 2026-05-01 12:30:00 UTC", ""),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC), Limit: "new_orders_per_account"}},
+			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC), Limit: messages.LimitNewOrders}},
 		{"unknown limit, no time", rateLimited("slow down", ""),
 			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour)}},
 		{"paused", rateLimited("Your account is temporarily prevented from requesting certificates for a.example.com. Please visit: https://portal.letsencrypt.org/sfe/v1/unpause?jwt=abc.def", "86400"),
@@ -47,5 +48,17 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("Classify = %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// Every limit the CA's words can name is one the rate limiter keeps, in both of Let's Encrypt's
+// tables: a name it does not know would hold every order instead of one bucket.
+func TestEveryClassifiedLimitIsInTheLimiterTables(t *testing.T) {
+	for _, p := range limitPhrases {
+		for tableName, table := range map[string]ratelimiter.Table{"production": ratelimiter.Production, "staging": ratelimiter.Staging} {
+			if _, ok := table.Named(p.limit); !ok {
+				t.Errorf("%q maps to %s, which the %s table does not have", p.phrase, p.limit, tableName)
+			}
+		}
 	}
 }

@@ -30,7 +30,8 @@ import (
 	"github.com/go-acme/lego/v4/registration"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -310,7 +311,7 @@ func (i *Issuer) ensureAccount() (*user, error) {
 			return nil, err
 		}
 		i.account = u
-		i.cfg.Logger.Info("ACME account loaded", "event", "account_loaded", "account", u.reg.URI)
+		i.cfg.Logger.Info("ACME account loaded", "event", event.AccountLoaded, "account", u.reg.URI)
 		return u, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("acme account: %w (not registering a new one over it)", err)
@@ -334,7 +335,7 @@ func (i *Issuer) ensureAccount() (*user, error) {
 		return nil, fmt.Errorf("acme account: registered %s but could not store it: %w", reg.URI, err)
 	}
 	i.account = u
-	i.cfg.Logger.Info("ACME account registered", "event", "account_registered", "account", reg.URI)
+	i.cfg.Logger.Info("ACME account registered", "event", event.AccountRegistered, "account", reg.URI)
 	return u, nil
 }
 

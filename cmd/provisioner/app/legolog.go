@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	legolog "github.com/go-acme/lego/v4/log"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 // legoSink is where lego's own log lines go. lego logs through a package-level variable, so it is
@@ -27,7 +29,7 @@ func (legoLogger) emit(level slog.Level, msg string) {
 	if l == nil {
 		return
 	}
-	l.Log(context.Background(), level, strings.TrimSpace(msg), "event", "acme_client")
+	l.Log(context.Background(), level, strings.TrimSpace(msg), "event", event.ACMEClient)
 }
 
 func (g legoLogger) Fatal(args ...any)   { g.emit(slog.LevelError, fmt.Sprint(args...)) }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,11 +15,12 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
@@ -54,10 +54,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	if problem := dataDirPersistence(cfg.DataDir); problem != "" {
 		logger.Warn("DATA_DIR "+problem+": certificates, account and rate limits are lost with the container, and "+
-			"every new container issues again; mount a named volume at DATA_DIR", "event", "data_dir_not_persistent", "data_dir", cfg.DataDir)
+			"every new container issues again; mount a named volume at DATA_DIR", "event", event.DataDirNotPersistent, "data_dir", cfg.DataDir)
 	}
 	if cfg.Email == "" {
-		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", "no_contact_email")
+		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", event.NoContactEmail)
 	}
 
 	tokens := webroot.NewTokens()
@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("challenge responder listening", "event", "responder_started", "addr", responder.Addr().String())
+	logger.Info("challenge responder listening", "event", event.ResponderStarted, "addr", responder.Addr().String())
 
 	iss := issuer.New(issuer.Config{
 		DirectoryURL: cfg.DirectoryURL,
@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	sup := supervisor.Props(supervisor.Config{
 		Store:         st,
 		Issuer:        iss,
-		Limiter:       ratelimiter.Props(limiterConfig(cfg, logger)),
+		Limiter:       ratelimiter.Props(limiterConfig(cfg, st, logger)),
 		Preflight:     preflightChecker(cfg, tokens),
 		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery:     discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		RestartBase:   time.Second,
 		RenewInterval: cfg.RenewInterval,
 		RemovedGrace:  cfg.RemovedGrace,
-		PresencePath:  filepath.Join(cfg.DataDir, "presence", store.CAKey(cfg.DirectoryURL)+".json"),
+		PresencePath:  st.PresencePath(),
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
@@ -106,28 +106,28 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		_ = responder.Shutdown(context.Background())
 		return fmt.Errorf("start actors: %w", err)
 	}
-	logger.Info("provisioner started", "event", "service_started", "version", Version, "directory", cfg.DirectoryURL,
+	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.String(), "data_dir", cfg.DataDir)
 
 	<-ctx.Done()
-	logger.Info("stopping", "event", "shutdown_started")
+	logger.Info("stopping", "event", event.ShutdownStarted)
 	if err := system.Root.StopFuture(supPID).Wait(); err != nil {
-		logger.Warn("actors did not stop in time", "event", "shutdown_timeout", "error", err)
+		logger.Warn("actors did not stop in time", "event", event.ShutdownTimeout, "error", err)
 	}
 	waitOrders(iss, logger)
 	system.Shutdown()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = responder.Shutdown(stopCtx)
-	logger.Info("stopped", "event", "shutdown_complete")
+	logger.Info("stopped", "event", event.ShutdownComplete)
 	return err
 }
 
-func limiterConfig(cfg Config, logger *slog.Logger) ratelimiter.Config {
+func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by LoadConfig
 	return ratelimiter.Config{
 		Table:       table.WithMargin(cfg.RateLimitMargin),
-		LedgerPath:  filepath.Join(cfg.DataDir, "ratelimits", store.CAKey(cfg.DirectoryURL)+".json"),
+		LedgerPath:  st.LedgerPath(),
 		Concurrency: cfg.OrderConcurrency,
 		Lease:       orderLease,
 		Logger:      logger,
@@ -156,7 +156,7 @@ func waitOrders(iss *issuer.Issuer, logger *slog.Logger) {
 	select {
 	case <-done:
 	case <-time.After(shutdownGrace):
-		logger.Warn("orders still in flight at shutdown were abandoned", "event", "shutdown_orders_abandoned")
+		logger.Warn("orders still in flight at shutdown were abandoned", "event", event.ShutdownOrdersAbandoned)
 	}
 }
 

@@ -29,7 +29,7 @@ func main() {
 		Names:        ratesim.Fleet(*names, *domains, *deadEvery),
 		Duration:     time.Duration(*days) * 24 * time.Hour,
 		RestartEvery: *restart,
-		CA:           ratelimiter.Production,
+		Limits:       ratelimiter.Production,
 		Margin:       *margin,
 		Lifetime:     90 * 24 * time.Hour,
 		Seed:         *seed,

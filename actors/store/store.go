@@ -1,11 +1,17 @@
-// Package store keeps certificates, per-name state and the ACME account under DATA_DIR.
+// Package store is everything the service keeps under DATA_DIR, for every actor that keeps
+// something: certificates, per-name state, the ACME account, and the paths of the rate-limit
+// ledger and the last-seen record. Its one primitive is WriteFileAtomic; nothing here writes a file
+// any other way.
 //
 // Layout (every directory 0700, keys and bundles 0600):
 //
 //	accounts/<ca>/account.json      registration and e-mail
 //	accounts/<ca>/account.key       the account's private key
 //	certificates/<ca>/<name>/bundle.pem   leaf, chain, then key: what is uploaded to DFP
-//	certificates/<ca>/<name>/state.json   failures and next attempt
+//	certificates/<ca>/<name>/state.json   failures, next attempt, ARI window
+//	ratelimits/<ca>.json            the rate limiter's ledger
+//	presence/<ca>.json              when each name was last listed
+//	retry-now/<name>                an operator's "retry now" (see RequestRetry)
 //
 // <ca> is derived from the ACME directory URL, so a certificate from staging is never found when
 // production is configured: switching CA re-issues instead of serving the old CA's certificate.
@@ -180,6 +186,12 @@ func (s *Store) Names() ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// LedgerPath is where the rate limiter keeps its ledger for this CA.
+func (s *Store) LedgerPath() string { return filepath.Join(s.root, "ratelimits", s.ca+".json") }
+
+// PresencePath is where the supervisor keeps when each name was last listed, for this CA.
+func (s *Store) PresencePath() string { return filepath.Join(s.root, "presence", s.ca+".json") }
 
 func (s *Store) accountDir() string { return filepath.Join(s.root, "accounts", s.ca) }
 

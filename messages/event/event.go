@@ -1,0 +1,89 @@
+// Package event names every log event the service emits. The names are the product's interface:
+// operators alert on them, so each is declared once here, used as event.X in code and tests, and
+// listed in the README's "Logs" table (a test keeps the three in step).
+package event
+
+// Name is the value of a log line's "event" field.
+type Name string
+
+// Start, configuration and stop.
+const (
+	ServiceStarted          Name = "service_started"
+	ResponderStarted        Name = "responder_started"
+	DataDirNotPersistent    Name = "data_dir_not_persistent"
+	NoContactEmail          Name = "no_contact_email"
+	ShutdownStarted         Name = "shutdown_started"
+	ShutdownComplete        Name = "shutdown_complete"
+	ShutdownTimeout         Name = "shutdown_timeout"
+	ShutdownOrdersAbandoned Name = "shutdown_orders_abandoned"
+	Fatal                   Name = "fatal"
+	SpawnFailed             Name = "spawn_failed"
+	ACMEClient              Name = "acme_client"
+)
+
+// Discovery: which names DFP serves.
+const (
+	DomainDiscovered    Name = "domain_discovered"
+	DomainSkipped       Name = "domain_skipped"
+	DomainExcluded      Name = "domain_excluded"
+	SubdomainsUnlisted  Name = "subdomains_unlisted"
+	DiscoveryEmpty      Name = "discovery_empty"
+	DiscoveryFailed     Name = "discovery_failed"
+	DomainRemoved       Name = "domain_removed"
+	RetryRequested      Name = "retry_requested"
+	RetryUnknown        Name = "retry_unknown"
+	CertificateImported Name = "certificate_imported"
+	ImportSkipped       Name = "import_skipped"
+	PresenceCorrupt     Name = "presence_corrupt"
+	PresenceWriteFailed Name = "presence_write_failed"
+	StoreListFailed     Name = "store_list_failed"
+)
+
+// One name's certificate: renewal, orders, failures.
+const (
+	CertificateLoaded     Name = "certificate_loaded"
+	CertificateUnusable   Name = "certificate_unusable"
+	CertificateUnreadable Name = "certificate_unreadable"
+	StateCorrupt          Name = "state_corrupt"
+	StateWriteFailed      Name = "state_write_failed"
+	RenewalDue            Name = "renewal_due"
+	CertificateExpiring   Name = "certificate_expiring"
+	IssuanceStarted       Name = "issuance_started"
+	CertificateObtained   Name = "certificate_obtained"
+	IssuanceFailed        Name = "issuance_failed"
+	IssuanceWaiting       Name = "issuance_waiting"
+	IssuanceDeferred      Name = "issuance_deferred"
+	PreflightFailed       Name = "preflight_failed"
+	PreflightIPv6         Name = "preflight_ipv6"
+	RateLimited           Name = "rate_limited"
+	DomainPaused          Name = "domain_paused"
+	ARIWindow             Name = "ari_window"
+	ARIUnsupported        Name = "ari_unsupported"
+	ARIFailed             Name = "ari_failed"
+	ARIReplacesRefused    Name = "ari_replaces_refused"
+	AccountRegistered     Name = "account_registered"
+	AccountLoaded         Name = "account_loaded"
+)
+
+// The rate limiter.
+const (
+	CaRateLimited     Name = "ca_rate_limited"
+	LedgerCorrupt     Name = "ledger_corrupt"
+	LedgerWriteFailed Name = "ledger_write_failed"
+	OrderQueued       Name = "order_queued"
+)
+
+// Uploads to DFP and what the proxy serves.
+const (
+	CertificateUploaded  Name = "certificate_uploaded"
+	UploadFailed         Name = "upload_failed"
+	UploadRejected       Name = "upload_rejected"
+	DistributeDisabled   Name = "distribute_disabled"
+	ReconcileUpload      Name = "reconcile_upload"
+	ReconcileFailed      Name = "reconcile_failed"
+	Reconciled           Name = "reconciled"
+	DFPHasNewer          Name = "dfp_has_newer"
+	CertificateServed    Name = "certificate_served"
+	CertificateNotServed Name = "certificate_not_served"
+	ServeCheckFailed     Name = "serve_check_failed"
+)
