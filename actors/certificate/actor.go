@@ -1,7 +1,8 @@
-// Package certificate is the actor that owns one name's certificate: it loads it from the store,
-// decides whether it is due, checks for free that the name can validate, asks the rate limiter for
-// a permit, orders it off the mailbox, and hands the result to the uploader. Whatever it must keep
-// is in the store, so a restarted instance picks up exactly where the old one stopped.
+// Package certificate is the actor that owns one name's certificate, and the plain functions that
+// decide its lifecycle (lifecycle.go: what now, what a result means; schedule.go: when a
+// certificate is due, the retry schedule, the ARI window). The actor only loads, calls those,
+// saves, sends and sets timers. Whatever it must keep is in the store, so a restarted instance
+// picks up exactly where the old one stopped.
 package certificate
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -45,49 +47,49 @@ type Deps struct {
 	Uploader  *actor.PID
 	Logger    *slog.Logger
 	Now       func() time.Time
+	Jitter    Jitter // nil: RandomJitter
 }
 
-// inFlightRecheck is how long to wait when another instance's order for the name is still running.
-const inFlightRecheck = 30 * time.Second
+// incarnations numbers actor instances. A restart keeps the PID, so a result sent to the old
+// instance reaches the new one; the number tells them apart.
+var incarnations atomic.Uint64
 
 // checkDue is the actor's own timer message: look at the certificate again.
 type checkDue struct{}
 
-// checked is the result of a pre-flight check.
-type checked struct {
-	res preflight.Result
-	err error
-}
-
-// obtained is the result of an order, sent back to the actor by the goroutine that ran it.
-type obtained struct {
-	bundle *proxyapi.Bundle
-	err    error
-}
-
-// ariFetched is the CA's renewal window for the certificate with that fingerprint.
-type ariFetched struct {
-	fingerprint string
-	window      issuer.Window
-	err         error
-}
+// Results of work done off the mailbox, each stamped with the instance that started it.
+type (
+	checked struct {
+		from uint64
+		res  preflight.Result
+		err  error
+	}
+	obtained struct {
+		from     uint64
+		replaced bool
+		bundle   *proxyapi.Bundle
+		err      error
+	}
+	ariFetched struct {
+		from        uint64
+		fingerprint string
+		window      issuer.Window
+		err         error
+	}
+)
 
 type certActor struct {
-	name string
-	deps Deps
-	log  *slog.Logger
+	name        string
+	deps        Deps
+	log         *slog.Logger
+	incarnation uint64
+	behavior    actor.Behavior
 
 	timers      *scheduler.TimerScheduler
 	cancelTimer scheduler.CancelFunc
-	checking    bool
-	awaitPermit bool
-	ordering    bool
-	fetchingARI bool
-	renewal     bool
-	// replaces is the certificate the next order replaces (ARI), and ariExempt whether that
-	// order is inside the CA's window and so exempt from the rate limits.
-	replaces  *x509.Certificate
-	ariExempt bool
+	// decision is what the last Decide said, about stored; the permit request and the order follow it.
+	decision Decision
+	stored   *proxyapi.Bundle
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
 	// said keeps warnings that would repeat on every check to once per instance.
@@ -96,109 +98,160 @@ type certActor struct {
 
 // Props builds the actor for name.
 func Props(name string, deps Deps) *actor.Props {
+	if deps.Jitter == nil {
+		deps.Jitter = RandomJitter
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name), said: map[string]bool{}}
+		a := &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name),
+			incarnation: incarnations.Add(1), behavior: actor.NewBehavior(), said: map[string]bool{}}
+		a.behavior.Become(a.idle)
+		return a
 	})
 }
 
-func (a *certActor) Receive(ctx actor.Context) {
+func (a *certActor) Receive(ctx actor.Context) { a.behavior.Receive(ctx) }
+
+// idle: nothing is in flight; a timer, the sweep or an operator makes the actor look again.
+func (a *certActor) idle(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 		a.evaluate(ctx)
-	case *actor.Stopping, *actor.Restarting:
-		a.stopTimer()
 	case checkDue, *messages.CheckNow:
 		a.evaluate(ctx)
 	case *messages.RetryNow:
-		st := a.loadState()
-		st.NextAttempt, st.PausedURL = time.Time{}, ""
-		a.saveState(st)
-		delete(a.said, "paused")
-		a.log.Info("operator asked to retry now", "event", event.RetryRequested, "failures", st.Failures)
+		a.retryNow()
 		a.evaluate(ctx)
-	case checked:
-		a.preflighted(ctx, msg)
-	case *messages.PermitGranted:
-		if a.awaitPermit {
-			a.awaitPermit = false
-			a.order(ctx)
-		}
-	case *messages.PermitDeferred:
-		a.awaitPermit = false
-		a.log.Info("order deferred by the rate limits", "event", event.IssuanceDeferred, "retry_at", msg.Until, "limit", msg.Reason)
-		a.wakeAt(ctx, msg.Until)
 	case obtained:
-		a.finish(ctx, msg)
-	case ariFetched:
-		a.ariFetched(ctx, msg)
+		if next := a.adopt(ctx, msg); !next.IsZero() {
+			a.wakeAt(ctx, next)
+		}
+	default:
+		a.anyMode(ctx)
 	}
 }
 
-// evaluate decides what the certificate needs now: nothing until a time, or an order.
-func (a *certActor) evaluate(ctx actor.Context) {
-	if a.checking || a.awaitPermit || a.ordering || a.fetchingARI {
+// checking: a pre-flight runs.
+func (a *certActor) checking(ctx actor.Context) {
+	if msg, ok := ctx.Message().(checked); ok && msg.from == a.incarnation {
+		a.preflighted(ctx, msg)
 		return
 	}
+	a.anyMode(ctx)
+}
+
+// awaitingPermit: the rate limiter has been asked.
+func (a *certActor) awaitingPermit(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *messages.PermitGranted:
+		a.order(ctx)
+	case *messages.PermitDeferred:
+		a.returnToIdle()
+		a.log.Info("order deferred by the rate limits", "event", event.IssuanceDeferred, "retry_at", msg.Until, "limit", msg.Reason)
+		a.wakeAt(ctx, msg.Until)
+	default:
+		a.anyMode(ctx)
+	}
+}
+
+// ordering: an ACME order runs.
+func (a *certActor) ordering(ctx actor.Context) {
+	if msg, ok := ctx.Message().(obtained); ok && msg.from == a.incarnation {
+		a.finish(ctx, msg)
+		return
+	}
+	a.anyMode(ctx)
+}
+
+// fetchingARI: the CA is asked for the renewal window.
+func (a *certActor) fetchingARI(ctx actor.Context) {
+	if msg, ok := ctx.Message().(ariFetched); ok && msg.from == a.incarnation {
+		a.ariFetched(ctx, msg)
+		return
+	}
+	a.anyMode(ctx)
+}
+
+// anyMode handles what may arrive whatever the actor is doing. Timers and sweeps while busy are
+// dropped: the work under way ends in a look of its own.
+func (a *certActor) anyMode(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Stopping, *actor.Restarting:
+		a.stopTimer()
+	case *messages.RetryNow:
+		a.retryNow() // takes effect when the work under way is over
+	case *messages.PermitGranted:
+		// Granted to a request this instance no longer waits for (a previous instance's): give
+		// the slot back at once rather than hold it until its lease runs out.
+		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeNotOrdered})
+	case obtained:
+		a.adopt(ctx, msg) // the work under way ends in a look of its own
+	}
+}
+
+// adopt takes on, on purpose, the result of an order a previous instance placed (a restart keeps
+// the PID). Its certificate is already stored; the limiter learns what the order cost and a
+// failure backs off, exactly as for an order of this instance.
+func (a *certActor) adopt(ctx actor.Context, res obtained) time.Time {
+	a.log.Info("adopting the result of an order placed before a restart", "event", event.OrderAdopted, "ok", res.err == nil)
+	return a.settle(ctx, res)
+}
+
+// become switches to a mode in which the actor waits for one piece of work.
+func (a *certActor) become(mode actor.ReceiveFunc) {
+	a.stopTimer()
+	a.behavior.Become(mode)
+}
+
+// returnToIdle ends the current work.
+func (a *certActor) returnToIdle() { a.behavior.Become(a.idle) }
+
+// evaluate loads what the store holds, decides, and starts the next step.
+func (a *certActor) evaluate(ctx actor.Context) {
 	now := a.deps.Now()
 	st := a.loadState()
-	a.replaces, a.ariExempt = nil, false
-	if b, ok := a.current(ctx, now); ok {
-		ari := st.ARI
-		if ari != nil && ari.Certificate != b.Fingerprint() {
-			ari = nil // a window belongs to one certificate; never trust a previous one's
-		}
-		if ari == nil || !now.Before(ari.NextCheck) {
-			a.fetchARI(ctx, b)
-			return
-		}
-		due := DueTime(b, ari)
-		if now.Before(due) {
-			a.wakeAt(ctx, minTime(due, ari.NextCheck))
-			return
-		}
-		if ari.Usable() {
-			a.replaces = b.Leaf
-			a.ariExempt = !now.Before(ari.Start) && !now.After(ari.End)
-		}
-		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", b.Leaf.NotAfter,
-			"due", due, "ari", a.replaces != nil, "in_ari_window", a.ariExempt)
-		if now.After(AlarmTime(b)) && a.once("expiring:"+b.Fingerprint()) {
-			// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
-			a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
-				"not_after", b.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
-		}
+	stored, usable := a.loadCertificate(ctx, now)
+	d := Decide(Facts{Now: now, State: st, Stored: stored, Usable: usable, Preflight: a.deps.Preflight != nil})
+	a.decision, a.stored = d, stored
+	if d.Expiring && a.once("expiring:"+stored.Fingerprint()) {
+		// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
+		a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
+			"not_after", stored.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
 	}
-	if st.PausedURL != "" {
+	if !d.Due.IsZero() && d.Step != Wait {
+		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", stored.Leaf.NotAfter,
+			"due", d.Due, "ari", d.Replaces, "in_ari_window", d.InWindow)
+	}
+	switch d.Step {
+	case Wait:
+		if d.Why == UntilRetry {
+			a.log.Info("waiting for the next attempt after earlier failures", "event", event.IssuanceWaiting,
+				"failures", st.Failures, "retry_at", d.At)
+		}
+		a.wakeAt(ctx, d.At)
+	case FetchARI:
+		a.fetchARI(ctx, stored)
+	case StayPaused:
 		if a.once("paused") {
-			a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-				"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", st.PausedURL)
+			a.logPaused(st.PausedURL, st.LastError)
 		}
-		return
-	}
-	if now.Before(st.NextAttempt) {
-		a.log.Info("waiting for the next attempt after earlier failures", "event", event.IssuanceWaiting,
-			"failures", st.Failures, "retry_at", st.NextAttempt)
-		a.wakeAt(ctx, st.NextAttempt)
-		return
-	}
-	if a.deps.Preflight == nil {
+	case CheckFirst:
+		a.become(a.checking)
+		pf, name, from := a.deps.Preflight, a.name, a.incarnation
+		async.Do(ctx, func() any {
+			res, err := pf.Check(context.Background(), name)
+			return checked{from: from, res: res, err: err}
+		})
+	case AskPermit:
 		a.requestPermit(ctx)
-		return
 	}
-	a.checking = true
-	pf, name := a.deps.Preflight, a.name
-	async.Do(ctx, func() any {
-		res, err := pf.Check(context.Background(), name)
-		return checked{res: res, err: err}
-	})
 }
 
 func (a *certActor) preflighted(ctx actor.Context, res checked) {
-	a.checking = false
+	a.returnToIdle()
 	if res.err != nil {
-		// A failed pre-flight spends nothing at the CA but backs off like a failed order.
-		st := a.recordFailure(res.err)
+		st := PreflightFailed(a.loadState(), res.err.Error(), a.deps.Now(), a.deps.Jitter)
+		a.saveState(st)
 		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", res.err,
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
@@ -212,13 +265,14 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 }
 
 func (a *certActor) requestPermit(ctx actor.Context) {
-	a.awaitPermit = true
-	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.renewal, ARI: a.ariExempt})
+	a.become(a.awaitingPermit)
+	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.decision.Renewal, ARI: a.decision.InWindow})
 }
 
-// current returns the stored certificate when it is usable for the name, and sends it to the
-// uploader the first time this instance sees it (DFP may have lost it, see dfp-api.md d).
-func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle, bool) {
+// loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
+// name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
+// lost it, see dfp-api.md d).
+func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi.Bundle, bool) {
 	data, err := a.deps.Store.LoadBundle(a.name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false
@@ -228,14 +282,15 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 		return nil, false
 	}
 	b, err := proxyapi.ParseBundle(data)
-	if err == nil {
-		// This CA issued a certificate for exactly this name before: for the limits, a renewal.
-		a.renewal = true
-		err = b.Check(a.name, now)
-	}
 	if err != nil {
 		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
 		return nil, false
+	}
+	if err := b.Check(a.name, now); err != nil {
+		if a.once("unusable:" + b.Fingerprint()) {
+			a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
+		}
+		return b, false
 	}
 	if a.deployed != b.Fingerprint() {
 		a.log.Info("stored certificate loaded", "event", event.CertificateLoaded, "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
@@ -246,34 +301,38 @@ func (a *certActor) current(ctx actor.Context, now time.Time) (*proxyapi.Bundle,
 
 // order runs the ACME order off the mailbox and sends the result back.
 func (a *certActor) order(ctx actor.Context) {
-	a.ordering = true
-	iss, name, replaces := a.deps.Issuer, a.name, a.replaces
-	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.renewal, "replaces", replaces != nil)
+	a.become(a.ordering)
+	iss, name, from := a.deps.Issuer, a.name, a.incarnation
+	var replaces *x509.Certificate
+	if a.decision.Replaces {
+		replaces = a.stored.Leaf
+	}
+	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.decision.Renewal, "replaces", replaces != nil)
 	async.Do(ctx, func() any {
 		b, err := iss.Obtain(name, replaces)
-		return obtained{bundle: b, err: err}
+		return obtained{from: from, replaced: replaces != nil, bundle: b, err: err}
 	})
 }
 
 // fetchARI asks the CA for the certificate's renewal window, off the mailbox.
 func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
-	a.fetchingARI = true
-	iss := a.deps.Issuer
+	a.become(a.fetchingARI)
+	iss, from := a.deps.Issuer, a.incarnation
 	async.Do(ctx, func() any {
 		w, err := iss.RenewalWindow(b)
-		return ariFetched{fingerprint: b.Fingerprint(), window: w, err: err}
+		return ariFetched{from: from, fingerprint: b.Fingerprint(), window: w, err: err}
 	})
 }
 
 func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
-	a.fetchingARI = false
+	a.returnToIdle()
 	now := a.deps.Now()
 	st := a.loadState()
 	var prev *store.ARI
 	if st.ARI != nil && st.ARI.Certificate == res.fingerprint {
 		prev = st.ARI
 	}
-	ari := NextARI(prev, res.fingerprint, res.window, res.err, now)
+	ari := NextARI(prev, res.fingerprint, res.window, res.err, now, a.deps.Jitter)
 	switch {
 	case errors.Is(res.err, issuer.ErrNoARI):
 		if a.once("no_ari") {
@@ -293,88 +352,57 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 }
 
 func (a *certActor) finish(ctx actor.Context, res obtained) {
-	a.ordering = false
-	now := a.deps.Now()
-	done := &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeIssued}
-	defer ctx.Send(a.deps.Limiter, done)
+	a.returnToIdle()
+	if next := a.settle(ctx, res); !next.IsZero() {
+		a.wakeAt(ctx, next)
+	}
+}
 
-	if errors.Is(res.err, issuer.ErrReplacesRefused) {
-		// RFC 9773 trap: 409 alreadyReplaced, or 403 after an account change. Order again at once,
-		// without replaces and so through the ordinary limits.
-		done.Outcome = messages.OutcomeNotOrdered
-		st := a.loadState()
-		if st.ARI != nil {
-			st.ARI.ReplacesRefused = true
-			a.saveState(st)
-		}
-		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", res.err)
-		a.wakeAt(ctx, now)
-		return
-	}
-	if errors.Is(res.err, issuer.ErrInFlight) {
-		// An order started by a previous instance of this actor is still running; it stores its
-		// result itself, so look again shortly instead of ordering twice.
-		done.Outcome = messages.OutcomeNotOrdered
-		a.wakeAt(ctx, now.Add(inFlightRecheck))
-		return
-	}
+// settle records how an order ended, tells the limiter, logs it, and returns when to look again.
+func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
+	now := a.deps.Now()
+	var f *issuer.Failure
+	errText := ""
 	if res.err != nil {
-		f := issuer.Classify(res.err, now)
-		done.Outcome, done.RetryAt, done.Limit = f.Outcome, f.RetryAt, f.Limit
-		a.failed(ctx, f, res.err)
-		return
+		c := issuer.Classify(res.err, now)
+		f, errText = &c, res.err.Error()
 	}
-	if err := a.deps.Store.SaveState(a.name, store.State{LastAttempt: now}); err != nil {
-		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
-	}
-	b := res.bundle
-	a.renewal = true
-	a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
-		"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", a.replaces != nil)
-	a.deploy(ctx, b)
-	// The order's result is sent after this returns; evaluate then fetches the new certificate's window.
-	a.wakeAt(ctx, now)
-}
-
-// failed remembers a failed order on disk and schedules the next attempt: the CA's time for a
-// rate limit, never for a paused name, else Let's Encrypt's backoff.
-func (a *certActor) failed(ctx actor.Context, f issuer.Failure, err error) {
-	switch f.Outcome {
-	case messages.OutcomePaused:
-		st := a.loadState()
-		st.PausedURL, st.LastError, st.LastAttempt = f.UnpauseURL, err.Error(), a.deps.Now()
-		a.saveState(st)
+	r := Ordered(a.loadState(), f, errText, now, a.deps.Jitter)
+	a.saveState(r.State)
+	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: r.Outcome, RetryAt: r.RetryAt, Limit: r.Limit})
+	switch {
+	case f == nil:
+		b := res.bundle
+		a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
+			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
+		a.deploy(ctx, b)
+	case f.Kind == issuer.ReplacesRefused:
+		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", res.err)
+	case f.Kind == issuer.InFlight:
+		a.log.Debug("an order placed before a restart is still running; looking again shortly", "retry_at", r.WakeAt)
+	case f.Kind == issuer.Paused:
 		a.said["paused"] = true
-		a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
-			"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", f.UnpauseURL, "error", err)
-	case messages.OutcomeRateLimited:
-		st := a.loadState()
-		now := a.deps.Now()
-		st.LastError, st.LastAttempt = err.Error(), now
-		// Never before the CA's time; spread a little after it so held names do not return at once.
-		st.NextAttempt = spreadAfter(f.RetryAt, min(time.Minute, f.RetryAt.Sub(now)/10+time.Millisecond))
-		a.saveState(st)
+		a.logPaused(f.UnpauseURL, errText)
+	case f.Kind == issuer.RateLimited:
 		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", event.RateLimited,
-			"limit", f.Limit, "error", err, "retry_at", st.NextAttempt)
-		a.wakeAt(ctx, st.NextAttempt)
+			"limit", f.Limit, "error", res.err, "retry_at", r.State.NextAttempt)
 	default:
-		st := a.recordFailure(err)
-		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", err,
-			"outcome", string(f.Outcome), "failures", st.Failures, "retry_at", st.NextAttempt)
-		a.wakeAt(ctx, st.NextAttempt)
+		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", res.err,
+			"outcome", string(r.Outcome), "failures", r.State.Failures, "retry_at", r.State.NextAttempt)
 	}
+	return r.WakeAt
 }
 
-// recordFailure counts a failure and persists the next attempt on Let's Encrypt's schedule.
-func (a *certActor) recordFailure(err error) store.State {
-	now := a.deps.Now()
+func (a *certActor) logPaused(unpauseURL, errText string) {
+	a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
+		"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", unpauseURL, "error", errText)
+}
+
+func (a *certActor) retryNow() {
 	st := a.loadState()
-	st.Failures++
-	st.LastError = err.Error()
-	st.LastAttempt = now
-	st.NextAttempt = now.Add(withJitter(RetryDelay(st.Failures)))
-	a.saveState(st)
-	return st
+	a.saveState(RetryRequested(st))
+	delete(a.said, "paused")
+	a.log.Info("operator asked to retry now", "event", event.RetryRequested, "failures", st.Failures)
 }
 
 func (a *certActor) loadState() store.State {
@@ -388,7 +416,7 @@ func (a *certActor) loadState() store.State {
 
 func (a *certActor) saveState(st store.State) {
 	if err := a.deps.Store.SaveState(a.name, st); err != nil {
-		a.log.Error("could not persist failure state", "event", event.StateWriteFailed, "error", err)
+		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
 	}
 }
 
@@ -406,6 +434,7 @@ func (a *certActor) wakeAt(ctx actor.Context, at time.Time) {
 func (a *certActor) stopTimer() {
 	if a.cancelTimer != nil {
 		a.cancelTimer()
+		a.cancelTimer = nil
 	}
 }
 

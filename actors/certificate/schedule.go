@@ -2,7 +2,6 @@ package certificate
 
 import (
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
@@ -24,16 +23,6 @@ func RetryDelay(n int) time.Duration {
 		n = len(retrySchedule)
 	}
 	return retrySchedule[n-1]
-}
-
-// withJitter adds up to 10% so that names failing together do not retry together.
-func withJitter(d time.Duration) time.Duration {
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
-}
-
-// spreadAfter is a random time in [t, t+spread): names held to the same time do not all come back at once.
-func spreadAfter(t time.Time, spread time.Duration) time.Time {
-	return t.Add(time.Duration(rand.Int64N(int64(spread))))
 }
 
 // RenewAt is when a certificate is due without ARI: when a third of its lifetime remains, or half
@@ -94,7 +83,7 @@ const (
 
 // NextARI is the renewal state after asking the CA: a random renewal time inside a new window (kept
 // while the window stays the same), and when to ask again.
-func NextARI(prev *store.ARI, fingerprint string, w issuer.Window, err error, now time.Time) *store.ARI {
+func NextARI(prev *store.ARI, fingerprint string, w issuer.Window, err error, now time.Time, jitter Jitter) *store.ARI {
 	next := &store.ARI{Certificate: fingerprint}
 	if prev != nil {
 		next.ReplacesRefused = prev.ReplacesRefused
@@ -113,7 +102,7 @@ func NextARI(prev *store.ARI, fingerprint string, w issuer.Window, err error, no
 		if prev != nil && prev.Start.Equal(w.Start) && prev.End.Equal(w.End) {
 			next.RenewAt = prev.RenewAt
 		} else {
-			next.RenewAt = w.Start.Add(time.Duration(rand.Int64N(int64(w.End.Sub(w.Start)))))
+			next.RenewAt = w.Start.Add(jitter(w.End.Sub(w.Start)))
 		}
 		recheck := ariDefaultRecheck
 		if w.RetryAfter > 0 {

@@ -19,8 +19,13 @@ func TestRetryDelayFollowsLetsEncrypt(t *testing.T) {
 		}
 	}
 	for i := 0; i < 100; i++ {
-		if d := withJitter(time.Hour); d < time.Hour || d > 66*time.Minute {
-			t.Fatalf("withJitter(1h) = %s, want within [1h, 1h6m]", d)
+		if d := RandomJitter(time.Hour); d < 0 || d >= time.Hour {
+			t.Fatalf("RandomJitter(1h) = %s, want within [0, 1h)", d)
+		}
+	}
+	for _, n := range []time.Duration{0, -time.Minute} {
+		if d := RandomJitter(n); d != 0 {
+			t.Fatalf("RandomJitter(%s) = %s, want 0", n, d)
 		}
 	}
 }
@@ -79,31 +84,31 @@ func TestDueTime(t *testing.T) {
 func TestNextARI(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := issuer.Window{Start: now.Add(time.Hour), End: now.Add(3 * time.Hour), RetryAfter: 6 * time.Hour}
-	first := NextARI(nil, "fp", w, nil, now)
+	first := NextARI(nil, "fp", w, nil, now, RandomJitter)
 	if first.RenewAt.Before(w.Start) || !first.RenewAt.Before(w.End) || !first.NextCheck.Equal(now.Add(6*time.Hour)) {
 		t.Fatalf("first = %+v", first)
 	}
-	again := NextARI(first, "fp", w, nil, now.Add(6*time.Hour))
+	again := NextARI(first, "fp", w, nil, now.Add(6*time.Hour), RandomJitter)
 	if !again.RenewAt.Equal(first.RenewAt) {
 		t.Error("the same window got a new random time")
 	}
-	failed := NextARI(first, "fp", issuer.Window{}, errors.New("timeout"), now)
+	failed := NextARI(first, "fp", issuer.Window{}, errors.New("timeout"), now, RandomJitter)
 	if !failed.RenewAt.Equal(first.RenewAt) || !failed.NextCheck.Equal(now.Add(time.Hour)) {
 		t.Errorf("a failed check lost the window or did not retry within the hour: %+v", failed)
 	}
-	none := NextARI(nil, "fp", issuer.Window{}, issuer.ErrNoARI, now)
+	none := NextARI(nil, "fp", issuer.Window{}, issuer.ErrNoARI, now, RandomJitter)
 	if !none.Unsupported || none.Usable() {
 		t.Errorf("no ARI = %+v", none)
 	}
-	refused := NextARI(&store.ARI{Certificate: "fp", ReplacesRefused: true}, "fp", w, nil, now)
+	refused := NextARI(&store.ARI{Certificate: "fp", ReplacesRefused: true}, "fp", w, nil, now, RandomJitter)
 	if refused.Usable() {
 		t.Error("a refused replaces became usable again")
 	}
-	long := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End, RetryAfter: 72 * time.Hour}, nil, now)
+	long := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End, RetryAfter: 72 * time.Hour}, nil, now, RandomJitter)
 	if !long.NextCheck.Equal(now.Add(24 * time.Hour)) {
 		t.Errorf("Retry-After of 3 days gave next check %s; at least daily", long.NextCheck.Sub(now))
 	}
-	plain := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End}, nil, now)
+	plain := NextARI(nil, "fp", issuer.Window{Start: w.Start, End: w.End}, nil, now, RandomJitter)
 	if !plain.NextCheck.Equal(now.Add(12 * time.Hour)) {
 		t.Errorf("without Retry-After next check %s, want twice a day", plain.NextCheck.Sub(now))
 	}

@@ -31,8 +31,10 @@ type Config struct {
 	RenewInterval time.Duration
 	// RemovedGrace is how long a name may be absent from DFP before it is no longer renewed.
 	RemovedGrace time.Duration
-	// PresencePath is where last-seen times persist.
-	PresencePath string
+	// Excluded says whether EXCLUDE_DOMAINS covers a name; nil excludes nothing. It is applied
+	// wherever an actor is made (stored certificates, certbot imports, discovery), so an excluded
+	// name is never renewed, whatever the store holds.
+	Excluded func(name string) bool
 }
 
 // sweep is the supervisor's timer message.
@@ -41,6 +43,7 @@ type sweep struct{}
 type supervisorActor struct {
 	cfg      Config
 	certs    map[string]*actor.PID
+	excluded map[string]bool // names refused by Excluded, each logged once
 	deps     certificate.Deps
 	presence *Presence
 	cancel   scheduler.CancelFunc
@@ -50,7 +53,7 @@ type supervisorActor struct {
 // and never given up on: a name whose actor stopped for good would silently expire.
 func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &supervisorActor{cfg: cfg, certs: map[string]*actor.PID{}}
+		return &supervisorActor{cfg: cfg, certs: map[string]*actor.PID{}, excluded: map[string]bool{}}
 	}, actor.WithSupervisor(actor.NewExponentialBackoffStrategy(10*time.Minute, cfg.RestartBase)))
 }
 
@@ -139,10 +142,10 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.cfg.Logger.Error("could not list stored certificates; relying on discovery", "event", event.StoreListFailed, "error", err)
 	}
 	now := s.cfg.Now()
-	if s.presence, err = LoadPresence(s.cfg.PresencePath, names, now); err != nil {
+	if s.presence, err = LoadPresence(s.cfg.Store.PresencePath(), names, now); err != nil {
 		// Without the record every stored name counts as seen now: renewing too long beats too short.
 		s.cfg.Logger.Warn("last-seen record unreadable; every stored name counts as seen now", "event", event.PresenceCorrupt, "error", err)
-		s.presence = &Presence{path: s.cfg.PresencePath, LastSeen: map[string]time.Time{}}
+		s.presence = &Presence{path: s.cfg.Store.PresencePath(), LastSeen: map[string]time.Time{}}
 		s.presence.Seen(names, now)
 	}
 	for _, n := range names {
@@ -157,7 +160,13 @@ func (s *supervisorActor) start(ctx actor.Context) {
 }
 
 func (s *supervisorActor) ensure(ctx actor.Context, name string) {
-	if s.certs[name] != nil {
+	if s.certs[name] != nil || s.excluded[name] {
+		return
+	}
+	if s.cfg.Excluded != nil && s.cfg.Excluded(name) {
+		s.excluded[name] = true
+		s.cfg.Logger.Info("name excluded by EXCLUDE_DOMAINS; its stored certificate is not renewed", "event", event.DomainExcluded,
+			"domain", name)
 		return
 	}
 	s.certs[name] = s.spawn(ctx, certificate.Props(name, s.deps), "certificate/"+name)

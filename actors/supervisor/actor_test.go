@@ -4,7 +4,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/url"
-	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
@@ -60,14 +61,17 @@ func (l localCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, err
 	return proxyapi.ParseBundle(pem)
 }
 
-func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
+// supervised starts the supervisor with the real limiter and uploader, a DFP stand-in, an
+// in-memory CA, and discovery as given. cfg may set Excluded.
+func supervised(t *testing.T, discovery *actor.Props, cfg Config) (Config, *dfpstub.Stub, *certgen.CA, *test.LogBuffer) {
+	t.Helper()
 	logs := &test.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	dfp, err := dfpstub.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dfp.Close()
+	t.Cleanup(dfp.Close)
 	dfpURL, _ := url.Parse(dfp.URL())
 	st, err := store.Open(t.TempDir(), "https://ca.test/dir")
 	if err != nil {
@@ -77,40 +81,75 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	starts := &atomic.Int32{}
+	cfg.Store, cfg.Issuer, cfg.Discovery, cfg.Logger, cfg.Now = st, localCA{ca: ca, store: st}, discovery, logger, time.Now
+	cfg.Limiter = ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: st.LedgerPath(),
+		Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now})
+	cfg.Uploader = uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now})
+	cfg.RestartBase, cfg.RenewInterval, cfg.RemovedGrace = 10*time.Millisecond, time.Hour, time.Hour
+	return cfg, dfp, ca, logs
+}
 
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	defer system.Shutdown()
-	sup := system.Root.Spawn(Props(Config{
-		Store:  st,
-		Issuer: localCA{ca: ca, store: st},
-		Limiter: ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: filepath.Join(t.TempDir(), "ledger.json"),
-			Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now}),
-		Uploader: uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
-			MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now}),
-		Discovery: actor.PropsFromProducer(func() actor.Actor {
-			return &crashingDiscovery{starts: starts, crash: 2}
-		}),
-		Logger:        logger,
-		Now:           time.Now,
-		RestartBase:   10 * time.Millisecond,
-		RenewInterval: time.Hour,
-		RemovedGrace:  time.Hour,
-		PresencePath:  filepath.Join(t.TempDir(), "presence.json"),
-	}))
-	// Stop the actors before the temporary directories go: they write state until then.
-	t.Cleanup(func() { _ = system.Root.StopFuture(sup).Wait() })
+// start runs the supervisor until the test ends; its actors stop before the temporary
+// directories go, since they write state until then.
+func start(t *testing.T, cfg Config) {
+	t.Helper()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return cfg.Logger }))
+	sup := system.Root.Spawn(Props(cfg))
+	t.Cleanup(func() {
+		_ = system.Root.StopFuture(sup).Wait()
+		system.Shutdown()
+	})
+}
 
+func waitFor(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := dfp.Cert("x.example.com.pem"); ok {
-			break
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("x.example.com never uploaded; discovery started %d times; log:\n%s", starts.Load(), logs.String())
+			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// idleDiscovery reports nothing: only the store names certificates.
+type idleDiscovery struct{}
+
+func (idleDiscovery) Receive(actor.Context) {}
+
+func TestExcludedNamesWithStoredCertificatesAreNotManaged(t *testing.T) {
+	cfg := Config{Excluded: func(name string) bool { return strings.HasSuffix(name, ".internal.test") }}
+	cfg, dfp, ca, logs := supervised(t, actor.PropsFromProducer(func() actor.Actor { return idleDiscovery{} }), cfg)
+	for _, name := range []string{"kept.test", "a.internal.test"} {
+		pem, err := ca.Bundle([]string{name}, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Store.SaveBundle(name, pem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, cfg)
+	waitFor(t, "the kept name uploaded", logs, func() bool { _, ok := dfp.Cert("kept.test.pem"); return ok })
+	waitFor(t, "the excluded name reported", logs, func() bool { return len(logs.Events(event.DomainExcluded)) == 1 })
+	for _, e := range logs.Events("") {
+		if e["domain"] == "a.internal.test" && e["event"] != string(event.DomainExcluded) {
+			t.Errorf("an excluded name was managed: %v", e)
+		}
+	}
+	if _, ok := dfp.Cert("a.internal.test.pem"); ok {
+		t.Error("an excluded name's certificate was uploaded")
+	}
+}
+
+func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
+	starts := &atomic.Int32{}
+	cfg, dfp, _, logs := supervised(t, actor.PropsFromProducer(func() actor.Actor {
+		return &crashingDiscovery{starts: starts, crash: 2}
+	}), Config{})
+	start(t, cfg)
+	waitFor(t, "x.example.com uploaded", logs, func() bool { _, ok := dfp.Cert("x.example.com.pem"); return ok })
 	if got := starts.Load(); got != 3 {
 		t.Errorf("discovery started %d times, want 3 (two crashes, two restarts)", got)
 	}

@@ -44,14 +44,10 @@ type Config struct {
 // CertName is the file name a certificate for name gets in DFP's /certs.
 func CertName(name string) string { return name + ".pem" }
 
-type pending struct {
-	name   string
-	bundle *proxyapi.Bundle
-}
-
 // uploaded is the result of one PUT, sent back by the goroutine that made it.
 type uploaded struct {
-	job        pending
+	name       string
+	bundle     *proxyapi.Bundle
 	distribute bool
 	err        error
 }
@@ -84,15 +80,11 @@ type listed struct {
 type uploaderActor struct {
 	cfg        Config
 	distribute bool
-	queue      []string            // names in arrival order
-	latest     map[string]*pending // newest bundle per queued name
-	busy       bool
-	backingOff bool
-	backoff    time.Duration
-	timers     *scheduler.TimerScheduler
-	cancel     scheduler.CancelFunc
-	// known is the newest valid bundle per name: what DFP should hold.
-	known           map[string]*proxyapi.Bundle
+	queue      *Queue
+	// busy: an upload is in flight (one at a time: each reloads HAProxy).
+	busy            bool
+	timers          *scheduler.TimerScheduler
+	cancel          scheduler.CancelFunc
 	reconciling     bool
 	cancelReconcile scheduler.CancelFunc
 	said            map[string]bool
@@ -101,8 +93,8 @@ type uploaderActor struct {
 // Props builds the uploader.
 func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, distribute: cfg.Distribute, latest: map[string]*pending{},
-			known: map[string]*proxyapi.Bundle{}, said: map[string]bool{}}
+		return &uploaderActor{cfg: cfg, distribute: cfg.Distribute, queue: NewQueue(cfg.MinBackoff, cfg.MaxBackoff),
+			said: map[string]bool{}}
 	})
 }
 
@@ -121,7 +113,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		}
 	case *messages.DeployCertificate:
 		if b := u.validate(msg.Name, msg.Bundle); b != nil {
-			u.enqueue(msg.Name, b)
+			u.queue.Offer(msg.Name, b)
 			u.next(ctx)
 		}
 	case reconcileTick, *messages.ReconcileNow:
@@ -131,7 +123,6 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	case uploaded:
 		u.done(ctx, msg)
 	case retry:
-		u.backingOff = false
 		u.next(ctx)
 	case checkServed:
 		addr := u.cfg.ServeCheckAddr
@@ -158,20 +149,9 @@ func (u *uploaderActor) validate(name string, pem []byte) *proxyapi.Bundle {
 	return b
 }
 
-// enqueue queues the newest bundle known for name: one arriving late never overwrites a newer one.
-func (u *uploaderActor) enqueue(name string, b *proxyapi.Bundle) {
-	if cur := u.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
-		u.known[name] = b
-	}
-	if _, queued := u.latest[name]; !queued {
-		u.queue = append(u.queue, name)
-	}
-	u.latest[name] = &pending{name: name, bundle: u.known[name]}
-}
-
 // reconcile fetches what DFP holds, off the mailbox.
 func (u *uploaderActor) reconcile(ctx actor.Context) {
-	if u.reconciling || len(u.known) == 0 {
+	if u.reconciling || len(u.queue.Known()) == 0 {
 		return
 	}
 	u.reconciling = true
@@ -183,7 +163,7 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 }
 
 // compare queues every known certificate that DFP lacks, holds in a form HAProxy cannot load, or
-// holds in an older version. A newer one in DFP (put there by someone else) is left alone.
+// holds in an older version. A newer valid one in DFP (put there by someone else) is left alone.
 func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	u.reconciling = false
 	if res.err != nil {
@@ -191,90 +171,81 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 			"error", res.err, "retry_at", u.cfg.Now().Add(u.cfg.ReconcileInterval))
 		return
 	}
-	held := map[string]string{}
-	for _, c := range res.certs {
-		held[c.ProxyServiceName] = c.CertContent
+	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.cfg.Now())
+	for _, name := range expired {
+		u.queue.Forget(name)
 	}
-	stale := 0
-	for name, want := range u.known {
-		if want.Check(name, u.cfg.Now()) != nil {
-			delete(u.known, name) // expired meanwhile: never upload it again
-			continue
+	for _, n := range newer {
+		if u.once("newer:" + n.Held.Fingerprint()) {
+			u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", event.DFPHasNewer,
+				"domain", n.Name, "dfp_not_after", n.Held.Leaf.NotAfter, "not_after", n.NotAfter)
 		}
-		reason := ""
-		content, ok := held[CertName(name)]
-		if !ok {
-			reason = "missing"
-		} else if have, err := proxyapi.ParseBundle([]byte(content)); err != nil {
-			reason = "unloadable"
-		} else if have.Fingerprint() != want.Fingerprint() {
-			if have.Leaf.NotAfter.After(want.Leaf.NotAfter) {
-				if !u.said["newer:"+have.Fingerprint()] {
-					u.said["newer:"+have.Fingerprint()] = true
-					u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", event.DFPHasNewer,
-						"domain", name, "dfp_not_after", have.Leaf.NotAfter, "not_after", want.Leaf.NotAfter)
-				}
-				continue
-			}
-			reason = "older"
-		}
-		if reason == "" {
-			continue
-		}
-		stale++
-		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", name, "reason", reason)
-		u.enqueue(name, want)
 	}
-	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", stale)
+	for _, s := range stale {
+		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", s.Name, "reason", string(s.Reason))
+		u.queue.Offer(s.Name, u.queue.Known()[s.Name])
+	}
+	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", len(stale))
 	u.next(ctx)
 }
 
+// next starts the next upload that is due, or sets a timer for the earliest retry.
 func (u *uploaderActor) next(ctx actor.Context) {
-	if u.busy || u.backingOff || len(u.queue) == 0 {
+	if u.busy {
 		return
 	}
-	job := *u.latest[u.queue[0]]
+	if u.cancel != nil {
+		u.cancel()
+		u.cancel = nil
+	}
+	name, b, wake := u.queue.Next(u.cfg.Now())
+	if b == nil {
+		if !wake.IsZero() {
+			u.cancel = u.timers.SendOnce(max(wake.Sub(u.cfg.Now()), 0), ctx.Self(), retry{})
+		}
+		return
+	}
 	u.busy = true
 	dfp, distribute := u.cfg.DFP, u.distribute
 	async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
-		err := dfp.PutCert(c, CertName(job.name), job.bundle.PEM, distribute)
-		return uploaded{job: job, distribute: distribute, err: err}
+		err := dfp.PutCert(c, CertName(name), b.PEM, distribute)
+		return uploaded{name: name, bundle: b, distribute: distribute, err: err}
 	})
 }
 
 func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	u.busy = false
-	log := u.cfg.Logger.With("domain", res.job.name)
+	log := u.cfg.Logger.With("domain", res.name)
 	switch {
 	case res.err == nil:
-		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.job.name),
-			"not_after", res.job.bundle.Leaf.NotAfter, "distribute", res.distribute)
-		u.backoff = 0
+		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.name),
+			"not_after", res.bundle.Leaf.NotAfter, "distribute", res.distribute)
 		if u.cfg.ServeCheckAddr != "" {
-			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.job.name, fingerprint: res.job.bundle.Fingerprint()})
+			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.name, fingerprint: res.bundle.Fingerprint()})
 		}
-		// A newer bundle may have arrived meanwhile; only the one sent leaves the queue.
-		if cur := u.latest[res.job.name]; cur != nil && cur.bundle == res.job.bundle {
-			delete(u.latest, res.job.name)
-			u.queue = u.queue[1:]
-		}
+		u.queue.Succeeded(res.name, res.bundle)
 	case res.distribute && proxyapi.IsDistributeLookupFailure(res.err):
 		u.distribute = false
 		log.Warn("DFP cannot distribute (not in Swarm?); uploading to this replica only from now on",
 			"event", event.DistributeDisabled, "error", res.err)
 	default:
-		u.backoff = min(max(u.backoff*2, u.cfg.MinBackoff), u.cfg.MaxBackoff)
-		retryAt := u.cfg.Now().Add(u.backoff)
+		retryAt := u.queue.Failed(res.name, u.cfg.Now())
 		log.Warn("upload to DFP failed; will retry", "event", event.UploadFailed, "error", res.err,
-			"retry_at", retryAt, "queued", len(u.queue))
-		u.backingOff = true
-		u.cancel = u.timers.SendOnce(u.backoff, ctx.Self(), retry{})
+			"retry_at", retryAt, "queued", u.queue.Len())
 	}
 	u.next(ctx)
 }
 
 // reportServed logs whether HAProxy presents the uploaded certificate. DFP answers 200 even when
 // its reload failed (a bad PEM elsewhere in /certs, dfp-api.md b), so this is the only proof.
+func (u *uploaderActor) once(key string) bool {
+	if u.said[key] {
+		return false
+	}
+	u.said[key] = true
+	return true
+}
+
 func (u *uploaderActor) reportServed(res served) {
 	log := u.cfg.Logger.With("domain", res.name)
 	switch {
@@ -282,7 +253,7 @@ func (u *uploaderActor) reportServed(res served) {
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case res.got == res.fingerprint:
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
-	case u.known[res.name] != nil && u.known[res.name].Fingerprint() != res.fingerprint:
+	case u.queue.Known()[res.name] != nil && u.queue.Known()[res.name].Fingerprint() != res.fingerprint:
 		// A newer upload has overtaken this one; its own check will tell.
 	default:
 		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed; "+

@@ -50,6 +50,7 @@ const (
 	CertificateExpiring   Name = "certificate_expiring"
 	IssuanceStarted       Name = "issuance_started"
 	CertificateObtained   Name = "certificate_obtained"
+	OrderAdopted          Name = "order_adopted"
 	IssuanceFailed        Name = "issuance_failed"
 	IssuanceWaiting       Name = "issuance_waiting"
 	IssuanceDeferred      Name = "issuance_deferred"

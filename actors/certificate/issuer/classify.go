@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -12,9 +13,37 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
+// Kind is what sort of failure ended an order. The certificate actor maps it to what the rate
+// limiter is told and to the next attempt.
+type Kind int
+
+const (
+	// Other is anything not below: the network, a CA error, an unusable certificate.
+	Other Kind = iota
+	// ValidationFailed: the CA could not validate the name (an authorization failed).
+	ValidationFailed
+	// RateLimited: the CA refused on one of its limits; RetryAt is its time.
+	RateLimited
+	// Paused: the CA paused the name until an operator unpauses it at UnpauseURL.
+	Paused
+	// ReplacesRefused: the CA refused the order's "replaces"; no order was created.
+	ReplacesRefused
+	// InFlight: an order for the name is already running (a previous actor instance's); none was placed.
+	InFlight
+)
+
+var kindNames = [...]string{"other", "validation_failed", "rate_limited", "paused", "replaces_refused", "in_flight"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
 // Failure is what an order's error means for the limits and the retry schedule.
 type Failure struct {
-	Outcome    messages.Outcome
+	Kind       Kind
 	RetryAt    time.Time      // the CA's time, for rate limits
 	Limit      messages.Limit // the limit the CA named; LimitUnknown if it did not say
 	UnpauseURL string         // set when the CA paused the name
@@ -50,12 +79,18 @@ var limitPhrases = []struct {
 
 // Classify reads an order's error. now anchors a Retry-After given in seconds.
 func Classify(err error, now time.Time) Failure {
+	switch {
+	case errors.Is(err, ErrInFlight):
+		return Failure{Kind: InFlight}
+	case errors.Is(err, ErrReplacesRefused):
+		return Failure{Kind: ReplacesRefused}
+	}
 	var rl *acme.RateLimitedError
 	if errors.As(err, &rl) {
-		f := Failure{Outcome: messages.OutcomeRateLimited, RetryAt: retryAt(rl, now)}
+		f := Failure{Kind: RateLimited, RetryAt: retryAt(rl, now)}
 		detail := strings.ToLower(rl.Detail)
 		if u := unpauseURL.FindString(rl.Detail); u != "" {
-			f.Outcome, f.UnpauseURL = messages.OutcomePaused, u
+			f.Kind, f.UnpauseURL = Paused, u
 			return f
 		}
 		for _, p := range limitPhrases {
@@ -68,9 +103,9 @@ func Classify(err error, now time.Time) Failure {
 	}
 	var pd *acme.ProblemDetails
 	if errors.As(err, &pd) && validationProblems[pd.Type] {
-		return Failure{Outcome: messages.OutcomeValidationFailed}
+		return Failure{Kind: ValidationFailed}
 	}
-	return Failure{Outcome: messages.OutcomeFailed}
+	return Failure{Kind: Other}
 }
 
 // retryAt is the CA's time: the Retry-After header, else the "retry after" in the detail, else an

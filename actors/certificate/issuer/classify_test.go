@@ -26,21 +26,23 @@ func TestClassify(t *testing.T) {
 		want Failure
 	}{
 		{"exact set with header", rateLimited("too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s, retry after 2026-05-02 10:00:00 UTC", "3600"),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour), Limit: messages.LimitCertificatesPerExactSet}},
+			Failure{Kind: RateLimited, RetryAt: now.Add(time.Hour), Limit: messages.LimitCertificatesPerExactSet}},
 		{"registered domain, time from detail", rateLimited(`too many certificates (50) already issued for "example.com" in the last 168h0m0s, retry after 2026-05-02 10:00:00 UTC`, ""),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC), Limit: messages.LimitCertificatesPerDomain}},
+			Failure{Kind: RateLimited, RetryAt: time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC), Limit: messages.LimitCertificatesPerDomain}},
 		{"new orders", rateLimited("too many new orders (300) from this account in the last 3h0m0s, retry after 2026-05-01 12:30:00 UTC", ""),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC), Limit: messages.LimitNewOrders}},
+			Failure{Kind: RateLimited, RetryAt: time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC), Limit: messages.LimitNewOrders}},
 		{"unknown limit, no time", rateLimited("slow down", ""),
-			Failure{Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour)}},
+			Failure{Kind: RateLimited, RetryAt: now.Add(time.Hour)}},
 		{"paused", rateLimited("Your account is temporarily prevented from requesting certificates for a.example.com. Please visit: https://portal.letsencrypt.org/sfe/v1/unpause?jwt=abc.def", "86400"),
-			Failure{Outcome: messages.OutcomePaused, RetryAt: now.Add(24 * time.Hour), UnpauseURL: "https://portal.letsencrypt.org/sfe/v1/unpause?jwt=abc.def"}},
+			Failure{Kind: Paused, RetryAt: now.Add(24 * time.Hour), UnpauseURL: "https://portal.letsencrypt.org/sfe/v1/unpause?jwt=abc.def"}},
 		{"validation", fmt.Errorf("error: one or more domains had a problem:\n%w", errors.Join(fmt.Errorf("a.example.com: invalid challenge: %w",
 			&acme.ProblemDetails{Type: "urn:ietf:params:acme:error:connection", Detail: "connection refused"}))),
-			Failure{Outcome: messages.OutcomeValidationFailed}},
+			Failure{Kind: ValidationFailed}},
 		{"server error", &acme.ProblemDetails{Type: "urn:ietf:params:acme:error:serverInternal", HTTPStatus: 500},
-			Failure{Outcome: messages.OutcomeFailed}},
-		{"network", errors.New("dial tcp: connection refused"), Failure{Outcome: messages.OutcomeFailed}},
+			Failure{Kind: Other}},
+		{"network", errors.New("dial tcp: connection refused"), Failure{Kind: Other}},
+		{"in flight", fmt.Errorf("x: %w", ErrInFlight), Failure{Kind: InFlight}},
+		{"replaces refused", fmt.Errorf("order for a.example.com: %w: %w", ErrReplacesRefused, &acme.AlreadyReplacedError{}), Failure{Kind: ReplacesRefused}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		RestartBase:   time.Second,
 		RenewInterval: cfg.RenewInterval,
 		RemovedGrace:  cfg.RemovedGrace,
-		PresencePath:  st.PresencePath(),
+		Excluded:      discovery.NewExclusions(cfg.Exclude).Excludes,
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing

@@ -1,0 +1,63 @@
+package issuer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-acme/lego/v4/certificate"
+	"github.com/go-acme/lego/v4/lego"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// Window is a CA's suggested renewal window for one certificate (RFC 9773).
+type Window struct {
+	Start, End     time.Time
+	RetryAfter     time.Duration // when to ask again; 0 if the CA did not say
+	ExplanationURL string
+}
+
+// RenewalWindow asks the CA when b should be renewed. ErrNoARI: the CA offers no renewal info.
+func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
+	client, err := i.renewalInfoClient()
+	if err != nil {
+		return Window{}, err
+	}
+	_ = i.ariSlots.Acquire(context.Background(), 1) // cannot fail without a deadline
+	info, err := client.Certificate.GetRenewalInfo(certificate.RenewalInfoRequest{Cert: b.Leaf})
+	i.ariSlots.Release(1)
+	if err != nil {
+		return Window{}, fmt.Errorf("renewal info: %w", err)
+	}
+	w := Window{Start: info.SuggestedWindow.Start, End: info.SuggestedWindow.End, RetryAfter: info.RetryAfter,
+		ExplanationURL: info.ExplanationURL}
+	if !w.Start.Before(w.End) {
+		return Window{}, fmt.Errorf("renewal info: the CA's window ends (%s) before it starts (%s)", w.End, w.Start)
+	}
+	return w, nil
+}
+
+// renewalInfoClient is the one lego client all renewal-info requests share; lego's GETs are safe
+// for concurrent use once the client is built.
+func (i *Issuer) renewalInfoClient() (*lego.Client, error) {
+	i.done.Lock()
+	c := i.done.ariClient
+	i.done.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	v, err, _ := i.once.Do("renewal-info client", func() (any, error) {
+		c, err := i.client()
+		if err == nil {
+			i.done.Lock()
+			i.done.ariClient = c
+			i.done.Unlock()
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lego.Client), nil
+}

@@ -1,0 +1,70 @@
+package issuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/go-acme/lego/v4/acme"
+)
+
+// checkProfile makes sure, once, that the CA offers ACME_PROFILE: a typo would otherwise fail
+// every order with a less obvious error. A failed check is asked again at the next order.
+func (i *Issuer) checkProfile() error {
+	if i.cfg.Profile == "" {
+		return nil
+	}
+	i.done.Lock()
+	checked := i.done.profileChecked
+	i.done.Unlock()
+	if checked {
+		return nil
+	}
+	_, err, _ := i.once.Do("profile", func() (any, error) {
+		dir, err := i.directory()
+		if err == nil {
+			err = profileOffered(dir, i.cfg.Profile)
+		}
+		if err == nil {
+			i.done.Lock()
+			i.done.profileChecked = true
+			i.done.Unlock()
+		}
+		return nil, err
+	})
+	return err
+}
+
+// directory fetches the CA's ACME directory.
+func (i *Issuer) directory() (acme.Directory, error) {
+	var dir acme.Directory
+	client := &http.Client{Timeout: 30 * time.Second, Transport: i.cfg.Transport}
+	resp, err := client.Get(i.cfg.DirectoryURL)
+	if err != nil {
+		return dir, fmt.Errorf("acme directory: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return dir, fmt.Errorf("acme directory: %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&dir); err != nil {
+		return dir, fmt.Errorf("acme directory: %w", err)
+	}
+	return dir, nil
+}
+
+// profileOffered says whether the directory lists profile, and if not, what it offers.
+func profileOffered(dir acme.Directory, profile string) error {
+	if _, ok := dir.Meta.Profiles[profile]; ok {
+		return nil
+	}
+	offered := make([]string, 0, len(dir.Meta.Profiles))
+	for p := range dir.Meta.Profiles {
+		offered = append(offered, p)
+	}
+	sort.Strings(offered)
+	return fmt.Errorf("ACME_PROFILE %q is not offered by the CA (it offers %v)", profile, offered)
+}

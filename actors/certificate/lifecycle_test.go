@@ -1,0 +1,194 @@
+package certificate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+var (
+	day = 24 * time.Hour
+	// t0 is when the test certificate was issued; it is valid for 90 days.
+	t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func ninetyDayBundle(t *testing.T) *proxyapi.Bundle {
+	t.Helper()
+	ca, err := certgen.NewCA("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := ca.Bundle([]string{"a.example.com"}, t0, t0.Add(90*day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecide(t *testing.T) {
+	b := ninetyDayBundle(t)
+	fp := b.Fingerprint()
+	window := func(start, end, renewAt time.Duration) *store.ARI {
+		return &store.ARI{Certificate: fp, Start: t0.Add(start), End: t0.Add(end), RenewAt: t0.Add(renewAt), NextCheck: t0.Add(100 * day)}
+	}
+	cases := []struct {
+		name      string
+		now       time.Duration // after t0
+		state     store.State
+		stored    *proxyapi.Bundle
+		usable    bool
+		preflight bool
+		want      Decision
+	}{
+		{name: "no certificate: ask for a permit", now: 0,
+			want: Decision{Step: AskPermit}},
+		{name: "no certificate, pre-flight on: check first", now: 0, preflight: true,
+			want: Decision{Step: CheckFirst}},
+		{name: "fresh certificate without a window: ask the CA", now: day, stored: b, usable: true,
+			want: Decision{Step: FetchARI, Renewal: true}},
+		{name: "a window for another certificate is not trusted", now: day, stored: b, usable: true,
+			state: store.State{ARI: &store.ARI{Certificate: "other", Start: t0, End: t0.Add(day), NextCheck: t0.Add(100 * day)}},
+			want:  Decision{Step: FetchARI, Renewal: true}},
+		{name: "window due for a re-check: ask the CA", now: 61 * day, stored: b, usable: true,
+			state: store.State{ARI: &store.ARI{Certificate: fp, Start: t0.Add(60 * day), End: t0.Add(62 * day), RenewAt: t0.Add(61 * day), NextCheck: t0.Add(61 * day)}},
+			want:  Decision{Step: FetchARI, Renewal: true}},
+		{name: "not due: wait for the renewal time", now: day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day)},
+			want:  Decision{Step: Wait, At: t0.Add(61 * day), Why: UntilDue, Renewal: true}},
+		{name: "the next ARI check comes before the renewal time", now: day, stored: b, usable: true,
+			state: store.State{ARI: &store.ARI{Certificate: fp, Start: t0.Add(60 * day), End: t0.Add(62 * day), RenewAt: t0.Add(61 * day), NextCheck: t0.Add(2 * day)}},
+			want:  Decision{Step: Wait, At: t0.Add(2 * day), Why: UntilDue, Renewal: true}},
+		{name: "a window that opens at issuance does not renew a fresh certificate", now: time.Hour, stored: b, usable: true,
+			state: store.State{ARI: window(0, 90*day, 30*time.Minute)},
+			want:  Decision{Step: Wait, At: t0.Add(30 * day), Why: UntilDue, Renewal: true}},
+		{name: "inside the window: renew with replaces, exempt", now: 61 * day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day)},
+			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(61 * day), Replaces: true, InWindow: true}},
+		{name: "past the window: replaces, but not exempt", now: 63 * day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day)},
+			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(61 * day), Replaces: true}},
+		{name: "replaces refused: renew without it", now: 61 * day, stored: b, usable: true,
+			state: store.State{ARI: &store.ARI{Certificate: fp, Start: t0.Add(60 * day), End: t0.Add(62 * day), RenewAt: t0.Add(61 * day), NextCheck: t0.Add(100 * day), ReplacesRefused: true}},
+			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(61 * day)}},
+		{name: "CA without ARI: a third of the lifetime left", now: 60 * day, stored: b, usable: true,
+			state: store.State{ARI: &store.ARI{Certificate: fp, Unsupported: true, NextCheck: t0.Add(100 * day)}},
+			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(60 * day)}},
+		{name: "due but backing off: wait for the retry", now: 61 * day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day), Failures: 2, NextAttempt: t0.Add(61*day + 10*time.Minute)},
+			want:  Decision{Step: Wait, At: t0.Add(61*day + 10*time.Minute), Why: UntilRetry, Renewal: true, Due: t0.Add(61 * day), Replaces: true, InWindow: true}},
+		{name: "a paused name stays paused, even when due", now: 61 * day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day), PausedURL: "https://ca/unpause"},
+			want:  Decision{Step: StayPaused, Renewal: true, Due: t0.Add(61 * day), Replaces: true, InWindow: true}},
+		{name: "a paused name without a certificate stays paused past its retry time", now: day,
+			state: store.State{PausedURL: "https://ca/unpause", NextAttempt: t0},
+			want:  Decision{Step: StayPaused}},
+		{name: "past the alarm time and not renewed: the alarm", now: 86 * day, stored: b, usable: true,
+			state: store.State{ARI: window(60*day, 62*day, 61*day), NextAttempt: t0.Add(87 * day)},
+			want:  Decision{Step: Wait, At: t0.Add(87 * day), Why: UntilRetry, Renewal: true, Due: t0.Add(61 * day), Replaces: true, Expiring: true}},
+		{name: "an expired certificate under backoff waits, and still alarms", now: 91 * day, stored: b, usable: false,
+			state: store.State{Failures: 5, NextAttempt: t0.Add(92 * day)},
+			want:  Decision{Step: Wait, At: t0.Add(92 * day), Why: UntilRetry, Renewal: true, Expiring: true}},
+		{name: "an expired certificate past its backoff: order, as a renewal", now: 92 * day, stored: b, usable: false,
+			state: store.State{Failures: 5, NextAttempt: t0.Add(92 * day)},
+			want:  Decision{Step: AskPermit, Renewal: true, Expiring: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Decide(Facts{Now: t0.Add(c.now), State: c.state, Stored: c.stored, Usable: c.usable, Preflight: c.preflight})
+			if got != c.want {
+				t.Fatalf("Decide =\n  %+v\nwant\n  %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestOrdered(t *testing.T) {
+	now := t0
+	noJitter := func(time.Duration) time.Duration { return 0 }
+	fullJitter := func(n time.Duration) time.Duration { return max(n-1, 0) }
+	withARI := store.State{Failures: 2, ARI: &store.ARI{Certificate: "fp", Start: now, End: now.Add(day)}}
+	cases := []struct {
+		name    string
+		state   store.State
+		failure *issuer.Failure
+		jitter  Jitter
+		want    Result
+	}{
+		{name: "issued: failures, pause and window are forgotten", state: store.State{Failures: 3, PausedURL: "x", LastError: "boom"},
+			want: Result{State: store.State{LastAttempt: now}, Outcome: messages.OutcomeIssued, WakeAt: now}},
+		{name: "replaces refused: again at once, without replaces", state: withARI, failure: &issuer.Failure{Kind: issuer.ReplacesRefused},
+			want: Result{State: store.State{Failures: 2, ARI: &store.ARI{Certificate: "fp", Start: now, End: now.Add(day), ReplacesRefused: true}},
+				Outcome: messages.OutcomeNotOrdered, WakeAt: now}},
+		{name: "in flight elsewhere: look again shortly, nothing spent", state: store.State{Failures: 1}, failure: &issuer.Failure{Kind: issuer.InFlight},
+			want: Result{State: store.State{Failures: 1}, Outcome: messages.OutcomeNotOrdered, WakeAt: now.Add(inFlightRecheck)}},
+		{name: "paused: no wake-up until an operator acts", failure: &issuer.Failure{Kind: issuer.Paused, RetryAt: now.Add(day), UnpauseURL: "https://ca/unpause"},
+			want: Result{State: store.State{PausedURL: "https://ca/unpause", LastError: "err", LastAttempt: now}, Outcome: messages.OutcomePaused}},
+		{name: "rate limited: the CA's time, spread a little after it", failure: &issuer.Failure{Kind: issuer.RateLimited, RetryAt: now.Add(time.Hour), Limit: messages.LimitNewOrders},
+			jitter: fullJitter,
+			want: Result{State: store.State{LastError: "err", LastAttempt: now, NextAttempt: now.Add(time.Hour + time.Minute - 1)},
+				Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Hour), Limit: messages.LimitNewOrders, WakeAt: now.Add(time.Hour + time.Minute - 1)}},
+		{name: "rate limited with a time already past: the normal backoff, never sooner", state: store.State{Failures: 1},
+			failure: &issuer.Failure{Kind: issuer.RateLimited, RetryAt: now.Add(-time.Hour), Limit: messages.LimitCertificatesPerExactSet},
+			want: Result{State: store.State{Failures: 2, LastError: "err", LastAttempt: now, NextAttempt: now.Add(10 * time.Minute)},
+				Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(10 * time.Minute), Limit: messages.LimitCertificatesPerExactSet, WakeAt: now.Add(10 * time.Minute)}},
+		{name: "rate limited without a time: the normal backoff", failure: &issuer.Failure{Kind: issuer.RateLimited},
+			want: Result{State: store.State{Failures: 1, LastError: "err", LastAttempt: now, NextAttempt: now.Add(time.Minute)},
+				Outcome: messages.OutcomeRateLimited, RetryAt: now.Add(time.Minute), WakeAt: now.Add(time.Minute)}},
+		{name: "validation failed: third failure waits 100 min plus up to 10%", state: store.State{Failures: 2}, failure: &issuer.Failure{Kind: issuer.ValidationFailed},
+			jitter: fullJitter,
+			want: Result{State: store.State{Failures: 3, LastError: "err", LastAttempt: now, NextAttempt: now.Add(110 * time.Minute)},
+				Outcome: messages.OutcomeValidationFailed, WakeAt: now.Add(110 * time.Minute)}},
+		{name: "any other failure: daily from the fourth", state: store.State{Failures: 7}, failure: &issuer.Failure{Kind: issuer.Other},
+			want: Result{State: store.State{Failures: 8, LastError: "err", LastAttempt: now, NextAttempt: now.Add(day)},
+				Outcome: messages.OutcomeFailed, WakeAt: now.Add(day)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			jitter := c.jitter
+			if jitter == nil {
+				jitter = noJitter
+			}
+			got := Ordered(c.state, c.failure, "err", now, jitter)
+			if c.failure == nil {
+				got.State.LastError = "" // an issued order carries no error text
+			}
+			if !sameResult(got, c.want) {
+				t.Fatalf("Ordered =\n  %+v (ARI %+v)\nwant\n  %+v (ARI %+v)", got, got.State.ARI, c.want, c.want.State.ARI)
+			}
+		})
+	}
+	// The caller's state is not changed behind its back.
+	Ordered(withARI, &issuer.Failure{Kind: issuer.ReplacesRefused}, "err", now, noJitter)
+	if withARI.ARI.ReplacesRefused {
+		t.Fatal("Ordered changed the ARI record it was given")
+	}
+}
+
+func sameResult(a, b Result) bool {
+	aARI, bARI := a.State.ARI, b.State.ARI
+	a.State.ARI, b.State.ARI = nil, nil
+	if (aARI == nil) != (bARI == nil) || aARI != nil && *aARI != *bARI {
+		return false
+	}
+	return a == b
+}
+
+func TestRetryRequestedAndPreflightFailed(t *testing.T) {
+	st := RetryRequested(store.State{Failures: 4, NextAttempt: t0.Add(day), PausedURL: "https://ca/unpause"})
+	if !st.NextAttempt.IsZero() || st.PausedURL != "" || st.Failures != 4 {
+		t.Fatalf("after retry-now: %+v; want no backoff, no pause, the count kept", st)
+	}
+	st = PreflightFailed(store.State{}, "no such host", t0, func(time.Duration) time.Duration { return 0 })
+	if st.Failures != 1 || !st.NextAttempt.Equal(t0.Add(time.Minute)) || st.LastError != "no such host" {
+		t.Fatalf("after a failed pre-flight: %+v; want one failure and a retry in a minute", st)
+	}
+}

@@ -1,0 +1,166 @@
+package uploader
+
+import (
+	"sort"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// Queue is the uploader's work as plain code: the newest bundle per name, names in arrival
+// order, and a retry time per name, so that one name DFP keeps refusing never holds up the
+// others. It also remembers the newest valid bundle per name: what DFP should hold.
+type Queue struct {
+	names    []string // names with an upload to make, in arrival order
+	pending  map[string]*proxyapi.Bundle
+	known    map[string]*proxyapi.Bundle
+	failures map[string]int
+	retryAt  map[string]time.Time
+	// MinBackoff and MaxBackoff bound a name's wait after failed uploads; it doubles each time.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// NewQueue returns an empty queue.
+func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
+	return &Queue{pending: map[string]*proxyapi.Bundle{}, known: map[string]*proxyapi.Bundle{},
+		failures: map[string]int{}, retryAt: map[string]time.Time{}, MinBackoff: minBackoff, MaxBackoff: maxBackoff}
+}
+
+// Offer queues b for name unless a newer bundle is already known: one arriving late never
+// overwrites a newer one. A name already queued keeps its place and its retry time.
+func (q *Queue) Offer(name string, b *proxyapi.Bundle) {
+	if cur := q.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
+		q.known[name] = b
+	}
+	if _, queued := q.pending[name]; !queued {
+		q.names = append(q.names, name)
+	}
+	q.pending[name] = q.known[name]
+}
+
+// Next returns the first queued name whose retry time has come, and its bundle. When none has,
+// wake is the earliest retry time (zero when nothing is queued).
+func (q *Queue) Next(now time.Time) (name string, b *proxyapi.Bundle, wake time.Time) {
+	for _, n := range q.names {
+		at := q.retryAt[n]
+		if !at.After(now) {
+			return n, q.pending[n], time.Time{}
+		}
+		if wake.IsZero() || at.Before(wake) {
+			wake = at
+		}
+	}
+	return "", nil, wake
+}
+
+// Succeeded records that sent reached DFP for name. The name leaves the queue unless a newer
+// bundle arrived meanwhile.
+func (q *Queue) Succeeded(name string, sent *proxyapi.Bundle) {
+	delete(q.failures, name)
+	delete(q.retryAt, name)
+	if q.pending[name] == sent {
+		q.remove(name)
+	}
+}
+
+// Failed records a failed upload of name and returns when it is tried again; the name goes to
+// the back of the queue so that the others move on.
+func (q *Queue) Failed(name string, now time.Time) time.Time {
+	q.failures[name]++
+	backoff := q.MinBackoff
+	for i := 1; i < q.failures[name] && backoff < q.MaxBackoff; i++ {
+		backoff *= 2
+	}
+	at := now.Add(min(backoff, q.MaxBackoff))
+	q.retryAt[name] = at
+	if _, queued := q.pending[name]; queued {
+		q.remove(name)
+		q.names = append(q.names, name)
+		q.pending[name] = q.known[name]
+	}
+	return at
+}
+
+// Len is the number of names with an upload to make.
+func (q *Queue) Len() int { return len(q.names) }
+
+// Known is the newest valid bundle per name.
+func (q *Queue) Known() map[string]*proxyapi.Bundle { return q.known }
+
+// Forget drops name entirely (its certificate expired: never upload it again).
+func (q *Queue) Forget(name string) {
+	delete(q.known, name)
+	delete(q.failures, name)
+	delete(q.retryAt, name)
+	if _, queued := q.pending[name]; queued {
+		q.remove(name)
+	}
+}
+
+func (q *Queue) remove(name string) {
+	delete(q.pending, name)
+	for i, n := range q.names {
+		if n == name {
+			q.names = append(q.names[:i:i], q.names[i+1:]...)
+			return
+		}
+	}
+}
+
+// Reason says why DFP's copy of a certificate is out of date.
+type Reason string
+
+const (
+	Missing    Reason = "missing"    // DFP holds no file for the name
+	Unloadable Reason = "unloadable" // DFP's file is not a bundle HAProxy can load
+	Older      Reason = "older"      // DFP holds an older certificate for the name
+)
+
+// Stale is one name whose copy in DFP must be replaced.
+type Stale struct {
+	Name   string
+	Reason Reason
+}
+
+// Newer is a name for which DFP holds a newer valid certificate than ours (put there by someone
+// else): it is left alone.
+type Newer struct {
+	Name     string
+	Held     *proxyapi.Bundle
+	NotAfter time.Time // ours
+}
+
+// Diff compares what DFP holds (GET /certs) with the newest known bundles. It returns the names to
+// upload again, the names where DFP holds something newer, and the names whose known bundle is no
+// longer valid (expired meanwhile: never uploaded again).
+func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, now time.Time) (stale []Stale, newer []Newer, expired []string) {
+	content := map[string]string{}
+	for _, c := range held {
+		content[c.ProxyServiceName] = c.CertContent
+	}
+	for name, want := range known {
+		if want.Check(name, now) != nil {
+			expired = append(expired, name)
+			continue
+		}
+		text, ok := content[CertName(name)]
+		if !ok {
+			stale = append(stale, Stale{name, Missing})
+			continue
+		}
+		have, err := proxyapi.ParseBundle([]byte(text))
+		switch {
+		case err != nil:
+			stale = append(stale, Stale{name, Unloadable})
+		case have.Fingerprint() == want.Fingerprint():
+		case have.Leaf.NotAfter.After(want.Leaf.NotAfter) && have.Check(name, now) == nil:
+			newer = append(newer, Newer{Name: name, Held: have, NotAfter: want.Leaf.NotAfter})
+		default:
+			stale = append(stale, Stale{name, Older})
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
+	sort.Slice(newer, func(i, j int) bool { return newer[i].Name < newer[j].Name })
+	sort.Strings(expired)
+	return stale, newer, expired
+}

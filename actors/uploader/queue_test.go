@@ -1,0 +1,128 @@
+package uploader
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// bundles makes one bundle per name, each valid from an hour before t0 until notAfter.
+func bundle(t *testing.T, ca *certgen.CA, name string, notAfter time.Time) *proxyapi.Bundle {
+	t.Helper()
+	pem, err := ca.Bundle([]string{name}, t0.Add(-time.Hour), notAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestQueueNewestWinsAndNamesKeepTheirPlace(t *testing.T) {
+	ca, _ := certgen.NewCA("t")
+	older, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
+	b := bundle(t, ca, "b.test", t0.Add(24*time.Hour))
+	q := NewQueue(time.Second, time.Minute)
+	q.Offer("a.test", older)
+	q.Offer("b.test", b)
+	q.Offer("a.test", newer)
+	q.Offer("a.test", older) // late, and older
+	name, got, _ := q.Next(t0)
+	if name != "a.test" || got != newer {
+		t.Fatalf("next = %s (newer: %v); want a.test first, with its newest bundle", name, got == newer)
+	}
+	// A newer bundle arrives while the older one is on its way: the name stays queued.
+	q.Succeeded("a.test", older)
+	if name, got, _ := q.Next(t0); name != "a.test" || got != newer {
+		t.Fatalf("after the older upload: next = %s; want a.test again with the newer bundle", name)
+	}
+	q.Succeeded("a.test", newer)
+	if name, _, _ := q.Next(t0); name != "b.test" || q.Len() != 1 {
+		t.Fatalf("next = %s with %d queued; want b.test alone", name, q.Len())
+	}
+}
+
+func TestQueueRetriesPerNameAndKeepsMoving(t *testing.T) {
+	ca, _ := certgen.NewCA("t")
+	refused, fine := bundle(t, ca, "refused.test", t0.Add(24*time.Hour)), bundle(t, ca, "fine.test", t0.Add(24*time.Hour))
+	q := NewQueue(time.Second, 4*time.Second)
+	q.Offer("refused.test", refused)
+	q.Offer("fine.test", fine)
+
+	wantBackoff := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
+	now := t0
+	for i, want := range wantBackoff {
+		if at := q.Failed("refused.test", now); !at.Equal(now.Add(want)) {
+			t.Fatalf("failure %d: retry at +%s, want +%s", i+1, at.Sub(now), want)
+		}
+		if i == 0 {
+			// The refused name waits; the other one goes now.
+			if name, _, _ := q.Next(now); name != "fine.test" {
+				t.Fatalf("next = %q while refused.test backs off; want fine.test", name)
+			}
+			q.Succeeded("fine.test", fine)
+		}
+		if name, _, wake := q.Next(now); name != "" || !wake.Equal(now.Add(want)) {
+			t.Fatalf("next = %q, wake %s; want nothing until refused.test's retry", name, wake)
+		}
+		now = now.Add(want)
+	}
+	if name, _, _ := q.Next(now); name != "refused.test" {
+		t.Fatalf("next = %q at the retry time; want refused.test", name)
+	}
+	q.Succeeded("refused.test", refused)
+	q.Offer("refused.test", refused)
+	if at := q.Failed("refused.test", now); !at.Equal(now.Add(time.Second)) {
+		t.Fatalf("backoff after a success restarted at +%s, want +1s", at.Sub(now))
+	}
+	q.Forget("refused.test")
+	if name, _, wake := q.Next(now); name != "" || !wake.IsZero() || len(q.Known()) != 1 {
+		t.Fatalf("after Forget: next %q, wake %s, known %d; want nothing queued and one known", name, wake, len(q.Known()))
+	}
+}
+
+func TestDiff(t *testing.T) {
+	ca, _ := certgen.NewCA("ours")
+	other, _ := certgen.NewCA("someone else")
+	ours := bundle(t, ca, "a.test", t0.Add(30*24*time.Hour))
+	cases := []struct {
+		name    string
+		held    *proxyapi.Bundle // nil: DFP holds nothing for the name
+		raw     string           // DFP's content when held is nil and raw is set
+		stale   []Stale
+		newer   bool
+		expired bool
+		now     time.Time
+	}{
+		{name: "the same certificate: nothing to do", held: ours, now: t0},
+		{name: "missing", now: t0, stale: []Stale{{"a.test", Missing}}},
+		{name: "not loadable", raw: "-----BEGIN CERTIFICATE-----\nbroken", now: t0, stale: []Stale{{"a.test", Unloadable}}},
+		{name: "older", held: bundle(t, ca, "a.test", t0.Add(24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "newer and valid: left alone", held: bundle(t, other, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
+		{name: "newer but for another name: replaced", held: bundle(t, other, "b.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "ours expired: forgotten, never uploaded", now: t0.Add(31 * 24 * time.Hour), expired: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var held []proxyapi.Cert
+			switch {
+			case c.held != nil:
+				held = []proxyapi.Cert{{ProxyServiceName: "a.test.pem", CertContent: string(c.held.PEM)}}
+			case c.raw != "":
+				held = []proxyapi.Cert{{ProxyServiceName: "a.test.pem", CertContent: c.raw}}
+			}
+			stale, newer, expired := Diff(held, map[string]*proxyapi.Bundle{"a.test": ours}, c.now)
+			if !reflect.DeepEqual(stale, c.stale) || (len(newer) == 1) != c.newer || (len(expired) == 1) != c.expired {
+				t.Fatalf("Diff = stale %v, newer %d, expired %v; want stale %v, newer %v, expired %v",
+					stale, len(newer), expired, c.stale, c.newer, c.expired)
+			}
+		})
+	}
+}
