@@ -44,9 +44,7 @@ type discoveryActor struct {
 	busy   bool
 	// Each name, skipped host and excluded name is logged once per process, not once per poll.
 	announced map[string]bool
-	empty     bool
-	failing   bool
-	polledOK  bool
+	dfp       DFPState
 }
 
 // Props builds discovery; it reports DomainsDiscovered to its parent after every successful poll.
@@ -105,22 +103,16 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", s.Host, "service", s.Service, "reason", s.Reason.Error())
 		}
 	}
-	if res.err == nil {
-		empty := len(res.services) == 0
-		if empty && !d.empty {
-			log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
-				"event", event.DiscoveryEmpty)
-		}
-		// A DFP that comes back, or that lost its services (a restart), may have lost certificates too.
-		switch {
-		case d.failing:
-			ctx.Send(ctx.Parent(), &messages.ReconcileNow{Reason: "dfp_reachable_again"})
-		case empty && d.polledOK && !d.empty:
-			ctx.Send(ctx.Parent(), &messages.ReconcileNow{Reason: "dfp_restarted"})
-		}
-		d.empty, d.polledOK = empty, true
+	prev := d.dfp
+	var reconcile string
+	d.dfp, reconcile = AfterPoll(prev, res.err == nil, len(res.services))
+	if d.dfp.Empty && !prev.Empty && res.err == nil {
+		log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
+			"event", event.DiscoveryEmpty)
 	}
-	d.failing = res.err != nil
+	if reconcile != "" {
+		ctx.Send(ctx.Parent(), &messages.ReconcileNow{Reason: reconcile})
+	}
 	names, excluded := Merge(ex.Names, d.cfg.Extra, d.cfg.Exclusions)
 	for _, n := range excluded {
 		if d.once("exclude:" + n) {
@@ -141,4 +133,28 @@ func (d *discoveryActor) once(key string) bool {
 	}
 	d.announced[key] = true
 	return true
+}
+
+// DFPState is what discovery remembers of DFP between polls.
+type DFPState struct {
+	Failing  bool // the last poll failed
+	Empty    bool // the last successful poll listed no services
+	PolledOK bool // a poll has succeeded before
+}
+
+// AfterPoll is DFP's state after a poll, and why DFP's certificates should be compared with the
+// store now ("" if there is no reason): a DFP that comes back after an outage, or that lost its
+// services (a restart: dfp-api.md d), may have lost certificates too.
+func AfterPoll(prev DFPState, ok bool, services int) (DFPState, string) {
+	if !ok {
+		return DFPState{Failing: true, Empty: prev.Empty, PolledOK: prev.PolledOK}, ""
+	}
+	next := DFPState{Empty: services == 0, PolledOK: true}
+	switch {
+	case prev.Failing:
+		return next, "dfp_reachable_again"
+	case next.Empty && prev.PolledOK && !prev.Empty:
+		return next, "dfp_restarted"
+	}
+	return next, ""
 }

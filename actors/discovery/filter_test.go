@@ -20,3 +20,33 @@ func TestMergeAppliesExclusionsAndExtras(t *testing.T) {
 		t.Errorf("excluded = %v, want %v", excluded, wantExcluded)
 	}
 }
+
+func TestAfterPollReconcilesWhenDFPComesBackOrRestarts(t *testing.T) {
+	cases := []struct {
+		name      string
+		prev      DFPState
+		ok        bool
+		services  int
+		want      DFPState
+		reconcile string
+	}{
+		{"first poll, services listed", DFPState{}, true, 3, DFPState{PolledOK: true}, ""},
+		{"first poll, DFP empty (just started): nothing to compare yet", DFPState{}, true, 0, DFPState{Empty: true, PolledOK: true}, ""},
+		{"services as before", DFPState{PolledOK: true}, true, 3, DFPState{PolledOK: true}, ""},
+		{"services gone: DFP restarted", DFPState{PolledOK: true}, true, 0, DFPState{Empty: true, PolledOK: true}, "dfp_restarted"},
+		{"still empty: said once already", DFPState{Empty: true, PolledOK: true}, true, 0, DFPState{Empty: true, PolledOK: true}, ""},
+		{"unreachable", DFPState{PolledOK: true}, false, 0, DFPState{Failing: true, PolledOK: true}, ""},
+		{"unreachable again", DFPState{Failing: true, PolledOK: true}, false, 0, DFPState{Failing: true, PolledOK: true}, ""},
+		{"back after an outage", DFPState{Failing: true, PolledOK: true}, true, 3, DFPState{PolledOK: true}, "dfp_reachable_again"},
+		{"back after an outage, and empty", DFPState{Failing: true, PolledOK: true}, true, 0, DFPState{Empty: true, PolledOK: true}, "dfp_reachable_again"},
+		{"reachable for the first time after failing from the start", DFPState{Failing: true}, true, 2, DFPState{PolledOK: true}, "dfp_reachable_again"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, reconcile := AfterPoll(c.prev, c.ok, c.services)
+			if got != c.want || reconcile != c.reconcile {
+				t.Fatalf("AfterPoll = %+v, %q; want %+v, %q", got, reconcile, c.want, c.reconcile)
+			}
+		})
+	}
+}

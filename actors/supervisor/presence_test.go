@@ -43,8 +43,44 @@ func TestPresence(t *testing.T) {
 	if err := again.Save(t0.Add(3*grace), false); err != nil {
 		t.Fatal(err)
 	}
-	third, _ := LoadPresence(path, nil, t0.Add(3*grace))
+	third, err := LoadPresence(path, nil, t0.Add(3*grace))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := third.LastSeen["b.example.com"]; !ok {
 		t.Error("the first save after loading was throttled away")
+	}
+
+	// A second change within presenceSaveEvery is not written; the first after it is, and a
+	// forced save always is.
+	saves := []struct {
+		name  string
+		after time.Duration // since the first save
+		force bool
+		want  bool // c.example.com on disk afterwards
+	}{
+		{"within the interval", presenceSaveEvery - time.Second, false, false},
+		{"once the interval has passed", presenceSaveEvery, false, true},
+	}
+	for _, c := range saves {
+		at := t0.Add(3*grace + c.after)
+		again.Seen([]string{"c.example.com"}, at)
+		if err := again.Save(at, c.force); err != nil {
+			t.Fatal(err)
+		}
+		disk, err := LoadPresence(path, nil, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := disk.LastSeen["c.example.com"].Equal(at); got != c.want {
+			t.Errorf("%s: written = %v, want %v", c.name, got, c.want)
+		}
+	}
+	again.Seen([]string{"d.example.com"}, t0.Add(3*grace+presenceSaveEvery+time.Second))
+	if err := again.Save(t0.Add(3*grace+presenceSaveEvery+time.Second), true); err != nil {
+		t.Fatal(err)
+	}
+	if disk, _ := LoadPresence(path, nil, t0); disk.LastSeen["d.example.com"].IsZero() {
+		t.Error("a forced save was throttled")
 	}
 }

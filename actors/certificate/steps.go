@@ -1,0 +1,240 @@
+package certificate
+
+// The actor's steps: each loads what it needs, asks lifecycle.go what it means, saves, logs the
+// event and sends. Routing between them is in actor.go.
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// evaluate loads what the store holds, decides, and starts the next step.
+func (a *certActor) evaluate(ctx actor.Context) {
+	now := a.deps.Now()
+	st := a.loadState()
+	stored, usable := a.loadCertificate(ctx, now)
+	d := Decide(Facts{Now: now, State: st, Stored: stored, Usable: usable, Preflight: a.deps.Preflight != nil})
+	a.decision, a.stored = d, stored
+	if d.Expiring && a.once("expiring:"+stored.Fingerprint()) {
+		// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
+		a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
+			"not_after", stored.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
+	}
+	if !d.Due.IsZero() && d.Step != Wait {
+		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", stored.Leaf.NotAfter,
+			"due", d.Due, "ari", d.Replaces, "in_ari_window", d.InWindow)
+	}
+	switch d.Step {
+	case Wait:
+		if d.Why == UntilRetry {
+			a.log.Info("waiting for the next attempt after earlier failures", "event", event.IssuanceWaiting,
+				"failures", st.Failures, "retry_at", d.At)
+		}
+		a.wakeAt(ctx, d.At)
+	case FetchARI:
+		a.fetchARI(ctx, stored)
+	case StayPaused:
+		if a.once("paused") {
+			a.logPaused(st.PausedURL, st.LastError)
+		}
+	case CheckFirst:
+		a.become(a.checking)
+		pf, name, from := a.deps.Preflight, a.name, a.incarnation
+		async.Do(ctx, func() any {
+			res, err := pf.Check(context.Background(), name)
+			return checked{from: from, res: res, err: err}
+		})
+	case AskPermit:
+		a.requestPermit(ctx)
+	}
+}
+
+func (a *certActor) preflighted(ctx actor.Context, res checked) {
+	a.returnToIdle()
+	if res.err != nil {
+		st := PreflightFailed(a.loadState(), res.err.Error(), a.deps.Now(), a.deps.Jitter)
+		a.saveState(st)
+		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", res.err,
+			"failures", st.Failures, "retry_at", st.NextAttempt)
+		a.wakeAt(ctx, st.NextAttempt)
+		return
+	}
+	if res.res.HasIPv6 && a.once("aaaa") {
+		a.log.Warn("the name has an AAAA record: the CA validates over IPv6 first, so it must reach the proxy too",
+			"event", event.PreflightIPv6)
+	}
+	a.requestPermit(ctx)
+}
+
+func (a *certActor) requestPermit(ctx actor.Context) {
+	a.become(a.awaitingPermit)
+	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.decision.Renewal, ARI: a.decision.InWindow})
+}
+
+// loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
+// name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
+// lost it, see dfp-api.md d).
+func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi.Bundle, bool) {
+	data, err := a.deps.Store.LoadBundle(a.name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false
+	}
+	if err != nil {
+		a.log.Warn("stored certificate unreadable, will issue a new one", "event", event.CertificateUnreadable, "error", err)
+		return nil, false
+	}
+	b, err := proxyapi.ParseBundle(data)
+	if err != nil {
+		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
+		return nil, false
+	}
+	if err := b.Check(a.name, now); err != nil {
+		if a.once("unusable:" + b.Fingerprint()) {
+			a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
+		}
+		return b, false
+	}
+	if a.deployed != b.Fingerprint() {
+		a.log.Info("stored certificate loaded", "event", event.CertificateLoaded, "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
+		a.deploy(ctx, b)
+	}
+	return b, true
+}
+
+// order runs the ACME order off the mailbox and sends the result back.
+func (a *certActor) order(ctx actor.Context) {
+	a.become(a.ordering)
+	iss, name, from := a.deps.Issuer, a.name, a.incarnation
+	var replaces *x509.Certificate
+	if a.decision.Replaces {
+		replaces = a.stored.Leaf
+	}
+	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.decision.Renewal, "replaces", replaces != nil)
+	async.Do(ctx, func() any {
+		b, err := iss.Obtain(name, replaces)
+		return obtained{from: from, replaced: replaces != nil, bundle: b, err: err}
+	})
+}
+
+// fetchARI asks the CA for the certificate's renewal window, off the mailbox.
+func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
+	a.become(a.fetchingARI)
+	iss, from := a.deps.Issuer, a.incarnation
+	async.Do(ctx, func() any {
+		w, err := iss.RenewalWindow(b)
+		return ariFetched{from: from, fingerprint: b.Fingerprint(), window: w, err: err}
+	})
+}
+
+func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
+	a.returnToIdle()
+	now := a.deps.Now()
+	st := a.loadState()
+	var prev *store.ARI
+	if st.ARI != nil && st.ARI.Certificate == res.fingerprint {
+		prev = st.ARI
+	}
+	ari := NextARI(prev, res.fingerprint, res.window, res.err, now, a.deps.Jitter)
+	switch {
+	case errors.Is(res.err, issuer.ErrNoARI):
+		if a.once("no_ari") {
+			a.log.Info("the CA offers no renewal info; renewing by lifetime", "event", event.ARIUnsupported)
+		}
+	case res.err != nil:
+		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", event.ARIFailed,
+			"error", res.err, "retry_at", ari.NextCheck)
+	case prev == nil || !prev.RenewAt.Equal(ari.RenewAt):
+		a.log.Info("the CA's renewal window", "event", event.ARIWindow, "fingerprint", res.fingerprint,
+			"window_start", ari.Start, "window_end", ari.End,
+			"renew_at", ari.RenewAt, "next_check", ari.NextCheck)
+	}
+	st.ARI = ari
+	a.saveState(st)
+	a.evaluate(ctx)
+}
+
+func (a *certActor) finish(ctx actor.Context, res obtained) {
+	a.returnToIdle()
+	if next := a.settle(ctx, res); !next.IsZero() {
+		a.wakeAt(ctx, next)
+	}
+}
+
+// settle records how an order ended, tells the limiter, logs it, and returns when to look again.
+func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
+	now := a.deps.Now()
+	var f *issuer.Failure
+	errText := ""
+	if res.err != nil {
+		c := issuer.Classify(res.err, now)
+		f, errText = &c, res.err.Error()
+	}
+	r := Ordered(a.loadState(), f, errText, now, a.deps.Jitter)
+	a.saveState(r.State)
+	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: r.Outcome, RetryAt: r.RetryAt, Limit: r.Limit})
+	switch {
+	case f == nil:
+		b := res.bundle
+		a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
+			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
+		a.deploy(ctx, b)
+	case f.Kind == issuer.ReplacesRefused:
+		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", res.err)
+	case f.Kind == issuer.InFlight:
+		a.log.Debug("an order placed before a restart is still running; looking again shortly", "retry_at", r.WakeAt)
+	case f.Kind == issuer.Paused:
+		a.said["paused"] = true
+		a.logPaused(f.UnpauseURL, errText)
+	case f.Kind == issuer.RateLimited:
+		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", event.RateLimited,
+			"limit", f.Limit, "error", res.err, "retry_at", r.State.NextAttempt)
+	default:
+		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", res.err,
+			"outcome", string(r.Outcome), "failures", r.State.Failures, "retry_at", r.State.NextAttempt)
+	}
+	return r.WakeAt
+}
+
+func (a *certActor) logPaused(unpauseURL, errText string) {
+	a.log.Error("the CA paused this name; nothing is ordered until an operator unpauses it at unpause_url "+
+		"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", unpauseURL, "error", errText)
+}
+
+func (a *certActor) retryNow() {
+	st := a.loadState()
+	a.saveState(RetryRequested(st))
+	delete(a.said, "paused")
+	a.log.Info("operator asked to retry now", "event", event.RetryRequested, "failures", st.Failures)
+}
+
+func (a *certActor) loadState() store.State {
+	st, err := a.deps.Store.LoadState(a.name)
+	if err != nil && a.once("state_corrupt") {
+		// A corrupt state file must not stop issuance; the failure count restarts from zero.
+		a.log.Warn("state unreadable, starting afresh", "event", event.StateCorrupt, "error", err)
+	}
+	return st
+}
+
+func (a *certActor) saveState(st store.State) {
+	if err := a.deps.Store.SaveState(a.name, st); err != nil {
+		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
+	}
+}
+
+func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle) {
+	a.deployed = b.Fingerprint()
+	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM})
+}
