@@ -54,7 +54,14 @@ var incarnations atomic.Uint64
 // checkDue is the actor's own timer message: look at the certificate again.
 type checkDue struct{}
 
-// Results of work done off the mailbox, each stamped with the instance that started it.
+// result is work done off the mailbox, stamped with the instance that started it.
+type result interface{ startedBy() uint64 }
+
+func (r checked) startedBy() uint64    { return r.from }
+func (r obtained) startedBy() uint64   { return r.from }
+func (r ariFetched) startedBy() uint64 { return r.from }
+
+// Results of work done off the mailbox.
 type (
 	checked struct {
 		from uint64
@@ -81,6 +88,8 @@ type certActor struct {
 	log         *slog.Logger
 	incarnation uint64
 	behavior    actor.Behavior
+	// The modes that wait for a result: see awaiting.
+	checking, ordering, fetchingARI actor.ReceiveFunc
 
 	timers      *scheduler.TimerScheduler
 	cancelTimer scheduler.CancelFunc
@@ -101,6 +110,9 @@ func Props(name string, deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name),
 			incarnation: incarnations.Add(1), behavior: actor.NewBehavior(), said: map[string]bool{}}
+		a.checking = awaiting(a, a.preflighted)
+		a.ordering = awaiting(a, a.finish)
+		a.fetchingARI = awaiting(a, a.ariFetched)
 		a.behavior.Become(a.idle)
 		return a
 	})
@@ -128,15 +140,6 @@ func (a *certActor) idle(ctx actor.Context) {
 	}
 }
 
-// checking: a pre-flight runs.
-func (a *certActor) checking(ctx actor.Context) {
-	if msg, ok := ctx.Message().(checked); ok && msg.from == a.incarnation {
-		a.preflighted(ctx, msg)
-		return
-	}
-	a.anyMode(ctx)
-}
-
 // awaitingPermit: the rate limiter has been asked.
 func (a *certActor) awaitingPermit(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -151,22 +154,17 @@ func (a *certActor) awaitingPermit(ctx actor.Context) {
 	}
 }
 
-// ordering: an ACME order runs.
-func (a *certActor) ordering(ctx actor.Context) {
-	if msg, ok := ctx.Message().(obtained); ok && msg.from == a.incarnation {
-		a.finish(ctx, msg)
-		return
+// awaiting is the mode of an instance waiting for one result of work it started itself: a
+// pre-flight (checked), an order (obtained), the CA's renewal window (ariFetched). Anything else,
+// including the same kind of result from a previous instance, is handled as in any mode.
+func awaiting[T result](a *certActor, handle func(actor.Context, T)) actor.ReceiveFunc {
+	return func(ctx actor.Context) {
+		if msg, ok := ctx.Message().(T); ok && msg.startedBy() == a.incarnation {
+			handle(ctx, msg)
+			return
+		}
+		a.anyMode(ctx)
 	}
-	a.anyMode(ctx)
-}
-
-// fetchingARI: the CA is asked for the renewal window.
-func (a *certActor) fetchingARI(ctx actor.Context) {
-	if msg, ok := ctx.Message().(ariFetched); ok && msg.from == a.incarnation {
-		a.ariFetched(ctx, msg)
-		return
-	}
-	a.anyMode(ctx)
 }
 
 // anyMode handles what may arrive whatever the actor is doing. Timers and sweeps while busy are
