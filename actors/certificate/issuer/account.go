@@ -20,27 +20,7 @@ import (
 
 // ensureAccount loads the stored account or registers one, once: Let's Encrypt limits new
 // registrations per IP, and one account per installation is what it asks for.
-func (i *Issuer) ensureAccount() (*user, error) {
-	i.done.Lock()
-	u := i.done.account
-	i.done.Unlock()
-	if u != nil {
-		return u, nil
-	}
-	v, err, _ := i.once.Do("account", func() (any, error) {
-		u, err := i.loadOrRegister()
-		if err == nil {
-			i.done.Lock()
-			i.done.account = u
-			i.done.Unlock()
-		}
-		return u, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*user), nil
-}
+func (i *Issuer) ensureAccount() (*user, error) { return i.account.get(i.loadOrRegister) }
 
 // loadOrRegister reads the stored account, or registers a new one and stores it.
 func (i *Issuer) loadOrRegister() (*user, error) {

@@ -40,24 +40,4 @@ func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
 
 // renewalInfoClient is the one lego client all renewal-info requests share; lego's GETs are safe
 // for concurrent use once the client is built.
-func (i *Issuer) renewalInfoClient() (*lego.Client, error) {
-	i.done.Lock()
-	c := i.done.ariClient
-	i.done.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	v, err, _ := i.once.Do("renewal-info client", func() (any, error) {
-		c, err := i.client()
-		if err == nil {
-			i.done.Lock()
-			i.done.ariClient = c
-			i.done.Unlock()
-		}
-		return c, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*lego.Client), nil
-}
+func (i *Issuer) renewalInfoClient() (*lego.Client, error) { return i.ariClient.get(i.client) }

@@ -8,7 +8,7 @@
 //	classify.go what an order's error means: the Kind of failure, the CA's time and limit
 //
 // Nothing here does network or disk I/O under a mutex: the account, the profile check and the
-// shared renewal-info client are each made once through singleflight.
+// shared renewal-info client are each made once (memo.go, through singleflight).
 package issuer
 
 import (
@@ -24,7 +24,6 @@ import (
 	"github.com/go-acme/lego/v4/challenge"
 	"github.com/go-acme/lego/v4/lego"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 )
@@ -60,15 +59,10 @@ type Config struct {
 type Issuer struct {
 	cfg Config
 
-	// once makes the account, the profile check and the renewal-info client one at a time,
-	// without holding a lock over the network; done keeps what they made.
-	once singleflight.Group
-	done struct {
-		sync.Mutex
-		account        *user
-		profileChecked bool
-		ariClient      *lego.Client
-	}
+	// Each made once, without a lock held over the network (see memo).
+	account        memo[*user]
+	profileChecked memo[bool]
+	ariClient      memo[*lego.Client]
 
 	inFlightMu sync.Mutex
 	inFlight   map[string]bool

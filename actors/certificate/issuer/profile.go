@@ -17,23 +17,12 @@ func (i *Issuer) checkProfile() error {
 	if i.cfg.Profile == "" {
 		return nil
 	}
-	i.done.Lock()
-	checked := i.done.profileChecked
-	i.done.Unlock()
-	if checked {
-		return nil
-	}
-	_, err, _ := i.once.Do("profile", func() (any, error) {
+	_, err := i.profileChecked.get(func() (bool, error) {
 		dir, err := i.directory()
 		if err == nil {
 			err = profileOffered(dir, i.cfg.Profile)
 		}
-		if err == nil {
-			i.done.Lock()
-			i.done.profileChecked = true
-			i.done.Unlock()
-		}
-		return nil, err
+		return err == nil, err
 	})
 	return err
 }
