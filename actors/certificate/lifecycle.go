@@ -46,9 +46,8 @@ const (
 type WaitReason int
 
 const (
-	UntilDue     WaitReason = iota // the certificate is not due yet (or its ARI check is)
-	UntilRetry                     // backing off after failures, or the CA's time
-	UntilRecheck                   // an order by a previous instance is still running
+	UntilDue   WaitReason = iota // the certificate is not due yet (or its ARI check is)
+	UntilRetry                   // backing off after failures, or the CA's time
 )
 
 // Decision is the next step and what goes with it.

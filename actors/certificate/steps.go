@@ -32,7 +32,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
 			"not_after", stored.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
 	}
-	if !d.Due.IsZero() && d.Step != Wait {
+	if !d.Due.IsZero() {
 		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", stored.Leaf.NotAfter,
 			"due", d.Due, "ari", d.Replaces, "in_ari_window", d.InWindow)
 	}
