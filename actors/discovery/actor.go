@@ -106,7 +106,7 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	prev := d.dfp
 	var reconcile string
 	d.dfp, reconcile = AfterPoll(prev, res.err == nil, len(res.services))
-	if d.dfp.Empty && !prev.Empty && res.err == nil {
+	if d.dfp.Empty && !prev.Empty { // a failed poll keeps Empty as it was
 		log.Warn("DFP lists no services (restarted or not yet registered); keeping every certificate",
 			"event", event.DiscoveryEmpty)
 	}

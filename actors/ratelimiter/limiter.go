@@ -4,9 +4,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/messages"
-
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
 // Order describes an order the limiter is asked about. One certificate covers one name here.
