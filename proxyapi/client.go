@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 const (
@@ -49,8 +51,33 @@ type Client struct {
 
 // New returns a client for base (scheme://host:port), with a per-request timeout.
 func New(base *url.URL, timeout time.Duration) *Client {
-	return &Client{base: base, http: &http.Client{Timeout: timeout}}
+	return NewWithTransport(base, timeout, nil)
 }
+
+// NewWithTransport is New with the transport requests go through (nil: Transport()).
+func NewWithTransport(base *url.URL, timeout time.Duration, transport http.RoundTripper) *Client {
+	if transport == nil {
+		transport = Transport()
+	}
+	return &Client{base: base, http: &http.Client{
+		Timeout:   timeout,
+		Transport: transport,
+		// A redirect would turn an upload into a GET elsewhere (302) or send the private key to
+		// another host (307). DFP never redirects; an answer that does is an error.
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("docker flow proxy redirected to %s; redirects are not followed", event.PeerText(req.URL.Redacted()))
+		},
+	}}
+}
+
+// Transport is DFP's transport: direct, never through HTTP_PROXY. DFP is on the overlay network,
+// and an outbound proxy would see every private key uploaded.
+func Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	return t
+}
+
 
 // Services returns the services DFP holds, keyed by service name. An empty map is normal right
 // after a DFP restart and must never be read as "every domain was removed".
@@ -100,12 +127,22 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var redirect *url.Error
+		if errors.As(err, &redirect) && resp != nil { // CheckRedirect refused: an answer, not an outage
+			resp.Body.Close()
+			return nil, &StatusError{Op: op, Code: resp.StatusCode, Message: event.PeerText(redirect.Err.Error())}
+		}
 		return nil, fmt.Errorf("%s: %w: %w", op, ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	// One byte over the limit tells a body that was cut from one that fits: a cut list of
+	// certificates read as complete would look like certificates DFP lost.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: read body: %w", op, ErrUnreachable, err)
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("%s: docker flow proxy's answer is larger than %d MiB; not read", op, maxBody>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &StatusError{Op: op, Code: resp.StatusCode, Message: errorMessage(data)}
@@ -118,11 +155,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 func errorMessage(body []byte) string {
 	var r response
 	if json.Unmarshal(body, &r) == nil && r.Message != "" {
-		return r.Message
+		return event.PeerText(r.Message)
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
+	return event.PeerText(strings.TrimSpace(string(body)))
 }

@@ -52,10 +52,10 @@ func (a *certActor) evaluate(ctx actor.Context) {
 	case CheckFirst:
 		a.become(a.checking)
 		pf, name, from := a.deps.Preflight, a.name, a.incarnation
-		async.Do(ctx, func() any {
+		async.Do(ctx, a.log, func() checked {
 			res, err := pf.Check(context.Background(), name)
 			return checked{from: from, res: res, err: err}
-		})
+		}, func(err error) checked { return checked{from: from, err: err} })
 	case AskPermit:
 		a.requestPermit(ctx)
 	}
@@ -64,9 +64,9 @@ func (a *certActor) evaluate(ctx actor.Context) {
 func (a *certActor) preflighted(ctx actor.Context, res checked) {
 	a.returnToIdle()
 	if res.err != nil {
-		st := PreflightFailed(a.loadState(), res.err.Error(), a.deps.Now(), a.deps.Jitter)
+		st := PreflightFailed(a.loadState(), event.PeerText(res.err.Error()), a.deps.Now(), a.deps.Jitter)
 		a.saveState(st)
-		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", res.err,
+		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", st.LastError,
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 		return
@@ -122,20 +122,20 @@ func (a *certActor) order(ctx actor.Context) {
 		replaces = a.stored.Leaf
 	}
 	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.decision.Renewal, "replaces", replaces != nil)
-	async.Do(ctx, func() any {
+	async.Do(ctx, a.log, func() obtained {
 		b, err := iss.Obtain(name, replaces)
 		return obtained{from: from, replaced: replaces != nil, bundle: b, err: err}
-	})
+	}, func(err error) obtained { return obtained{from: from, replaced: replaces != nil, err: err} })
 }
 
 // fetchARI asks the CA for the certificate's renewal window, off the mailbox.
 func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
 	a.become(a.fetchingARI)
 	iss, from := a.deps.Issuer, a.incarnation
-	async.Do(ctx, func() any {
+	async.Do(ctx, a.log, func() ariFetched {
 		w, err := iss.RenewalWindow(b)
 		return ariFetched{from: from, fingerprint: b.Fingerprint(), window: w, err: err}
-	})
+	}, func(err error) ariFetched { return ariFetched{from: from, fingerprint: b.Fingerprint(), err: err} })
 }
 
 func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
@@ -154,7 +154,7 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 		}
 	case res.err != nil:
 		a.log.Warn("could not fetch the CA's renewal window; renewing by lifetime meanwhile", "event", event.ARIFailed,
-			"error", res.err, "retry_at", ari.NextCheck)
+			"error", event.PeerText(res.err.Error()), "retry_at", ari.NextCheck)
 	case prev == nil || !prev.RenewAt.Equal(ari.RenewAt):
 		a.log.Info("the CA's renewal window", "event", event.ARIWindow, "fingerprint", res.fingerprint,
 			"window_start", ari.Start, "window_end", ari.End,
@@ -179,7 +179,7 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 	errText := ""
 	if res.err != nil {
 		c := issuer.Classify(res.err, now)
-		f, errText = &c, res.err.Error()
+		f, errText = &c, event.PeerText(res.err.Error()) // the CA's detail can be any length
 	}
 	r := Ordered(a.loadState(), f, errText, now, a.deps.Jitter)
 	a.saveState(r.State)
@@ -191,7 +191,7 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
 		a.deploy(ctx, b)
 	case f.Kind == issuer.ReplacesRefused:
-		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", res.err)
+		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", errText)
 	case f.Kind == issuer.InFlight:
 		a.log.Debug("an order placed before a restart is still running; looking again shortly", "retry_at", r.WakeAt)
 	case f.Kind == issuer.Paused:
@@ -199,9 +199,9 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 		a.logPaused(f.UnpauseURL, errText)
 	case f.Kind == issuer.RateLimited:
 		a.log.Warn("the CA refused the order on a rate limit; waiting for its time", "event", event.RateLimited,
-			"limit", f.Limit, "error", res.err, "retry_at", r.State.NextAttempt)
+			"limit", f.Limit, "error", errText, "retry_at", r.State.NextAttempt)
 	default:
-		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", res.err,
+		a.log.Error("certificate order failed", "event", event.IssuanceFailed, "error", errText,
 			"outcome", string(r.Outcome), "failures", r.State.Failures, "retry_at", r.State.NextAttempt)
 	}
 	return r.WakeAt

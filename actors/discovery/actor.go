@@ -77,10 +77,10 @@ func (d *discoveryActor) poll(ctx actor.Context) {
 	}
 	d.busy = true
 	dfp := d.cfg.DFP
-	async.WithTimeout(ctx, d.cfg.Timeout, func(c context.Context) any {
+	async.WithTimeout(ctx, d.cfg.Logger, d.cfg.Timeout, func(c context.Context) polled {
 		services, err := dfp.Services(c)
 		return polled{services: services, err: err}
-	})
+	}, func(err error) polled { return polled{err: err} })
 }
 
 func (d *discoveryActor) report(ctx actor.Context, res polled) {

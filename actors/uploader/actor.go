@@ -110,10 +110,10 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		u.next(ctx)
 	case checkServed:
 		addr := u.cfg.ServeCheckAddr
-		async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+		async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) served {
 			got, err := proxyapi.ServedFingerprint(c, addr, msg.name)
 			return served{checkServed: msg, got: got, err: err}
-		})
+		}, func(err error) served { return served{checkServed: msg, err: err} })
 	case served:
 		u.reportServed(msg)
 	}
@@ -140,10 +140,10 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 	}
 	u.reconciling = true
 	dfp := u.cfg.DFP
-	async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) listed {
 		certs, err := dfp.Certs(c)
 		return listed{certs: certs, err: err}
-	})
+	}, func(err error) listed { return listed{err: err} })
 }
 
 // compare queues every known certificate that DFP lacks, holds in a form HAProxy cannot load, or
@@ -191,10 +191,10 @@ func (u *uploaderActor) next(ctx actor.Context) {
 	}
 	u.busy = true
 	dfp, distribute := u.cfg.DFP, u.distribute
-	async.WithTimeout(ctx, u.cfg.Timeout, func(c context.Context) any {
+	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) uploaded {
 		err := dfp.PutCert(c, CertName(name), b.PEM, distribute)
 		return uploaded{name: name, bundle: b, distribute: distribute, err: err}
-	})
+	}, func(err error) uploaded { return uploaded{name: name, bundle: b, distribute: distribute, err: err} })
 }
 
 func (u *uploaderActor) done(ctx actor.Context, res uploaded) {

@@ -19,6 +19,7 @@ const (
 	Fatal                   Name = "fatal"
 	SpawnFailed             Name = "spawn_failed"
 	ACMEClient              Name = "acme_client"
+	PanicRecovered          Name = "panic_recovered"
 )
 
 // Discovery: which names DFP serves.
