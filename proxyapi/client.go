@@ -78,7 +78,6 @@ func Transport() *http.Transport {
 	return t
 }
 
-
 // Services returns the services DFP holds, keyed by service name. An empty map is normal right
 // after a DFP restart and must never be read as "every domain was removed".
 func (c *Client) Services(ctx context.Context) (map[string]Service, error) {
