@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
@@ -93,8 +94,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.DirectoryURL = v
 	}
+	system, err := boolVar(env, "LEGO_CA_SYSTEM_CERT_POOL", false)
+	if err != nil {
+		return c, err
+	}
 	if v := env("LEGO_CA_CERTIFICATES"); v != "" {
-		system, _ := strconv.ParseBool(env("LEGO_CA_SYSTEM_CERT_POOL"))
 		if c.CARoots, err = lego.CreateCertPool(strings.Split(v, string(os.PathListSeparator)), system); err != nil {
 			return c, &ConfigError{"LEGO_CA_CERTIFICATES", err.Error()}
 		}
@@ -102,7 +106,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("DATA_DIR"); v != "" {
 		c.DataDir = v
 	}
-	if c.ChallengeAddr, err = hostPortVar(env, "CHALLENGE_ADDR", ":80", ":80"); err != nil {
+	if c.ChallengeAddr, err = hostPortVar(env, "CHALLENGE_ADDR", ":80", ":80", false); err != nil {
 		return c, err
 	}
 	if c.Domains, err = parseNames(env("DOMAINS"), false); err != nil {
@@ -183,7 +187,8 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	c.RateLimitMargin = 0.1
 	if v := env("RATE_LIMIT_MARGIN"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f >= 0.9 {
+		if err != nil || !(f >= 0 && f < 0.9) { // written so that NaN fails too
+
 			return &ConfigError{"RATE_LIMIT_MARGIN", fmt.Sprintf("%q is not a fraction from 0 to 0.9 (e.g. 0.1 keeps 10%% in reserve)", v)}
 		}
 		c.RateLimitMargin = f
@@ -193,17 +198,17 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	if c.Preflight, err = boolVar(env, "PREFLIGHT", true); err != nil {
 		return err
 	}
-	if c.PreflightAddr, err = hostPortVar(env, "PREFLIGHT_ADDR", net.JoinHostPort(proxyHost, "80"), "proxy:80"); err != nil {
+	if c.PreflightAddr, err = hostPortVar(env, "PREFLIGHT_ADDR", net.JoinHostPort(proxyHost, "80"), "proxy:80", true); err != nil {
 		return err
 	}
-	if c.PreflightResolver, err = hostPortVar(env, "PREFLIGHT_RESOLVER", "", "10.0.0.2:53"); err != nil {
+	if c.PreflightResolver, err = hostPortVar(env, "PREFLIGHT_RESOLVER", "", "10.0.0.2:53", true); err != nil {
 		return err
 	}
 	serveCheck, err := boolVar(env, "SERVE_CHECK", true)
 	if err != nil {
 		return err
 	}
-	if c.ServeCheckAddr, err = hostPortVar(env, "SERVE_CHECK_ADDR", net.JoinHostPort(proxyHost, "443"), "proxy:443"); err != nil {
+	if c.ServeCheckAddr, err = hostPortVar(env, "SERVE_CHECK_ADDR", net.JoinHostPort(proxyHost, "443"), "proxy:443", true); err != nil {
 		return err
 	}
 	if !serveCheck {
@@ -226,14 +231,16 @@ func boolVar(env func(string) string, name string, def bool) (bool, error) {
 	}
 }
 
-// hostPortVar reads a host:port variable, or def when it is unset.
-func hostPortVar(env func(string) string, name, def, example string) (string, error) {
+// hostPortVar reads a host:port variable, or def when it is unset. The port is a number from 1 to
+// 65535; the host may be empty (every interface) only where needHost is false.
+func hostPortVar(env func(string) string, name, def, example string, needHost bool) (string, error) {
 	v := env(name)
 	if v == "" {
 		return def, nil
 	}
-	if _, _, err := net.SplitHostPort(v); err != nil {
-		return def, &ConfigError{name, fmt.Sprintf("%q is not host:port (e.g. %s)", v, example)}
+	host, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 || (needHost && host == "") {
+		return def, &ConfigError{name, fmt.Sprintf("%q is not host:port with a port from 1 to 65535 (e.g. %s)", v, example)}
 	}
 	return v, nil
 }
@@ -241,9 +248,12 @@ func hostPortVar(env func(string) string, name, def, example string) (string, er
 // parseDuration is time.ParseDuration plus whole days ("7d"), the unit grace periods come in.
 func parseDuration(v string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
+		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil {
 			return 0, err
+		}
+		if n > math.MaxInt64/int64(24*time.Hour) || n < 0 {
+			return 0, fmt.Errorf("%s days is out of range", days)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
@@ -270,14 +280,25 @@ func parseProxyAddress(v string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("%q is not host, host:port or an http(s) URL", v)
+		shown := v
+		if strings.Contains(v, "@") { // it may hold a password; the error line is logged
+			shown = "the value (hidden: it has user info)"
+		}
+		return nil, fmt.Errorf("%q is not host, host:port or an http(s) URL", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%q has a bad port", v)
+			return nil, fmt.Errorf("%q has a bad port", u.Redacted())
 		}
 	} else if !strings.Contains(v, "://") {
 		u.Host = net.JoinHostPort(u.Hostname(), "8080")
+	}
+	// The API path is joined to this URL; anything that would be dropped or doubled is refused.
+	switch {
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("%q has a query or fragment, which would be dropped; give scheme://host:port", u.Redacted())
+	case strings.Contains(u.Path, "/v1/docker-flow-proxy"):
+		return nil, fmt.Errorf("%q includes DFP's API path; give scheme://host:port", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return u, nil

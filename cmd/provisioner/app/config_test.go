@@ -120,6 +120,57 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	assertVar(t, err, "PROXY_ADDRESS")
 }
 
+// Values that were accepted and then disabled a safeguard, wrapped around, or failed only at
+// first use.
+func TestHostileValuesStopTheStart(t *testing.T) {
+	cases := []struct{ variable, value string }{
+		{"RATE_LIMIT_MARGIN", "NaN"},
+		{"RATE_LIMIT_MARGIN", "nan"},
+		{"RATE_LIMIT_MARGIN", "Inf"},
+		{"RATE_LIMIT_MARGIN", "-Inf"},
+		{"RATE_LIMIT_MARGIN", "+inf"},
+		{"REMOVED_GRACE", "213504d"},
+		{"REMOVED_GRACE", "99999999999999999999d"},
+		{"REMOVED_GRACE", "-1d"},
+		{"DISCOVERY_INTERVAL", "9999999999h"},
+		{"RENEW_INTERVAL", "NaNh"},
+		{"CHALLENGE_ADDR", ":http"},
+		{"CHALLENGE_ADDR", ":0"},
+		{"CHALLENGE_ADDR", ":70000"},
+		{"PREFLIGHT_ADDR", "proxy:eighty"},
+		{"PREFLIGHT_ADDR", ":80"},
+		{"PREFLIGHT_RESOLVER", "10.0.0.2:"},
+		{"SERVE_CHECK_ADDR", "proxy:0"},
+		{"LEGO_CA_SYSTEM_CERT_POOL", "yes"},
+		{"LEGO_CA_SYSTEM_CERT_POOL", "1x"},
+		{"PROXY_ADDRESS", "http://proxy:8080/?token=x"},
+		{"PROXY_ADDRESS", "http://proxy:8080#frag"},
+		{"PROXY_ADDRESS", "http://proxy:8080/v1/docker-flow-proxy"},
+	}
+	for _, c := range cases {
+		t.Run(c.variable+"="+c.value, func(t *testing.T) {
+			vars := map[string]string{"PROXY_ADDRESS": "proxy", c.variable: c.value}
+			_, err := load(vars)
+			assertVar(t, err, c.variable)
+		})
+	}
+}
+
+func TestProxyAddressCredentialsAreNeverShown(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "http://admin:s3cret@proxy:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ProxyURL.Redacted(); strings.Contains(got, "s3cret") {
+		t.Errorf("redacted address %q shows the password", got)
+	}
+	for _, bad := range []string{"http://admin:s3cret@proxy:8080/?x=1", "http://admin:s3cret@proxy:99999", "ftp://admin:s3cret@proxy"} {
+		if _, err := load(map[string]string{"PROXY_ADDRESS": bad}); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("PROXY_ADDRESS=%s: error %v (want one, without the password)", bad, err)
+		}
+	}
+}
+
 func assertVar(t *testing.T, err error, variable string) {
 	t.Helper()
 	var ce *ConfigError

@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return fmt.Errorf("start actors: %w", err)
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
-		"proxy", cfg.ProxyURL.String(), "data_dir", cfg.DataDir)
+		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
 
 	<-ctx.Done()
 	logger.Info("stopping", "event", event.ShutdownStarted)
