@@ -44,9 +44,22 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// Faults puts a fault between the service and one of its peers. Production runs with none; the
+// fault tests use it to make lego, the pre-flight or a DFP call panic, hang or fail on demand.
+type Faults struct {
+	ACME      func(http.RoundTripper) http.RoundTripper
+	DFP       func(http.RoundTripper) http.RoundTripper
+	Preflight func(certificate.Preflighter) certificate.Preflighter
+}
+
 // Run provisions certificates until ctx is done, then stops the actors, lets orders in flight
 // store their result, and stops the responder last.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	return RunWith(ctx, cfg, logger, Faults{})
+}
+
+// RunWith is Run with faults injected.
+func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
 	routeLegoLogs(logger)
 	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
 	if err != nil {
@@ -71,14 +84,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		DirectoryURL: cfg.DirectoryURL,
 		Email:        cfg.Email,
 		KeyType:      cfg.KeyType,
-		Transport:    acmeTransport(cfg),
+		Transport:    wrap(faults.ACME, acmeTransport(cfg)),
 		UserAgent:    "dfp-letsencrypt/" + Version,
 		HTTP01:       webroot.Provider{Tokens: tokens},
 		Store:        st,
 		Logger:       logger,
 		Profile:      cfg.Profile,
 	})
-	dfp := proxyapi.New(cfg.ProxyURL, 60*time.Second)
+	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport()))
+	pf := preflightChecker(cfg, tokens)
+	if faults.Preflight != nil && pf != nil {
+		pf = faults.Preflight(pf)
+	}
 
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
@@ -87,7 +104,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Store:         st,
 		Issuer:        iss,
 		Limiter:       ratelimiter.Props(limiterConfig(cfg, st, logger)),
-		Preflight:     preflightChecker(cfg, tokens),
+		Preflight:     pf,
 		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery:     discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
 		Logger:        logger,
@@ -121,6 +138,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	err = responder.Shutdown(stopCtx)
 	logger.Info("stopped", "event", event.ShutdownComplete)
 	return err
+}
+
+func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper) http.RoundTripper {
+	if fault == nil {
+		return rt
+	}
+	return fault(rt)
 }
 
 func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
