@@ -27,6 +27,9 @@ type DFP interface {
 type Config struct {
 	DFP        DFP
 	Distribute bool
+	// DistributeRetry is how long uploads go to one replica after DFP refused to distribute,
+	// before distribution is tried again (0: an hour).
+	DistributeRetry time.Duration
 	// ReconcileInterval is how often DFP's certificates are compared with the newest known ones.
 	ReconcileInterval time.Duration
 	// ServeCheckAddr is the proxy's TLS address (host:443) where each upload is checked to be
@@ -62,9 +65,9 @@ type listed struct {
 }
 
 type uploaderActor struct {
-	cfg        Config
-	distribute bool
-	queue      *Queue
+	cfg          Config
+	distribution Distribution
+	queue        *Queue
 	// busy: an upload is in flight (one at a time: each reloads HAProxy).
 	busy            bool
 	timers          *scheduler.TimerScheduler
@@ -77,7 +80,10 @@ type uploaderActor struct {
 // Props builds the uploader.
 func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, distribute: cfg.Distribute, queue: NewQueue(cfg.MinBackoff, cfg.MaxBackoff),
+		if cfg.DistributeRetry <= 0 {
+			cfg.DistributeRetry = time.Hour
+		}
+		return &uploaderActor{cfg: cfg, queue: NewQueue(cfg.MinBackoff, cfg.MaxBackoff),
 			said: map[string]bool{}}
 	})
 }
@@ -190,7 +196,7 @@ func (u *uploaderActor) next(ctx actor.Context) {
 		return
 	}
 	u.busy = true
-	dfp, distribute := u.cfg.DFP, u.distribute
+	dfp, distribute := u.cfg.DFP, u.cfg.Distribute && u.distribution.Use(u.cfg.Now())
 	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) uploaded {
 		err := dfp.PutCert(c, CertName(name), b.PEM, distribute)
 		return uploaded{name: name, bundle: b, distribute: distribute, err: err}
@@ -200,6 +206,8 @@ func (u *uploaderActor) next(ctx actor.Context) {
 func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	u.busy = false
 	log := u.cfg.Logger.With("domain", res.name)
+	var change DistributionChange
+	u.distribution, change = AfterUpload(u.distribution, res.distribute, res.err, u.cfg.Now(), u.cfg.DistributeRetry)
 	switch {
 	case res.err == nil:
 		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.name),
@@ -208,10 +216,12 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.name, fingerprint: res.bundle.Fingerprint()})
 		}
 		u.queue.Succeeded(res.name, res.bundle)
-	case res.distribute && proxyapi.IsDistributeLookupFailure(res.err):
-		u.distribute = false
-		log.Warn("DFP cannot distribute (not in Swarm?); uploading to this replica only from now on",
-			"event", event.DistributeDisabled, "error", res.err)
+		if change == DistributionBack {
+			log.Info("DFP distributes again; uploads reach every replica", "event", event.DistributeRestored)
+		}
+	case change == DistributionOff:
+		log.Warn("DFP cannot distribute (not in Swarm?); uploading to this replica only until retry_at",
+			"event", event.DistributeDisabled, "error", res.err, "retry_at", u.distribution.OffUntil)
 	default:
 		retryAt := u.queue.Failed(res.name, u.cfg.Now())
 		log.Warn("upload to DFP failed; will retry", "event", event.UploadFailed, "error", res.err,

@@ -24,6 +24,11 @@ func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.
 
 func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr string) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
 	t.Helper()
+	return startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr = serveCheckAddr })
+}
+
+func startUploaderWith(t *testing.T, dfp *dfpstub.Stub, tune func(*Config)) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+	t.Helper()
 	logs := &test.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	u, err := url.Parse(dfp.URL())
@@ -31,10 +36,12 @@ func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr strin
 		t.Fatal(err)
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	pid := system.Root.Spawn(Props(Config{
-		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second, ReconcileInterval: time.Hour, ServeCheckAddr: serveCheckAddr, ServeCheckDelay: 50 * time.Millisecond,
+	cfg := Config{
+		DFP: proxyapi.New(u, 5*time.Second), Distribute: true, Timeout: 5 * time.Second, ReconcileInterval: time.Hour, ServeCheckDelay: 50 * time.Millisecond,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: logger, Now: time.Now,
-	}))
+	}
+	tune(&cfg)
+	pid := system.Root.Spawn(Props(cfg))
 	t.Cleanup(system.Shutdown)
 	return system, pid, logs
 }
@@ -152,5 +159,29 @@ func TestUploaderDistributesInSwarm(t *testing.T) {
 	waitUntil(t, "the upload", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
 	if ups := dfp.Uploads(); len(ups) != 1 || !ups[0].Distribute || len(logs.Events(event.DistributeDisabled)) != 0 {
 		t.Fatalf("uploads %+v, distribute_disabled %d; want one distributed upload", ups, len(logs.Events(event.DistributeDisabled)))
+	}
+}
+
+// A refused distribution (a transient DNS failure in DFP) is tried again later, not given up for
+// the life of the process.
+func TestUploaderTriesDistributionAgain(t *testing.T) {
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	a, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	b, _ := ca.Bundle([]string{"b.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.DistributeRetry = 200 * time.Millisecond })
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: a})
+	waitUntil(t, "a uploaded to one replica", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	dfp.SetInSwarm(true) // DFP's lookup works again
+	time.Sleep(300 * time.Millisecond)
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: b})
+	waitUntil(t, "distribution restored", logs, func() bool { return len(logs.Events(event.DistributeRestored)) == 1 })
+	ups := dfp.Uploads()
+	if last := ups[len(ups)-1]; last.CertName != "b.example.com.pem" || !last.Distribute {
+		t.Fatalf("last upload = %s distribute=%v, want b.example.com.pem distributed", last.CertName, last.Distribute)
+	}
+	if d := logs.Events(event.DistributeDisabled); len(d) != 1 || d[0]["retry_at"] == nil {
+		t.Errorf("distribute_disabled = %v, want once with retry_at", d)
 	}
 }

@@ -81,6 +81,7 @@ const (
 	UploadFailed         Name = "upload_failed"
 	UploadRejected       Name = "upload_rejected"
 	DistributeDisabled   Name = "distribute_disabled"
+	DistributeRestored   Name = "distribute_restored"
 	ReconcileUpload      Name = "reconcile_upload"
 	ReconcileFailed      Name = "reconcile_failed"
 	Reconciled           Name = "reconciled"
