@@ -24,6 +24,10 @@ type CheckNow struct{}
 // answers the sender with PermitGranted or PermitDeferred.
 type PermitRequest struct {
 	Name string
+	// Permit identifies this request; asking again with the same Permit (after a timeout) is the
+	// same request. The grant and the order's end carry it, so that an order's end is never
+	// taken for the end of another order for the same name (a restarted actor's, say).
+	Permit string
 	// Renewal: a certificate for exactly this name was issued before.
 	Renewal bool
 	// ARI: the order replaces a certificate inside the CA's suggested window (exempt from limits).
@@ -32,7 +36,8 @@ type PermitRequest struct {
 
 // PermitGranted allows one order for Name. The holder must send OrderFinished when it is over.
 type PermitGranted struct {
-	Name string
+	Name   string
+	Permit string
 }
 
 // PermitDeferred says to ask again at Until; Reason names the limit that decided it.
@@ -57,6 +62,7 @@ const (
 // OrderFinished returns the permit for Name to the rate limiter with what became of the order.
 type OrderFinished struct {
 	Name    string
+	Permit  string // the PermitGranted's
 	Outcome Outcome
 	RetryAt time.Time // for OutcomeRateLimited
 	Limit   Limit     // for OutcomeRateLimited: the limit the CA named, LimitUnknown if it did not say
@@ -90,4 +96,7 @@ const (
 	LimitUnknown                 Limit = "" // the CA limited us without saying which limit
 	LimitHeldByCA                Limit = "ca_rate_limited"
 	LimitLedgerUnwritable        Limit = "ledger_unwritable"
+	// LimitOrderInFlight: another permit for the name (a previous actor instance's) is still in
+	// use; its order has not reported yet.
+	LimitOrderInFlight Limit = "order_in_flight"
 )

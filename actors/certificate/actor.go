@@ -45,6 +45,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Jitter    Jitter // nil: RandomJitter
+	// PermitWait is how long to wait for the rate limiter's answer before asking again with the
+	// same permit (a restarted limiter has forgotten who waits); 0: a minute.
+	PermitWait time.Duration
 }
 
 // incarnations numbers actor instances. A restart keeps the PID, so a result sent to the old
@@ -53,6 +56,9 @@ var incarnations atomic.Uint64
 
 // checkDue is the actor's own timer message: look at the certificate again.
 type checkDue struct{}
+
+// permitUnanswered is the actor's timer message while it waits for the rate limiter.
+type permitUnanswered struct{}
 
 // result is work done off the mailbox, stamped with the instance that started it.
 type result interface{ startedBy() uint64 }
@@ -70,6 +76,7 @@ type (
 	}
 	obtained struct {
 		from     uint64
+		permit   string // the permit the order was placed under
 		replaced bool
 		bundle   *proxyapi.Bundle
 		err      error
@@ -98,6 +105,9 @@ type certActor struct {
 	stored   *proxyapi.Bundle
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
+	// permit is the permit this instance last asked for, or holds; "" when none.
+	permit    string
+	permitSeq uint64
 	// said keeps warnings that would repeat on every check to once per instance.
 	said map[string]bool
 }
@@ -106,6 +116,9 @@ type certActor struct {
 func Props(name string, deps Deps) *actor.Props {
 	if deps.Jitter == nil {
 		deps.Jitter = RandomJitter
+	}
+	if deps.PermitWait <= 0 {
+		deps.PermitWait = time.Minute
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name),
@@ -144,11 +157,26 @@ func (a *certActor) idle(ctx actor.Context) {
 func (a *certActor) awaitingPermit(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *messages.PermitGranted:
+		if msg.Permit != a.permit {
+			a.anyMode(ctx)
+			return
+		}
 		a.order(ctx)
 	case *messages.PermitDeferred:
+		a.permit = ""
 		a.returnToIdle()
 		a.log.Info("order deferred by the rate limits", "event", event.IssuanceDeferred, "retry_at", msg.Until, "limit", msg.Reason)
 		a.wakeAt(ctx, msg.Until)
+	case permitUnanswered:
+		a.log.Debug("no answer from the rate limiter; asking again with the same permit", "permit", a.permit)
+		a.askPermit(ctx)
+	case obtained:
+		// A previous instance's order ended while this one waited to order on an older view:
+		// take its result, give this permit back when it comes, and look again.
+		a.permit = ""
+		a.returnToIdle()
+		a.adopt(ctx, msg)
+		a.wakeAt(ctx, a.deps.Now())
 	default:
 		a.anyMode(ctx)
 	}
@@ -176,9 +204,13 @@ func (a *certActor) anyMode(ctx actor.Context) {
 	case *messages.RetryNow:
 		a.retryNow() // takes effect when the work under way is over
 	case *messages.PermitGranted:
-		// Granted to a request this instance no longer waits for (a previous instance's): give
-		// the slot back at once rather than hold it until its lease runs out.
-		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: messages.OutcomeNotOrdered})
+		if msg.Permit == a.permit && msg.Permit != "" {
+			return // the same grant again (asked twice after a timeout): already in use
+		}
+		// Granted to a request this instance no longer waits for (a previous instance's, or one
+		// it gave up): give the slot and the booking back at once rather than hold them until the
+		// lease runs out. The permit says which; an order in use is never ended by this.
+		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Permit: msg.Permit, Outcome: messages.OutcomeNotOrdered})
 	case obtained:
 		a.adopt(ctx, msg) // the work under way ends in a look of its own
 	}

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -47,23 +48,34 @@ func (m *memoryCA) RenewalWindow(*proxyapi.Bundle) (issuer.Window, error) {
 type recorder struct {
 	mu     sync.Mutex
 	got    []any
-	answer func(n int) any // n: how many requests came before this one
-	asked  int
+	answer func(n int) any // n: how many requests came before this one; nil: no answer
+	asked  []*messages.PermitRequest
 }
 
 func (r *recorder) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *messages.PermitRequest:
 		r.mu.Lock()
-		reply := r.answer(r.asked)
-		r.asked++
+		reply := r.answer(len(r.asked))
+		r.asked = append(r.asked, msg)
 		r.mu.Unlock()
-		ctx.Respond(reply)
+		if g, ok := reply.(*messages.PermitGranted); ok {
+			reply = &messages.PermitGranted{Name: g.Name, Permit: msg.Permit} // a grant answers its request
+		}
+		if reply != nil {
+			ctx.Respond(reply)
+		}
 	case *messages.OrderFinished, *messages.DeployCertificate:
 		r.mu.Lock()
 		r.got = append(r.got, msg)
 		r.mu.Unlock()
 	}
+}
+
+func (r *recorder) requests() []*messages.PermitRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*messages.PermitRequest(nil), r.asked...)
 }
 
 func (r *recorder) finished() []*messages.OrderFinished {
@@ -80,6 +92,11 @@ func (r *recorder) finished() []*messages.OrderFinished {
 
 func startCertActor(t *testing.T, answer func(n int) any) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *test.LogBuffer) {
 	t.Helper()
+	return startCertActorWith(t, answer, func(*Deps) {})
+}
+
+func startCertActorWith(t *testing.T, answer func(n int) any, tune func(*Deps)) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *test.LogBuffer) {
+	t.Helper()
 	logs := &test.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	st, err := store.Open(t.TempDir(), "https://ca.test/dir")
@@ -95,8 +112,9 @@ func startCertActor(t *testing.T, answer func(n int) any) (*actor.ActorSystem, *
 	limiterPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return limiter }))
 	uploaderPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &recorder{} }))
 	iss := &memoryCA{ca: ca, store: st}
-	pid := system.Root.Spawn(Props("a.example.com", Deps{Store: st, Issuer: iss, Limiter: limiterPID, Uploader: uploaderPID,
-		Logger: logger, Now: time.Now}))
+	deps := Deps{Store: st, Issuer: iss, Limiter: limiterPID, Uploader: uploaderPID, Logger: logger, Now: time.Now}
+	tune(&deps)
+	pid := system.Root.Spawn(Props("a.example.com", deps))
 	t.Cleanup(func() {
 		_ = system.Root.StopFuture(pid).Wait()
 		system.Shutdown()
@@ -159,5 +177,47 @@ func TestAPreviousInstancesResultIsAdopted(t *testing.T) {
 	}
 	if n := len(logs.Events(event.OrderAdopted)); n != 1 {
 		t.Fatalf("order_adopted logged %d times, want 1", n)
+	}
+}
+
+// A restarted limiter forgets who waits for an order slot: the actor asks again, with the same
+// permit, instead of waiting forever.
+func TestUnansweredPermitRequestIsAskedAgain(t *testing.T) {
+	_, _, iss, limiter, logs := startCertActorWith(t, func(n int) any {
+		if n == 0 {
+			return nil // lost with the limiter's restart
+		}
+		return &messages.PermitGranted{Name: "a.example.com"}
+	}, func(d *Deps) { d.PermitWait = 50 * time.Millisecond })
+	eventually(t, "the order after asking again", logs, func() bool { return len(limiter.finished()) == 1 })
+	asked := limiter.requests()
+	if len(asked) != 2 || asked[0].Permit == "" || asked[1].Permit != asked[0].Permit {
+		t.Fatalf("requests %+v, want two with the same permit", asked)
+	}
+	if f := limiter.finished()[0]; f.Permit != asked[0].Permit || iss.orders.Load() != 1 {
+		t.Fatalf("finished %+v after %d orders; want one order under the permit", f, iss.orders.Load())
+	}
+}
+
+// A previous instance's order ends while this instance waits for a permit: its result is adopted
+// under its own permit, and the grant this instance then gets is given back unused (ordering on
+// the older view would place an order the limiter never booked).
+func TestAdoptedResultWhileWaitingForAPermitAbandonsTheRequest(t *testing.T) {
+	system, pid, iss, limiter, logs := startCertActor(t, func(n int) any { return nil })
+	eventually(t, "the permit request", logs, func() bool { return len(limiter.requests()) == 1 })
+	mine := limiter.requests()[0].Permit
+	system.Root.Send(pid, obtained{from: 0, permit: "old", err: errors.New("connection reset")})
+	eventually(t, "the adopted result reported", logs, func() bool { return len(limiter.finished()) == 1 })
+	system.Root.Send(pid, &messages.PermitGranted{Name: "a.example.com", Permit: mine}) // the late answer
+	eventually(t, "the late grant given back", logs, func() bool { return len(limiter.finished()) == 2 })
+	f := limiter.finished()
+	if f[0].Permit != "old" || f[0].Outcome != messages.OutcomeFailed {
+		t.Errorf("adopted result reported as %+v, want failed under the old permit", f[0])
+	}
+	if f[1].Permit != mine || f[1].Outcome != messages.OutcomeNotOrdered {
+		t.Errorf("late grant reported as %+v, want not_ordered under %s", f[1], mine)
+	}
+	if n := iss.orders.Load(); n != 0 {
+		t.Errorf("%d orders on a stale view, want 0", n)
 	}
 }

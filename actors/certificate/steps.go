@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -78,9 +79,20 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 	a.requestPermit(ctx)
 }
 
+// requestPermit asks the rate limiter for a new permit.
 func (a *certActor) requestPermit(ctx actor.Context) {
 	a.become(a.awaitingPermit)
-	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Renewal: a.decision.Renewal, ARI: a.decision.InWindow})
+	a.permitSeq++
+	a.permit = fmt.Sprintf("%d.%d", a.incarnation, a.permitSeq)
+	a.askPermit(ctx)
+}
+
+// askPermit sends the permit request, and asks again with the same permit if no answer comes:
+// a restarted limiter has forgotten who waits for an order slot.
+func (a *certActor) askPermit(ctx actor.Context) {
+	ctx.Request(a.deps.Limiter, &messages.PermitRequest{Name: a.name, Permit: a.permit, Renewal: a.decision.Renewal, ARI: a.decision.InWindow})
+	a.stopTimer()
+	a.cancelTimer = a.timers.SendOnce(a.deps.PermitWait, ctx.Self(), permitUnanswered{})
 }
 
 // loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
@@ -116,7 +128,7 @@ func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi
 // order runs the ACME order off the mailbox and sends the result back.
 func (a *certActor) order(ctx actor.Context) {
 	a.become(a.ordering)
-	iss, name, from := a.deps.Issuer, a.name, a.incarnation
+	iss, name, from, permit := a.deps.Issuer, a.name, a.incarnation, a.permit
 	var replaces *x509.Certificate
 	if a.decision.Replaces {
 		replaces = a.stored.Leaf
@@ -124,8 +136,10 @@ func (a *certActor) order(ctx actor.Context) {
 	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.decision.Renewal, "replaces", replaces != nil)
 	async.Do(ctx, a.log, func() obtained {
 		b, err := iss.Obtain(name, replaces)
-		return obtained{from: from, replaced: replaces != nil, bundle: b, err: err}
-	}, func(err error) obtained { return obtained{from: from, replaced: replaces != nil, err: err} })
+		return obtained{from: from, permit: permit, replaced: replaces != nil, bundle: b, err: err}
+	}, func(err error) obtained {
+		return obtained{from: from, permit: permit, replaced: replaces != nil, err: err}
+	})
 }
 
 // fetchARI asks the CA for the certificate's renewal window, off the mailbox.
@@ -183,7 +197,10 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 	}
 	r := Ordered(a.loadState(), f, errText, now, a.deps.Jitter)
 	a.saveState(r.State)
-	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Outcome: r.Outcome, RetryAt: r.RetryAt, Limit: r.Limit})
+	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Permit: res.permit, Outcome: r.Outcome, RetryAt: r.RetryAt, Limit: r.Limit})
+	if res.permit == a.permit {
+		a.permit = "" // this instance's order: its permit is returned
+	}
 	switch {
 	case f == nil:
 		b := res.bundle

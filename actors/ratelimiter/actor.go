@@ -37,15 +37,26 @@ type limiterActor struct {
 	cfg     Config
 	limits  *Limiter
 	slots   *Slots
-	waiters map[string]*actor.PID
+	waiters map[string]waiter
 	cancel  scheduler.CancelFunc
+}
+
+// waiter is a granted request still waiting for an order slot.
+type waiter struct {
+	pid    *actor.PID
+	permit string
 }
 
 // Props builds the rate limiter. Every order asks it first (PermitRequest) and reports back
 // (OrderFinished).
+//
+// Who holds an order slot and who waits for one outlives an instance: a restarted limiter must not
+// strand the actors waiting for its answer, nor forget the orders in flight. The buckets are read
+// again from the ledger, which every change is written to.
 func Props(cfg Config) *actor.Props {
+	slots, waiters := NewSlots(cfg.Concurrency, cfg.Lease), map[string]waiter{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &limiterActor{cfg: cfg, slots: NewSlots(cfg.Concurrency, cfg.Lease), waiters: map[string]*actor.PID{}}
+		return &limiterActor{cfg: cfg, slots: slots, waiters: waiters}
 	})
 }
 
@@ -62,8 +73,9 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	case *messages.PermitRequest:
 		l.request(ctx, msg)
 	case *messages.OrderFinished:
-		l.finished(msg)
-		l.grant(ctx, l.slots.Release(msg.Name, l.cfg.Now()))
+		if l.finished(msg) {
+			l.grant(ctx, l.slots.Release(msg.Name, l.cfg.Now()))
+		}
 	case tick:
 		l.limits.Forget(l.cfg.Now())
 		_ = l.save()
@@ -73,7 +85,7 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 
 func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
 	now := l.cfg.Now()
-	d := l.limits.Request(Order{Name: msg.Name, Renewal: msg.Renewal, ARI: msg.ARI}, now)
+	d := l.limits.Request(Order{Name: msg.Name, Permit: msg.Permit, Renewal: msg.Renewal, ARI: msg.ARI}, now)
 	if err := l.save(); err != nil {
 		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: now.Add(unwritableRetry), Reason: messages.LimitLedgerUnwritable})
 		return
@@ -83,36 +95,39 @@ func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
 		return
 	}
 	if l.slots.Request(msg.Name, now) {
-		ctx.Respond(&messages.PermitGranted{Name: msg.Name})
+		ctx.Respond(&messages.PermitGranted{Name: msg.Name, Permit: msg.Permit})
 		return
 	}
-	l.waiters[msg.Name] = ctx.Sender()
+	l.waiters[msg.Name] = waiter{pid: ctx.Sender(), permit: msg.Permit}
 	l.cfg.Logger.Debug("order waits for a free slot", "event", event.OrderQueued, "domain", msg.Name,
 		"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
 }
 
-func (l *limiterActor) finished(msg *messages.OrderFinished) {
+// finished records an order's end, and reports whether it ended the name's permit (false: the end
+// of an order whose grant had lapsed, while the name holds a newer permit and its slot).
+func (l *limiterActor) finished(msg *messages.OrderFinished) bool {
 	now := l.cfg.Now()
+	outcome := FailedOther
 	switch msg.Outcome {
 	case messages.OutcomeIssued:
-		l.limits.Report(msg.Name, Issued, now)
+		outcome = Issued
 	case messages.OutcomeValidationFailed, messages.OutcomePaused:
-		l.limits.Report(msg.Name, FailedValidation, now)
-	case messages.OutcomeRateLimited:
-		l.limits.Report(msg.Name, FailedOther, now)
+		outcome = FailedValidation
+	}
+	mine := l.limits.Report(msg.Name, msg.Permit, outcome, now)
+	if msg.Outcome == messages.OutcomeRateLimited { // after Report, whose refund must not shorten the hold
 		l.limits.Hold(msg.Name, msg.Limit, msg.RetryAt)
 		l.cfg.Logger.Warn("the CA's rate limit holds orders until its time", "event", event.CaRateLimited,
 			"domain", msg.Name, "limit", orUnknown(msg.Limit), "retry_at", msg.RetryAt)
-	default:
-		l.limits.Report(msg.Name, FailedOther, now)
 	}
 	_ = l.save()
+	return mine
 }
 
 func (l *limiterActor) grant(ctx actor.Context, names []string) {
 	for _, n := range names {
-		if pid := l.waiters[n]; pid != nil {
-			ctx.Send(pid, &messages.PermitGranted{Name: n})
+		if w, ok := l.waiters[n]; ok {
+			ctx.Send(w.pid, &messages.PermitGranted{Name: n, Permit: w.permit})
 		}
 		delete(l.waiters, n)
 	}

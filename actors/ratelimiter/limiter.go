@@ -12,6 +12,8 @@ import (
 // Order describes an order the limiter is asked about. One certificate covers one name here.
 type Order struct {
 	Name string
+	// Permit identifies the request (messages.PermitRequest.Permit); "" for none.
+	Permit string
 	// Renewal: a certificate for exactly this name was issued before (non-ARI renewal).
 	Renewal bool
 	// ARI: the order carries replaces inside the CA's suggested window; exempt from every limit.
@@ -25,6 +27,10 @@ const ClockSkew = 10 * time.Second
 
 // grantLease is how long a granted order may stay unreported before it counts as finished.
 const grantLease = time.Hour
+
+// inFlightRecheck is when a request meets another permit for the name still in use (a restarted
+// actor's previous order), how soon to ask again; that order's end usually comes first.
+const inFlightRecheck = 30 * time.Second
 
 // Decision answers a request: granted now, or not before At because of Limit.
 type Decision struct {
@@ -49,6 +55,8 @@ type Reservation struct {
 	// nothing is issued.
 	Buckets []string `json:"buckets"`
 	Granted bool     `json:"granted"`
+	// Permit is the request the reservation was granted to; only that order's end releases it.
+	Permit string `json:"permit,omitempty"`
 }
 
 // Ledger is the limiter's whole state; persisting it is what keeps a restart from lifting a limit.
@@ -124,7 +132,12 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		r, has = Reservation{}, false
 	}
 	if has && r.Granted {
-		return Decision{Granted: true, At: now}
+		if samePermit(r.Permit, o.Permit) {
+			return Decision{Granted: true, At: now} // the same request, asked again
+		}
+		// Another request's order (a previous actor instance's) may still be running and will
+		// report; granting this one too would let two orders share one booking.
+		return Decision{At: now.Add(inFlightRecheck), Limit: messages.LimitOrderInFlight}
 	}
 	if has {
 		if at, limit := l.holdFor(r.Buckets, r.At); at.After(now) {
@@ -134,7 +147,7 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		}
 	}
 	if o.ARI {
-		l.ledger.Reservations[o.Name] = Reservation{At: now, Granted: true}
+		l.ledger.Reservations[o.Name] = Reservation{At: now, Granted: true, Permit: o.Permit}
 		return Decision{Granted: true, At: now}
 	}
 
@@ -174,7 +187,7 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		l.ledger.TAT[k] = later(l.ledger.TAT[k], at).Add(lim.Interval())
 		r.Buckets = append(r.Buckets, k)
 	}
-	r.At, r.Granted = at, granted
+	r.At, r.Granted, r.Permit = at, granted, o.Permit
 	l.ledger.Reservations[o.Name] = r
 	if granted {
 		return Decision{Granted: true, At: now}
@@ -182,13 +195,19 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 	return Decision{At: at, Limit: limit}
 }
 
-// Report records how name's granted order ended.
-func (l *Limiter) Report(name string, outcome Outcome, now time.Time) {
-	r := l.ledger.Reservations[name]
-	delete(l.ledger.Reservations, name)
-	if outcome != Issued {
-		for _, k := range r.Buckets {
-			l.refund(k, now)
+// Report records how name's order under permit ended, and returns whether that ended the name's
+// reservation. When the reservation belongs to another permit (this order's grant lapsed and the
+// name has asked again since), the reservation stays and nothing is refunded: the tokens this
+// order took stay spent. A failed validation counts either way: the CA counted it.
+func (l *Limiter) Report(name, permit string, outcome Outcome, now time.Time) bool {
+	r, has := l.ledger.Reservations[name]
+	mine := !has || samePermit(r.Permit, permit)
+	if mine {
+		delete(l.ledger.Reservations, name)
+		if outcome != Issued {
+			for _, k := range r.Buckets {
+				l.refund(k, now)
+			}
 		}
 	}
 	for _, lim := range l.table {
@@ -200,6 +219,7 @@ func (l *Limiter) Report(name string, outcome Outcome, now time.Time) {
 			delete(l.ledger.TAT, k)
 		}
 	}
+	return mine
 }
 
 // Hold records the CA's word: limit (by name; "" when the CA did not say which) gives nothing for
@@ -273,6 +293,9 @@ func limitOf(k string) messages.Limit {
 	limit, _, _ := strings.Cut(k, "|")
 	return messages.Limit(limit)
 }
+
+// samePermit: "" (a ledger written before permits had ids, or a caller without one) matches any.
+func samePermit(a, b string) bool { return a == "" || b == "" || a == b }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

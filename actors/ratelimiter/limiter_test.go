@@ -27,7 +27,7 @@ func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
 		if !d.Granted {
 			t.Fatalf("order %d refused: %+v", i+1, d)
 		}
-		l.Report("a.example.com", Issued, t0)
+		l.Report("a.example.com", "", Issued, t0)
 	}
 	d := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	interval := 7 * 24 * time.Hour / 5
@@ -97,7 +97,7 @@ func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
 		if d := l.Request(Order{Name: name}, now); !d.Granted {
 			t.Fatalf("attempt %d refused: %+v", i+1, d)
 		}
-		l.Report(name, FailedValidation, now)
+		l.Report(name, "", FailedValidation, now)
 	}
 	d := l.Request(Order{Name: name}, t0.Add(5*time.Minute))
 	if d.Granted || d.Limit != messages.LimitFailedAuthorizations {
@@ -113,12 +113,12 @@ func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
 func TestConsecutiveFailuresResetOnSuccess(t *testing.T) {
 	l := New(Production, Ledger{})
 	l.Request(Order{Name: "a.example.com"}, t0)
-	l.Report("a.example.com", FailedValidation, t0)
+	l.Report("a.example.com", "", FailedValidation, t0)
 	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
 		t.Fatal("failure not counted")
 	}
 	l.Request(Order{Name: "a.example.com"}, t0.Add(time.Hour))
-	l.Report("a.example.com", Issued, t0.Add(time.Hour))
+	l.Report("a.example.com", "", Issued, t0.Add(time.Hour))
 	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
 		t.Fatal("consecutive failures not reset by an issued certificate")
 	}
@@ -159,7 +159,7 @@ func TestHoldMovesEarlierBookings(t *testing.T) {
 	l := New(Production, Ledger{})
 	for i := 0; i < 5; i++ {
 		l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
-		l.Report("a.example.com", Issued, t0)
+		l.Report("a.example.com", "", Issued, t0)
 	}
 	booked := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	until := booked.At.Add(10 * time.Hour)
@@ -173,7 +173,7 @@ func TestLedgerRoundTripKeepsLimits(t *testing.T) {
 	l := New(Production, Ledger{})
 	for i := 0; i < 5; i++ {
 		l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
-		l.Report("a.example.com", Issued, t0)
+		l.Report("a.example.com", "", Issued, t0)
 	}
 	l.Hold("z.example.com", messages.LimitUnknown, t0.Add(time.Hour))
 	data, err := json.Marshal(l.Ledger())
@@ -223,7 +223,7 @@ func TestMarginAndTables(t *testing.T) {
 		if !l.Request(Order{Name: "a.example.com"}, t0).Granted {
 			t.Fatal("the none table limited an order")
 		}
-		l.Report("a.example.com", Issued, t0)
+		l.Report("a.example.com", "", Issued, t0)
 	}
 }
 

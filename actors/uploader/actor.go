@@ -77,14 +77,15 @@ type uploaderActor struct {
 	said            map[string]bool
 }
 
-// Props builds the uploader.
+// Props builds the uploader. Its queue (what waits to be uploaded, and the newest bundle of every
+// name) outlives an instance: a restarted uploader carries on where the failed one stopped.
 func Props(cfg Config) *actor.Props {
+	if cfg.DistributeRetry <= 0 {
+		cfg.DistributeRetry = time.Hour
+	}
+	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
 	return actor.PropsFromProducer(func() actor.Actor {
-		if cfg.DistributeRetry <= 0 {
-			cfg.DistributeRetry = time.Hour
-		}
-		return &uploaderActor{cfg: cfg, queue: NewQueue(cfg.MinBackoff, cfg.MaxBackoff),
-			said: map[string]bool{}}
+		return &uploaderActor{cfg: cfg, queue: queue, said: map[string]bool{}}
 	})
 }
 
@@ -94,6 +95,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		u.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 		every := u.cfg.ReconcileInterval
 		u.cancelReconcile = u.timers.SendRepeatedly(every, every, ctx.Self(), reconcileTick{})
+		u.next(ctx) // after a restart, the kept queue may hold work
 	case *actor.Stopping, *actor.Restarting:
 		if u.cancel != nil {
 			u.cancel()

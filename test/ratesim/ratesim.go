@@ -136,7 +136,7 @@ func Run(cfg Config) (Report, error) {
 		switch {
 		case !accepted:
 			rep.Violations++
-			limiter.Report(name, ratelimiter.FailedOther, now)
+			limiter.Report(name, "", ratelimiter.FailedOther, now)
 			limiter.Hold(name, "", now.Add(time.Hour))
 			st.next = now.Add(time.Hour)
 		case issued:
@@ -146,12 +146,12 @@ func Run(cfg Config) (Report, error) {
 				rep.Renewals++
 			}
 			rep.Issued++
-			limiter.Report(name, ratelimiter.Issued, now)
+			limiter.Report(name, "", ratelimiter.Issued, now)
 			st.notBefore, st.notAfter, st.failures = now, now.Add(cfg.Lifetime), 0
 			schedule(name, certificate.RenewTime(st.notBefore, st.notAfter))
 			continue
 		default:
-			limiter.Report(name, ratelimiter.FailedValidation, now)
+			limiter.Report(name, "", ratelimiter.FailedValidation, now)
 			st.failures++
 			delay := certificate.RetryDelay(st.failures)
 			st.next = now.Add(delay + time.Duration(rnd.Int64N(int64(delay)/10+1)))

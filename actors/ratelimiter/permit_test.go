@@ -1,0 +1,84 @@
+package ratelimiter
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
+)
+
+// A permit is one request: asking again with it is the same request; another request for the
+// name waits while it is in use; only its own order's end releases it.
+func TestPermits(t *testing.T) {
+	const name = "a.example.com"
+	exactSet := "certificates_per_exact_set|" + name
+	type step struct {
+		at      time.Duration
+		request string // a permit asks (Renewal), or
+		report  string // that permit's order ends with outcome
+		outcome Outcome
+	}
+	cases := []struct {
+		name      string
+		steps     []step
+		granted   bool           // the last request's answer
+		limit     messages.Limit // when deferred
+		mine      bool           // the last report's answer
+		tokens    int            // exact-set tokens not yet back after the last step
+		permitNow string         // the reservation's permit at the end ("" none)
+	}{
+		{name: "the same request asked again after a timeout is granted once",
+			steps:   []step{{request: "p1"}, {at: time.Minute, request: "p1"}},
+			granted: true, tokens: 1, permitNow: "p1"},
+		{name: "another request while the permit is in use waits for its order",
+			steps:   []step{{request: "p1"}, {at: time.Minute, request: "p2"}},
+			granted: false, limit: messages.LimitOrderInFlight, tokens: 1, permitNow: "p1"},
+		{name: "a restarted actor's order ends: its own report releases and refunds",
+			steps: []step{{request: "p1"}, {at: time.Minute, request: "p2"}, {at: 2 * time.Minute, report: "p1", outcome: FailedOther},
+				{at: 3 * time.Minute, request: "p2"}},
+			granted: true, mine: true, tokens: 1, permitNow: "p2"},
+		{name: "an unused grant given back by a newer instance refunds nothing of the newer order",
+			steps:   []step{{request: "p1"}, {at: time.Minute, report: "p9", outcome: FailedOther}},
+			granted: true, mine: false, tokens: 1, permitNow: "p1"},
+		{name: "a grant that lapsed: the new order books anew, the old order's late end changes nothing",
+			steps: []step{{request: "p1"}, {at: 2 * time.Hour, request: "p2"}, {at: 2*time.Hour + time.Minute, report: "p1", outcome: FailedOther}},
+			granted: true, mine: false, tokens: 2, permitNow: "p2"},
+		{name: "a ledger from before permits had ids matches any permit",
+			steps:   []step{{request: ""}, {at: time.Minute, request: "p1"}, {at: 2 * time.Minute, report: "p1", outcome: Issued}},
+			granted: true, mine: true, tokens: 1, permitNow: ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := New(Production, Ledger{})
+			var last Decision
+			mine := false
+			end := t0
+			for _, s := range c.steps {
+				now := t0.Add(s.at)
+				end = now
+				if s.report != "" {
+					mine = l.Report(name, s.report, s.outcome, now)
+					continue
+				}
+				last = l.Request(Order{Name: name, Permit: s.request, Renewal: true}, now)
+			}
+			if last.Granted != c.granted || (!c.granted && last.Limit != c.limit) {
+				t.Fatalf("last request = %+v, want granted=%v limit=%q", last, c.granted, c.limit)
+			}
+			if mine != c.mine {
+				t.Errorf("last report ended the reservation = %v, want %v", mine, c.mine)
+			}
+			lim := named(t, Production, messages.LimitCertificatesPerExactSet)
+			spent := 0
+			if tat, ok := l.Ledger().TAT[exactSet]; ok {
+				spent = int((tat.Sub(end) + lim.Interval() - 1) / lim.Interval()) // tokens not yet back
+			}
+			if spent != c.tokens {
+				t.Errorf("exact-set tokens spent = %d, want %d", spent, c.tokens)
+			}
+			if r := l.Ledger().Reservations[name]; r.Permit != c.permitNow {
+				t.Errorf("reservation permit = %q, want %q", r.Permit, c.permitNow)
+			}
+		})
+	}
+}
