@@ -41,7 +41,7 @@ func TestPermits(t *testing.T) {
 			steps:   []step{{request: "p1"}, {at: time.Minute, report: "p9", outcome: FailedOther}},
 			granted: true, mine: false, tokens: 1, permitNow: "p1"},
 		{name: "a grant that lapsed: the new order books anew, the old order's late end changes nothing",
-			steps: []step{{request: "p1"}, {at: 2 * time.Hour, request: "p2"}, {at: 2*time.Hour + time.Minute, report: "p1", outcome: FailedOther}},
+			steps:   []step{{request: "p1"}, {at: 2 * time.Hour, request: "p2"}, {at: 2*time.Hour + time.Minute, report: "p1", outcome: FailedOther}},
 			granted: true, mine: false, tokens: 2, permitNow: "p2"},
 		{name: "a ledger from before permits had ids matches any permit",
 			steps:   []step{{request: ""}, {at: time.Minute, request: "p1"}, {at: 2 * time.Minute, report: "p1", outcome: Issued}},
