@@ -34,17 +34,27 @@ const unwritableRetry = time.Minute
 type tick struct{}
 
 type limiterActor struct {
-	cfg     Config
-	limits  *Limiter
-	slots   *Slots
-	waiters map[string]waiter
-	cancel  scheduler.CancelFunc
+	cfg    Config
+	limits *Limiter
+	*kept
+	cancel scheduler.CancelFunc
 }
 
 // waiter is a granted request still waiting for an order slot.
 type waiter struct {
 	pid    *actor.PID
 	permit string
+}
+
+// kept is what outlives a limiter instance (see Props).
+type kept struct {
+	slots   *Slots
+	waiters map[string]waiter
+	// restarted: the last instance failed and protoactor restarted it in place. Its siblings (the
+	// permit holders) ran on, so the ledger's granted orders are still theirs. Otherwise this is
+	// the first instance in the process, or a new one after the supervisor itself restarted and
+	// stopped every holder.
+	restarted bool
 }
 
 // Props builds the rate limiter. Every order asks it first (PermitRequest) and reports back
@@ -54,22 +64,33 @@ type waiter struct {
 // strand the actors waiting for its answer, nor forget the orders in flight. The buckets are read
 // again from the ledger, which every change is written to.
 func Props(cfg Config) *actor.Props {
-	slots, waiters := NewSlots(cfg.Concurrency, cfg.Lease), map[string]waiter{}
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &limiterActor{cfg: cfg, slots: slots, waiters: waiters}
-	})
+	k := &kept{slots: NewSlots(cfg.Concurrency, cfg.Lease), waiters: map[string]waiter{}}
+	return actor.PropsFromProducer(func() actor.Actor { return &limiterActor{cfg: cfg, kept: k} })
 }
 
 func (l *limiterActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		l.limits = New(l.cfg.Table, l.load())
+		if !l.restarted {
+			// The holders of the orders the ledger says are granted are gone, and so are their
+			// answers. Those orders may have issued, so their tokens stay spent; the names may
+			// order again.
+			if n := l.limits.AbandonAll(); n > 0 {
+				l.cfg.Logger.Debug("orders granted to holders that are gone were closed; their tokens stay spent", "orders", n)
+				_ = l.save()
+			}
+			l.slots.Reset()
+			clear(l.waiters)
+		}
+		l.restarted = false
 		every := l.cfg.Lease / 4
 		l.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(every, every, ctx.Self(), tick{})
-	case *actor.Stopping, *actor.Restarting:
-		if l.cancel != nil {
-			l.cancel()
-		}
+	case *actor.Restarting:
+		l.restarted = true
+		l.stopTimer()
+	case *actor.Stopping:
+		l.stopTimer()
 	case *messages.PermitRequest:
 		l.request(ctx, msg)
 	case *messages.OrderFinished:
@@ -164,6 +185,12 @@ func (l *limiterActor) save() error {
 			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))
 	}
 	return err
+}
+
+func (l *limiterActor) stopTimer() {
+	if l.cancel != nil {
+		l.cancel()
+	}
 }
 
 func orUnknown(s messages.Limit) messages.Limit {

@@ -1,6 +1,7 @@
 package ratelimiter
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -44,4 +45,106 @@ func TestCorruptLedgerIsSetAside(t *testing.T) {
 	if data, _ := os.ReadFile(aside[0]); string(data) != "{torn" {
 		t.Errorf("the set-aside copy changed: %q", data)
 	}
+}
+
+// restart makes protoactor restart the actor in place, as after a panic in Receive.
+func restart(system *actor.ActorSystem, pid *actor.PID) {
+	p, _ := system.ProcessRegistry.Get(pid)
+	p.SendSystemMessage(pid, &actor.Restart{})
+}
+
+// holder is a certificate actor as the limiter sees it: it asks, and keeps what it is told.
+type holder struct{ got chan any }
+
+func (h *holder) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *messages.PermitGranted, *messages.PermitDeferred:
+		h.got <- msg
+	}
+}
+
+func startLimiter(t *testing.T, path string, concurrency int) (*actor.ActorSystem, *actor.Props) {
+	t.Helper()
+	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	t.Cleanup(system.Shutdown)
+	return system, Props(Config{Table: Production, LedgerPath: path, Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
+}
+
+func answer(t *testing.T, h *holder) any {
+	t.Helper()
+	select {
+	case m := <-h.got:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer from the limiter")
+		return nil
+	}
+}
+
+// A limiter restarted in place (its siblings ran on) keeps who waits for a slot: the waiting
+// actor gets its grant when the slot frees, without asking again.
+func TestRestartedLimiterKeepsItsWaiters(t *testing.T) {
+	system, props := startLimiter(t, filepath.Join(t.TempDir(), "ledger.json"), 1)
+	pid := system.Root.Spawn(props)
+	a, b := &holder{got: make(chan any, 4)}, &holder{got: make(chan any, 4)}
+	aPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a }))
+	bPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return b }))
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "a.example.com", Permit: "a1"}, aPID)
+	if g, ok := answer(t, a).(*messages.PermitGranted); !ok || g.Permit != "a1" {
+		t.Fatalf("a's answer = %#v, want its grant", g)
+	}
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "b.example.com", Permit: "b1"}, bPID)
+	time.Sleep(50 * time.Millisecond) // b waits for the one slot
+
+	restart(system, pid)
+	system.Root.Send(pid, &messages.OrderFinished{Name: "a.example.com", Permit: "a1", Outcome: messages.OutcomeIssued})
+	if g, ok := answer(t, b).(*messages.PermitGranted); !ok || g.Permit != "b1" {
+		t.Fatalf("b's answer after the restart = %#v, want its grant", g)
+	}
+}
+
+// A new limiter instance whose holders are gone (a new process, or after the supervisor's own
+// restart) closes their granted orders as spent: their names may order again at once, and the
+// tokens those orders took are not given back.
+func TestNewLimiterClosesOrdersOfHoldersThatAreGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	system, props := startLimiter(t, path, 1)
+	pid := system.Root.Spawn(props)
+	a := &holder{got: make(chan any, 4)}
+	aPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a }))
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "a.example.com", Permit: "old", Renewal: true}, aPID)
+	if _, ok := answer(t, a).(*messages.PermitGranted); !ok {
+		t.Fatal("no grant")
+	}
+	_ = system.Root.StopFuture(pid).Wait() // with the supervisor; the holder's answer never comes
+
+	second, props2 := startLimiter(t, path, 1) // the next process reads the same ledger
+	pid2 := second.Root.Spawn(props2)
+	b := &holder{got: make(chan any, 4)}
+	bPID := second.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return b }))
+	second.Root.RequestWithCustomSender(pid2, &messages.PermitRequest{Name: "a.example.com", Permit: "new", Renewal: true}, bPID)
+	if g, ok := answer(t, b).(*messages.PermitGranted); !ok || g.Permit != "new" {
+		t.Fatalf("answer = %#v, want a grant: the old holder is gone", g)
+	}
+	_ = second.Root.StopFuture(pid2).Wait()
+	lim := named(t, Production, messages.LimitCertificatesPerExactSet)
+	l := New(Production, readLedger(t, path))
+	tat := l.Ledger().TAT["certificates_per_exact_set|a.example.com"]
+	if spent := time.Until(tat); spent < 2*lim.Interval()-time.Minute {
+		t.Fatalf("exact-set bucket holds %s of spend, want two orders' worth (the abandoned one stays spent)", spent)
+	}
+}
+
+func readLedger(t *testing.T, path string) Ledger {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l Ledger
+	if err := json.Unmarshal(data, &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

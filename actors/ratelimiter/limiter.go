@@ -195,6 +195,20 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 	return Decision{At: at, Limit: limit}
 }
 
+// AbandonAll closes every granted reservation without hearing how its order ended, because every
+// holder is gone (a previous process, or actors the supervisor's restart stopped). Their tokens
+// stay spent: the orders may have issued. It returns how many there were.
+func (l *Limiter) AbandonAll() int {
+	n := 0
+	for name, r := range l.ledger.Reservations {
+		if r.Granted {
+			delete(l.ledger.Reservations, name)
+			n++
+		}
+	}
+	return n
+}
+
 // Report records how name's order under permit ended, and returns whether that ended the name's
 // reservation. When the reservation belongs to another permit (this order's grant lapsed and the
 // name has asked again since), the reservation stays and nothing is refunded: the tokens this

@@ -59,6 +59,13 @@ func (s *Slots) Release(name string, now time.Time) []string {
 	return granted
 }
 
+// Reset forgets every holder and waiter: they are all gone.
+func (s *Slots) Reset() {
+	clear(s.held)
+	clear(s.queued)
+	s.waiting = nil
+}
+
 // InFlight is the number of permits held.
 func (s *Slots) InFlight() int { return len(s.held) }
 

@@ -50,6 +50,8 @@ type Faults struct {
 	ACME      func(http.RoundTripper) http.RoundTripper
 	DFP       func(http.RoundTripper) http.RoundTripper
 	Preflight func(certificate.Preflighter) certificate.Preflighter
+	// System is handed the actor system once the supervisor runs, to restart actors mid-work.
+	System func(*actor.ActorSystem)
 }
 
 // Run provisions certificates until ctx is done, then stops the actors, lets orders in flight
@@ -122,6 +124,9 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	if err != nil {
 		_ = responder.Shutdown(context.Background())
 		return fmt.Errorf("start actors: %w", err)
+	}
+	if faults.System != nil {
+		faults.System(system)
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
