@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,6 +25,8 @@ type Config struct {
 	Lease       time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Writes, when set, counts the ledger's writes (one per burst of messages, not per message).
+	Writes *atomic.Int64
 }
 
 // unwritableRetry is how long a request waits when the ledger cannot be persisted: granting an
@@ -33,11 +36,24 @@ const unwritableRetry = time.Minute
 // tick is the actor's timer message: reclaim lapsed order slots and forget spent bookkeeping.
 type tick struct{}
 
+// flush is the message the limiter sends itself to write the ledger and then send the answers
+// held for it. It goes to the back of the mailbox, so every message already waiting is handled
+// first: a burst of requests costs one write, and no grant leaves before the write that books it.
+type flush struct{}
+
 type limiterActor struct {
 	cfg    Config
 	limits *Limiter
 	*kept
 	cancel scheduler.CancelFunc
+	// outbox holds answers until the ledger that books them is written.
+	outbox   []outgoing
+	flushing bool
+}
+
+type outgoing struct {
+	to  *actor.PID
+	msg any
 }
 
 // waiter is a granted request still waiting for an order slot.
@@ -62,7 +78,7 @@ type kept struct {
 //
 // Who holds an order slot and who waits for one outlives an instance: a restarted limiter must not
 // strand the actors waiting for its answer, nor forget the orders in flight. The buckets are read
-// again from the ledger, which every change is written to.
+// again from the ledger, which is written before any answer leaves.
 func Props(cfg Config) *actor.Props {
 	k := &kept{slots: NewSlots(cfg.Concurrency, cfg.Lease), waiters: map[string]waiter{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &limiterActor{cfg: cfg, kept: k} })
@@ -73,15 +89,7 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		l.limits = New(l.cfg.Table, l.load())
 		if !l.restarted {
-			// The holders of the orders the ledger says are granted are gone, and so are their
-			// answers. Those orders may have issued, so their tokens stay spent; the names may
-			// order again.
-			if n := l.limits.AbandonAll(); n > 0 {
-				l.cfg.Logger.Debug("orders granted to holders that are gone were closed; their tokens stay spent", "orders", n)
-				_ = l.save()
-			}
-			l.slots.Reset()
-			clear(l.waiters)
+			l.closeAbandoned(ctx)
 		}
 		l.restarted = false
 		every := l.cfg.Lease / 4
@@ -99,29 +107,39 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 		}
 	case tick:
 		l.limits.Forget(l.cfg.Now())
-		_ = l.save()
 		l.grant(ctx, l.slots.Release("", l.cfg.Now()))
+		l.flushSoon(ctx)
+	case flush:
+		l.flush(ctx)
 	}
+}
+
+// closeAbandoned closes the orders whose holders are gone, and so are their answers: those that
+// had a slot may have issued (their tokens stay spent), the rest are refunded.
+func (l *limiterActor) closeAbandoned(ctx actor.Context) {
+	if n := l.limits.AbandonAll(l.cfg.Now()); n > 0 {
+		l.cfg.Logger.Debug("orders granted to holders that are gone were closed; their tokens stay spent", "orders", n)
+	}
+	l.slots.Reset()
+	clear(l.waiters)
+	l.flushSoon(ctx)
 }
 
 func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
 	now := l.cfg.Now()
 	d := l.limits.Request(Order{Name: msg.Name, Permit: msg.Permit, Renewal: msg.Renewal, ARI: msg.ARI}, now)
-	if err := l.save(); err != nil {
-		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: now.Add(unwritableRetry), Reason: messages.LimitLedgerUnwritable})
-		return
+	l.flushSoon(ctx)
+	switch {
+	case !d.Granted:
+		l.send(ctx.Sender(), &messages.PermitDeferred{Name: msg.Name, Until: d.At, Reason: d.Limit})
+	case l.slots.Request(msg.Name, now):
+		l.limits.SlotTaken(msg.Name)
+		l.send(ctx.Sender(), &messages.PermitGranted{Name: msg.Name, Permit: msg.Permit})
+	default:
+		l.waiters[msg.Name] = waiter{pid: ctx.Sender(), permit: msg.Permit}
+		l.cfg.Logger.Debug("order waits for a free slot", "event", event.OrderQueued, "domain", msg.Name,
+			"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
 	}
-	if !d.Granted {
-		ctx.Respond(&messages.PermitDeferred{Name: msg.Name, Until: d.At, Reason: d.Limit})
-		return
-	}
-	if l.slots.Request(msg.Name, now) {
-		ctx.Respond(&messages.PermitGranted{Name: msg.Name, Permit: msg.Permit})
-		return
-	}
-	l.waiters[msg.Name] = waiter{pid: ctx.Sender(), permit: msg.Permit}
-	l.cfg.Logger.Debug("order waits for a free slot", "event", event.OrderQueued, "domain", msg.Name,
-		"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
 }
 
 // finished records an order's end, and reports whether it ended the name's permit (false: the end
@@ -141,17 +159,56 @@ func (l *limiterActor) finished(msg *messages.OrderFinished) bool {
 		l.cfg.Logger.Warn("the CA's rate limit holds orders until its time", "event", event.CaRateLimited,
 			"domain", msg.Name, "limit", orUnknown(msg.Limit), "retry_at", msg.RetryAt)
 	}
-	_ = l.save()
 	return mine
 }
 
+// grant hands freed slots to the names waiting for them.
 func (l *limiterActor) grant(ctx actor.Context, names []string) {
 	for _, n := range names {
 		if w, ok := l.waiters[n]; ok {
-			ctx.Send(w.pid, &messages.PermitGranted{Name: n, Permit: w.permit})
+			l.limits.SlotTaken(n)
+			l.send(w.pid, &messages.PermitGranted{Name: n, Permit: w.permit})
 		}
 		delete(l.waiters, n)
 	}
+	l.flushSoon(ctx)
+}
+
+// send holds an answer until the next flush.
+func (l *limiterActor) send(to *actor.PID, msg any) {
+	if to != nil {
+		l.outbox = append(l.outbox, outgoing{to: to, msg: msg})
+	}
+}
+
+func (l *limiterActor) flushSoon(ctx actor.Context) {
+	if !l.flushing {
+		l.flushing = true
+		ctx.Send(ctx.Self(), flush{})
+	}
+}
+
+// flush writes the ledger once, then sends the answers it books. When it cannot be written, no
+// grant leaves: granting an order a restart would forget could exceed a limit.
+func (l *limiterActor) flush(ctx actor.Context) {
+	l.flushing = false
+	now := l.cfg.Now()
+	err := l.save()
+	for _, o := range l.outbox {
+		msg := o.msg
+		if g, ok := msg.(*messages.PermitGranted); ok && err != nil {
+			// Taken back: booking and slot. Names the slot would pass to keep their place and
+			// get it when they ask again (see certificate.Deps.PermitWait); none is told now, so
+			// a broken disk does not spin.
+			l.limits.Report(g.Name, g.Permit, FailedOther, now)
+			for _, n := range l.slots.Release(g.Name, now) {
+				delete(l.waiters, n)
+			}
+			msg = &messages.PermitDeferred{Name: g.Name, Until: now.Add(unwritableRetry), Reason: messages.LimitLedgerUnwritable}
+		}
+		ctx.Send(o.to, msg)
+	}
+	l.outbox = l.outbox[:0]
 }
 
 // load reads the ledger. A missing one is a first start; an unreadable one is set aside (never
@@ -179,6 +236,9 @@ func (l *limiterActor) save() error {
 	data, err := json.Marshal(l.limits.Ledger())
 	if err == nil {
 		err = store.WriteFileAtomic(l.cfg.LedgerPath, data, 0o600)
+	}
+	if l.cfg.Writes != nil {
+		l.cfg.Writes.Add(1)
 	}
 	if err != nil {
 		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", event.LedgerWriteFailed,

@@ -2,9 +2,11 @@ package ratelimiter
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,4 +149,45 @@ func readLedger(t *testing.T, path string) Ledger {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// A burst of requests costs one ledger write, not one per request, and still no grant leaves
+// before the write that books it.
+func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	t.Cleanup(system.Shutdown)
+	var writes atomic.Int64
+	props := Props(Config{Table: Staging, LedgerPath: path, Concurrency: 1000, Lease: time.Hour, Logger: logger, Now: time.Now, Writes: &writes})
+
+	const burst = 300
+	h := &holder{got: make(chan any, burst)}
+	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
+	pid := system.Root.Spawn(props)
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "warm.example.com", Permit: "p"}, hPID)
+	answer(t, h)
+	// The whole burst waits in the mailbox, as when every certificate actor asks at a start.
+	p, _ := system.ProcessRegistry.Get(pid)
+	p.SendSystemMessage(pid, &actor.SuspendMailbox{})
+	for i := 0; i < burst; i++ {
+		name := fmt.Sprintf("n%d.example.com", i)
+		system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: name, Permit: "p"}, hPID)
+	}
+	before := writes.Load()
+	p.SendSystemMessage(pid, &actor.ResumeMailbox{})
+	for i := 0; i < burst; i++ {
+		if _, ok := answer(t, h).(*messages.PermitGranted); !ok {
+			t.Fatal("a request was not granted")
+		}
+	}
+	// One more request, answered after everything the burst left in the mailbox.
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "last.example.com", Permit: "p"}, hPID)
+	answer(t, h)
+	if n := writes.Load() - before; n != 2 {
+		t.Fatalf("a burst of %d requests and one more cost %d ledger writes, want 2", burst, n)
+	}
+	if got := readLedger(t, path); len(got.Reservations) != burst+2 {
+		t.Fatalf("the ledger books %d of the %d granted orders", len(got.Reservations), burst)
+	}
 }

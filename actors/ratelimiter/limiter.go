@@ -57,6 +57,9 @@ type Reservation struct {
 	Granted bool     `json:"granted"`
 	// Permit is the request the reservation was granted to; only that order's end releases it.
 	Permit string `json:"permit,omitempty"`
+	// Slot: the grant was sent with an order slot, so the order may have been placed. A granted
+	// reservation still waiting for a slot certainly placed none.
+	Slot bool `json:"slot,omitempty"`
 }
 
 // Ledger is the limiter's whole state; persisting it is what keeps a restart from lifting a limit.
@@ -195,18 +198,33 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 	return Decision{At: at, Limit: limit}
 }
 
+// SlotTaken records that name's granted order got its slot: from now on it may be placed.
+func (l *Limiter) SlotTaken(name string) {
+	if r, ok := l.ledger.Reservations[name]; ok && r.Granted {
+		r.Slot = true
+		l.ledger.Reservations[name] = r
+	}
+}
+
 // AbandonAll closes every granted reservation without hearing how its order ended, because every
-// holder is gone (a previous process, or actors the supervisor's restart stopped). Their tokens
-// stay spent: the orders may have issued. It returns how many there were.
-func (l *Limiter) AbandonAll() int {
-	n := 0
+// holder is gone (a previous process, or actors the supervisor's restart stopped). An order that
+// had its slot may have issued, so its tokens stay spent; one still waiting for a slot placed
+// nothing, and is refunded. It returns how many orders stay spent.
+func (l *Limiter) AbandonAll(now time.Time) (spent int) {
 	for name, r := range l.ledger.Reservations {
-		if r.Granted {
-			delete(l.ledger.Reservations, name)
-			n++
+		if !r.Granted {
+			continue
+		}
+		delete(l.ledger.Reservations, name)
+		if r.Slot {
+			spent++
+			continue
+		}
+		for _, k := range r.Buckets {
+			l.refund(k, now)
 		}
 	}
-	return n
+	return spent
 }
 
 // Report records how name's order under permit ended, and returns whether that ended the name's

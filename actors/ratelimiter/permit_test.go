@@ -82,3 +82,28 @@ func TestPermits(t *testing.T) {
 		})
 	}
 }
+
+// At a start, or after the supervisor's restart, every holder is gone: an order that had its slot
+// may have issued and stays spent; one still waiting for a slot placed nothing and is refunded.
+func TestAbandonAll(t *testing.T) {
+	l := New(Production, Ledger{})
+	l.Request(Order{Name: "ordering.example.com", Permit: "p1"}, t0)
+	l.SlotTaken("ordering.example.com")
+	l.Request(Order{Name: "waiting.example.org", Permit: "p2"}, t0)
+	if spent := l.AbandonAll(t0.Add(time.Minute)); spent != 1 {
+		t.Fatalf("AbandonAll = %d orders spent, want 1 (the one with a slot)", spent)
+	}
+	if n := len(l.Ledger().Reservations); n != 0 {
+		t.Fatalf("%d granted reservations left: %v", n, l.Ledger().Reservations)
+	}
+	exact := func(name string) bool {
+		tat, ok := l.Ledger().TAT["certificates_per_exact_set|"+name]
+		return ok && tat.After(t0.Add(time.Minute))
+	}
+	if !exact("ordering.example.com") {
+		t.Error("the order that had its slot was refunded; it may have issued")
+	}
+	if exact("waiting.example.org") {
+		t.Error("the order still waiting for a slot stays spent; it placed nothing")
+	}
+}
