@@ -116,4 +116,5 @@ func TestRestartsOfEveryActorKindMidWorkLoseNothing(t *testing.T) {
 		t.Errorf("the ledger books %d certificates, the CA received %d orders", booked, orders)
 	}
 	t.Logf("restarts %v; %d orders at the CA, %d booked", restarted, w.CA.Orders(), booked)
+	_ = os.WriteFile("/tmp/restart.log", []byte(r.logs.String()), 0o600)
 }

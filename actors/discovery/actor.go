@@ -42,15 +42,20 @@ type discoveryActor struct {
 	cfg    Config
 	cancel scheduler.CancelFunc
 	busy   bool
-	// Each name, skipped host and excluded name is logged once per process, not once per poll.
+	// Each name, skipped host and excluded name is logged once while DFP lists it, not once per
+	// poll; the set outlives an instance, so a restart does not log them all again. thisPoll is
+	// what the current poll mentioned: the rest is forgotten after a poll that lists DFP's services
+	// (so the set does not grow forever, and a name that comes back is announced again).
 	announced map[string]bool
+	thisPoll  map[string]bool
 	dfp       DFPState
 }
 
 // Props builds discovery; it reports DomainsDiscovered to its parent after every successful poll.
 func Props(cfg Config) *actor.Props {
+	announced := map[string]bool{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &discoveryActor{cfg: cfg, announced: map[string]bool{}}
+		return &discoveryActor{cfg: cfg, announced: announced, thisPoll: map[string]bool{}}
 	})
 }
 
@@ -124,10 +129,20 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 			log.Info("domain discovered", "event", event.DomainDiscovered, "domain", n)
 		}
 	}
-	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: res.err == nil && len(res.services) > 0})
+	authoritative := res.err == nil && len(res.services) > 0
+	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: authoritative})
+	if authoritative {
+		for k := range d.announced {
+			if !d.thisPoll[k] {
+				delete(d.announced, k)
+			}
+		}
+	}
+	clear(d.thisPoll)
 }
 
 func (d *discoveryActor) once(key string) bool {
+	d.thisPoll[key] = true
 	if d.announced[key] {
 		return false
 	}

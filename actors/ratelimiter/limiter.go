@@ -135,8 +135,15 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		r, has = Reservation{}, false
 	}
 	if has && r.Granted {
-		if samePermit(r.Permit, o.Permit) {
+		switch {
+		case samePermit(r.Permit, o.Permit):
 			return Decision{Granted: true, At: now} // the same request, asked again
+		case !r.Slot:
+			// Another request (a previous actor instance's) still waiting for its slot: it placed
+			// nothing, so this one takes its booking over.
+			r.Permit = o.Permit
+			l.ledger.Reservations[o.Name] = r
+			return Decision{Granted: true, At: now}
 		}
 		// Another request's order (a previous actor instance's) may still be running and will
 		// report; granting this one too would let two orders share one booking.

@@ -14,7 +14,8 @@ func TestPermits(t *testing.T) {
 	exactSet := "certificates_per_exact_set|" + name
 	type step struct {
 		at      time.Duration
-		request string // a permit asks (Renewal), or
+		request string // a permit asks (Renewal) and, if slot, gets its order slot; or
+		slot    bool
 		report  string // that permit's order ends with outcome
 		outcome Outcome
 	}
@@ -31,14 +32,17 @@ func TestPermits(t *testing.T) {
 			steps:   []step{{request: "p1"}, {at: time.Minute, request: "p1"}},
 			granted: true, tokens: 1, permitNow: "p1"},
 		{name: "another request while the permit is in use waits for its order",
-			steps:   []step{{request: "p1"}, {at: time.Minute, request: "p2"}},
+			steps:   []step{{request: "p1", slot: true}, {at: time.Minute, request: "p2"}},
 			granted: false, limit: messages.LimitOrderInFlight, tokens: 1, permitNow: "p1"},
+		{name: "another request while the permit still waits for a slot takes the booking over",
+			steps:   []step{{request: "p1"}, {at: time.Minute, request: "p2"}},
+			granted: true, tokens: 1, permitNow: "p2"},
 		{name: "a restarted actor's order ends: its own report releases and refunds",
-			steps: []step{{request: "p1"}, {at: time.Minute, request: "p2"}, {at: 2 * time.Minute, report: "p1", outcome: FailedOther},
+			steps: []step{{request: "p1", slot: true}, {at: time.Minute, request: "p2"}, {at: 2 * time.Minute, report: "p1", outcome: FailedOther},
 				{at: 3 * time.Minute, request: "p2"}},
 			granted: true, mine: true, tokens: 1, permitNow: "p2"},
 		{name: "an unused grant given back by a newer instance refunds nothing of the newer order",
-			steps:   []step{{request: "p1"}, {at: time.Minute, report: "p9", outcome: FailedOther}},
+			steps:   []step{{request: "p1", slot: true}, {at: time.Minute, report: "p9", outcome: FailedOther}},
 			granted: true, mine: false, tokens: 1, permitNow: "p1"},
 		{name: "a grant that lapsed: the new order books anew, the old order's late end changes nothing",
 			steps:   []step{{request: "p1"}, {at: 2 * time.Hour, request: "p2"}, {at: 2*time.Hour + time.Minute, report: "p1", outcome: FailedOther}},
@@ -61,6 +65,9 @@ func TestPermits(t *testing.T) {
 					continue
 				}
 				last = l.Request(Order{Name: name, Permit: s.request, Renewal: true}, now)
+				if s.slot && last.Granted {
+					l.SlotTaken(name)
+				}
 			}
 			if last.Granted != c.granted || (!c.granted && last.Limit != c.limit) {
 				t.Fatalf("last request = %+v, want granted=%v limit=%q", last, c.granted, c.limit)
