@@ -66,11 +66,11 @@ type waiter struct {
 type kept struct {
 	slots   *Slots
 	waiters map[string]waiter
-	// restarted: the last instance failed and protoactor restarted it in place. Its siblings (the
-	// permit holders) ran on, so the ledger's granted orders are still theirs. Otherwise this is
-	// the first instance in the process, or a new one after the supervisor itself restarted and
-	// stopped every holder.
-	restarted bool
+	// started: an instance has run in this process. restarted: the last one failed and protoactor
+	// restarted it in place; its siblings (the permit holders) ran on, so the ledger's granted
+	// orders are still theirs. A new instance that was not restarted follows the supervisor's own
+	// restart, which stopped every holder.
+	started, restarted bool
 }
 
 // Props builds the rate limiter. Every order asks it first (PermitRequest) and reports back
@@ -88,10 +88,14 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		l.limits = New(l.cfg.Table, l.load())
-		if !l.restarted {
+		switch {
+		case !l.started:
+			l.limits.Reopen(l.cfg.Now())
+			l.flushSoon(ctx)
+		case !l.restarted:
 			l.closeAbandoned(ctx)
 		}
-		l.restarted = false
+		l.started, l.restarted = true, false
 		every := l.cfg.Lease / 4
 		l.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(every, every, ctx.Self(), tick{})
 	case *actor.Restarting:
@@ -114,8 +118,9 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	}
 }
 
-// closeAbandoned closes the orders whose holders are gone, and so are their answers: those that
-// had a slot may have issued (their tokens stay spent), the rest are refunded.
+// closeAbandoned closes the orders whose holders the supervisor's restart stopped; their answers
+// will not come. Those that had a slot may still issue (their tokens stay spent); the rest are
+// refunded.
 func (l *limiterActor) closeAbandoned(ctx actor.Context) {
 	if n := l.limits.AbandonAll(l.cfg.Now()); n > 0 {
 		l.cfg.Logger.Debug("orders granted to holders that are gone were closed; their tokens stay spent", "orders", n)

@@ -137,7 +137,12 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 	if has && r.Granted {
 		switch {
 		case samePermit(r.Permit, o.Permit):
-			return Decision{Granted: true, At: now} // the same request, asked again
+			// The same request asked again, or a booking reopened at a start (see Reopen).
+			if r.Permit == "" {
+				r.Permit, r.Slot = o.Permit, false
+				l.ledger.Reservations[o.Name] = r
+			}
+			return Decision{Granted: true, At: now}
 		case !r.Slot:
 			// Another request (a previous actor instance's) still waiting for its slot: it placed
 			// nothing, so this one takes its booking over.
@@ -213,9 +218,29 @@ func (l *Limiter) SlotTaken(name string) {
 	}
 }
 
-// AbandonAll closes every granted reservation without hearing how its order ended, because every
-// holder is gone (a previous process, or actors the supervisor's restart stopped). An order that
-// had its slot may have issued, so its tokens stay spent; one still waiting for a slot placed
+// Reopen is for a process start: no order of an earlier process can still be running. A granted
+// order that had its slot is left booked for the name's next order, whoever asks (the old process
+// was most likely killed before the CA issued; if it did issue, the certificate was stored and no
+// order follows). One still waiting for a slot placed nothing and is refunded.
+func (l *Limiter) Reopen(now time.Time) {
+	for name, r := range l.ledger.Reservations {
+		switch {
+		case !r.Granted:
+		case r.Slot:
+			r.Permit, r.Slot = "", false
+			l.ledger.Reservations[name] = r
+		default:
+			delete(l.ledger.Reservations, name)
+			for _, k := range r.Buckets {
+				l.refund(k, now)
+			}
+		}
+	}
+}
+
+// AbandonAll closes every granted reservation without hearing how its order ended, because its
+// holder was stopped (the supervisor restarted) while the order may still run in this process. An
+// order that had its slot may issue, so its tokens stay spent; one still waiting for a slot placed
 // nothing, and is refunded. It returns how many orders stay spent.
 func (l *Limiter) AbandonAll(now time.Time) (spent int) {
 	for name, r := range l.ledger.Reservations {

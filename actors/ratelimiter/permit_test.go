@@ -114,3 +114,29 @@ func TestAbandonAll(t *testing.T) {
 		t.Error("the order still waiting for a slot stays spent; it placed nothing")
 	}
 }
+
+// At a process start no order of the old process runs any more: an order that had its slot
+// leaves its booking to the name's next order, one still waiting for a slot is refunded.
+func TestReopen(t *testing.T) {
+	l := New(Production, Ledger{})
+	l.Request(Order{Name: "ordering.example.com", Permit: "p1"}, t0)
+	l.SlotTaken("ordering.example.com")
+	l.Request(Order{Name: "waiting.example.org", Permit: "p2"}, t0)
+	l.Reopen(t0.Add(time.Minute))
+	before := l.Ledger().TAT["certificates_per_exact_set|ordering.example.com"]
+	if d := l.Request(Order{Name: "ordering.example.com", Permit: "next-process"}, t0.Add(2*time.Minute)); !d.Granted {
+		t.Fatalf("the next process's order = %+v, want granted on the reopened booking", d)
+	}
+	if after := l.Ledger().TAT["certificates_per_exact_set|ordering.example.com"]; !after.Equal(before) {
+		t.Errorf("the reopened booking was charged again: %s -> %s", before, after)
+	}
+	if r := l.Ledger().Reservations["ordering.example.com"]; r.Permit != "next-process" {
+		t.Errorf("reservation permit = %q, want the new order's", r.Permit)
+	}
+	if _, ok := l.Ledger().Reservations["waiting.example.org"]; ok {
+		t.Error("the order that was still waiting for a slot is still booked")
+	}
+	if tat, ok := l.Ledger().TAT["certificates_per_exact_set|waiting.example.org"]; ok && tat.After(t0.Add(time.Minute)) {
+		t.Error("the order that was still waiting for a slot was not refunded")
+	}
+}
