@@ -92,6 +92,17 @@ func TestRestartsOfEveryActorKindMidWorkLoseNothing(t *testing.T) {
 	}
 	// Never undercount: the certificates booked in the exact-set buckets cover every order the
 	// CA received (each was issued: no failures above).
+	booked := bookedCertificates(t, w, fixtureNames...)
+	if orders := int(w.CA.Orders()); booked < orders {
+		t.Errorf("the ledger books %d certificates, the CA received %d orders", booked, orders)
+	}
+	t.Logf("restarts %v; %d orders at the CA, %d booked", restarted, w.CA.Orders(), booked)
+}
+
+// bookedCertificates is how many certificates the ledger has booked, and not yet seen refilled, in
+// the exact-set buckets of names.
+func bookedCertificates(t *testing.T, w *World, names ...string) int {
+	t.Helper()
 	st, err := store.Open(w.Env["DATA_DIR"], w.CA.DirectoryURL)
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +118,10 @@ func TestRestartsOfEveryActorKindMidWorkLoseNothing(t *testing.T) {
 	exactSet, _ := ratelimiter.Production.WithMargin(0.1).Named(messages.LimitCertificatesPerExactSet)
 	booked := 0
 	now := time.Now()
-	for _, name := range fixtureNames {
+	for _, name := range names {
 		if tat, ok := ledger.TAT[string(messages.LimitCertificatesPerExactSet)+"|"+name]; ok && tat.After(now) {
 			booked += int((tat.Sub(now) + exactSet.Interval() - 1) / exactSet.Interval())
 		}
 	}
-	if orders := int(w.CA.Orders()); booked < orders {
-		t.Errorf("the ledger books %d certificates, the CA received %d orders", booked, orders)
-	}
-	t.Logf("restarts %v; %d orders at the CA, %d booked", restarted, w.CA.Orders(), booked)
+	return booked
 }

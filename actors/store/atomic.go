@@ -1,9 +1,12 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFileAtomic replaces path with data so that a crash leaves either the old or the new file,
@@ -46,4 +49,35 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: fsync dir: %w", path, err)
 	}
 	return nil
+}
+
+// isTemp reports whether base is the name WriteFileAtomic gives its temporary files.
+func isTemp(base string) bool {
+	return strings.HasPrefix(base, ".") && strings.Contains(base, ".tmp-")
+}
+
+// RemoveLeftovers deletes the temporary files a killed process left behind (a SIGKILL between
+// CreateTemp and Rename). Only the instance that holds DATA_DIR may call it: another one's write
+// in progress looks the same. It returns how many it removed.
+func RemoveLeftovers(root string) (int, error) {
+	removed := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() && isTemp(d.Name()) {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("store: remove leftover temporary files: %w", err)
+	}
+	return removed, nil
 }

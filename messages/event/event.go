@@ -11,6 +11,7 @@ const (
 	ServiceStarted          Name = "service_started"
 	ResponderStarted        Name = "responder_started"
 	DataDirNotPersistent    Name = "data_dir_not_persistent"
+	LeftoversRemoved        Name = "leftovers_removed"
 	NoContactEmail          Name = "no_contact_email"
 	ShutdownStarted         Name = "shutdown_started"
 	ShutdownComplete        Name = "shutdown_complete"

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -82,6 +83,18 @@ func New(cfg Config) *Issuer {
 
 // Wait blocks until every order in flight has finished (and so has stored its certificate).
 func (i *Issuer) Wait() { i.wg.Wait() }
+
+// InFlight lists the names whose orders are running.
+func (i *Issuer) InFlight() []string {
+	i.inFlightMu.Lock()
+	defer i.inFlightMu.Unlock()
+	names := make([]string, 0, len(i.inFlight))
+	for n := range i.inFlight {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
 
 func (i *Issuer) begin(name string) bool {
 	i.inFlightMu.Lock()

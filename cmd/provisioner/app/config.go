@@ -45,6 +45,7 @@ type Config struct {
 	RenewInterval     time.Duration      // RENEW_INTERVAL
 	ReconcileInterval time.Duration      // RECONCILE_INTERVAL
 	RemovedGrace      time.Duration      // REMOVED_GRACE
+	ShutdownTimeout   time.Duration      // SHUTDOWN_TIMEOUT
 	Profile           string             // ACME_PROFILE
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
@@ -125,6 +126,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{"RENEW_INTERVAL", &c.RenewInterval, 12 * time.Hour, "12h"},
 		{"RECONCILE_INTERVAL", &c.ReconcileInterval, 5 * time.Minute, "5m"},
 		{"REMOVED_GRACE", &c.RemovedGrace, 7 * 24 * time.Hour, "7d"},
+		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 8 * time.Second, "8s"},
 	}
 	for _, d := range durations {
 		*d.dst = d.def

@@ -31,8 +31,6 @@ var Version = "dev"
 const (
 	// orderLease bounds how long a crashed holder can keep an order slot.
 	orderLease = 10 * time.Minute
-	// shutdownGrace is how long a stop waits for orders in flight to store their certificate.
-	shutdownGrace = 30 * time.Second
 )
 
 // NewLogger builds the one logger everything writes through.
@@ -66,6 +64,11 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
 	if err != nil {
 		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	if n, err := store.RemoveLeftovers(cfg.DataDir); err != nil {
+		logger.Warn("could not remove temporary files a killed process left", "event", event.LeftoversRemoved, "error", err)
+	} else if n > 0 {
+		logger.Info("removed temporary files a killed process left", "event", event.LeftoversRemoved, "files", n)
 	}
 	if problem := dataDirPersistence(cfg.DataDir); problem != "" {
 		logger.Warn("DATA_DIR "+problem+": certificates, account and rate limits are lost with the container, and "+
@@ -132,17 +135,8 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
 
 	<-ctx.Done()
-	logger.Info("stopping", "event", event.ShutdownStarted)
-	if err := system.Root.StopFuture(supPID).Wait(); err != nil {
-		logger.Warn("actors did not stop in time", "event", event.ShutdownTimeout, "error", err)
-	}
-	waitOrders(iss, logger)
-	system.Shutdown()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = responder.Shutdown(stopCtx)
-	logger.Info("stopped", "event", event.ShutdownComplete)
-	return err
+	return stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,
+		timeout: cfg.ShutdownTimeout, logger: logger})
 }
 
 func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper) http.RoundTripper {
@@ -174,18 +168,6 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 		ProxyAddr: cfg.PreflightAddr,
 		Tokens:    tokens,
 		Timeout:   15 * time.Second,
-	}
-}
-
-// waitOrders lets orders in flight finish and store their certificate: a certificate the CA has
-// issued but nobody stored costs a place in the weekly limit for nothing.
-func waitOrders(iss *issuer.Issuer, logger *slog.Logger) {
-	done := make(chan struct{})
-	go func() { iss.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(shutdownGrace):
-		logger.Warn("orders still in flight at shutdown were abandoned", "event", event.ShutdownOrdersAbandoned)
 	}
 }
 
