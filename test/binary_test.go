@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,5 +215,82 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 	check(final)
 	if len(w.DFP.CertNames()) != 3 {
 		t.Fatalf("after the kills DFP holds %v; log:\n%s", w.DFP.CertNames(), final.String())
+	}
+}
+
+// startBinary starts the built command with the world's environment, logging into a buffer.
+func startBinary(t *testing.T, bin string, w *World) (*exec.Cmd, *LogBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	for k, v := range w.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logs := &LogBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, logs
+}
+
+func eventuallyLogged(t *testing.T, what string, timeout time.Duration, logs *LogBuffer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; log:\n%s", timeout, what, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Two processes on one DATA_DIR (a start-first update, a second replica): the second stands by,
+// orders and writes nothing, and takes over within seconds when the holder is SIGKILLed. The CA
+// sees no duplicate order and one account registration.
+func TestBinaryTwoInstancesOnOneDataDir(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	w := newWorld(t)
+	onlyDomains(w, "one.test,two.test")
+	w.Env["LOG_LEVEL"] = "info"
+
+	first, firstLogs := startBinary(t, bin, w)
+	eventuallyLogged(t, "the first instance started", 30*time.Second, firstLogs, func() bool {
+		return len(firstLogs.Events(event.ServiceStarted)) == 1
+	})
+	_, secondLogs := startBinary(t, bin, w)
+	eventuallyLogged(t, "the second instance standing by", 30*time.Second, secondLogs, func() bool {
+		return len(secondLogs.Events(event.Standby)) == 1
+	})
+	standby := secondLogs.Events(event.Standby)[0]
+	if holder, _ := standby["holder"].(string); !strings.Contains(holder, fmt.Sprintf("pid %d ", first.Process.Pid)) {
+		t.Errorf("standby names holder %q, want the first instance's pid %d", holder, first.Process.Pid)
+	}
+	eventuallyLogged(t, "both names uploaded by the first instance", 60*time.Second, firstLogs, func() bool {
+		return len(w.DFP.CertNames()) == 2
+	})
+	if n := len(secondLogs.Events(event.IssuanceStarted)) + len(secondLogs.Events(event.ServiceStarted)); n != 0 {
+		t.Fatalf("the standby did work while the first held DATA_DIR; log:\n%s", secondLogs.String())
+	}
+
+	_ = first.Process.Kill()
+	killed := time.Now()
+	eventuallyLogged(t, "the standby taking over", 30*time.Second, secondLogs, func() bool {
+		return len(secondLogs.Events(event.ServiceStarted)) == 1
+	})
+	t.Logf("the standby took over %s after the holder's SIGKILL", time.Since(killed).Round(100*time.Millisecond))
+	eventuallyLogged(t, "the standby's certificates loaded", 30*time.Second, secondLogs, func() bool {
+		return len(secondLogs.Events(event.CertificateLoaded)) == 2
+	})
+	if n := w.CA.Orders(); n != 2 {
+		t.Errorf("the CA received %d orders for 2 names", n)
+	}
+	registered := len(firstLogs.Events(event.AccountRegistered)) + len(secondLogs.Events(event.AccountRegistered))
+	if registered != 1 || len(secondLogs.Events(event.LockAcquired)) != 1 {
+		t.Errorf("account_registered %d times (want 1), lock_acquired %d times (want 1)", registered, len(secondLogs.Events(event.LockAcquired)))
 	}
 }

@@ -12,6 +12,8 @@ const (
 	ResponderStarted        Name = "responder_started"
 	DataDirNotPersistent    Name = "data_dir_not_persistent"
 	LeftoversRemoved        Name = "leftovers_removed"
+	Standby                 Name = "standby"
+	LockAcquired            Name = "lock_acquired"
 	NoContactEmail          Name = "no_contact_email"
 	ShutdownStarted         Name = "shutdown_started"
 	ShutdownComplete        Name = "shutdown_complete"

@@ -61,6 +61,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // RunWith is Run with faults injected.
 func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
 	routeLegoLogs(logger)
+	lock, err := holdDataDir(ctx, cfg.DataDir, logger)
+	if err != nil || lock == nil {
+		return err // nil: stopped while standing by
+	}
+	defer lock.Release()
 	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
 	if err != nil {
 		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)

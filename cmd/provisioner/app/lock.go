@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+)
+
+// lockPoll is how often a standby instance tries to take DATA_DIR over.
+const lockPoll = time.Second
+
+// holdDataDir takes DATA_DIR's lock before anything writes there. While another instance holds it
+// (a start-first update, a second replica, a docker run beside the service) this one is a standby:
+// it orders, uploads and writes nothing, and takes over within a second of the holder's exit. It
+// returns nil and no error if ctx ends first.
+func holdDataDir(ctx context.Context, dataDir string, logger *slog.Logger) (*store.Lock, error) {
+	host, _ := os.Hostname()
+	identity := fmt.Sprintf("host %s pid %d version %s since %s", host, os.Getpid(), Version, time.Now().UTC().Format(time.RFC3339))
+	waitedSince := time.Time{}
+	for {
+		lock, holder, err := store.TryLock(dataDir, identity)
+		switch {
+		case err == nil:
+			if !waitedSince.IsZero() {
+				logger.Info("DATA_DIR is free: this instance takes over", "event", event.LockAcquired,
+					"waited", time.Since(waitedSince).Round(time.Second).String())
+			}
+			return lock, nil
+		case !errors.Is(err, store.ErrLocked):
+			return nil, fmt.Errorf("DATA_DIR %s: %w", dataDir, err)
+		case waitedSince.IsZero():
+			waitedSince = time.Now()
+			logger.Warn("another instance holds DATA_DIR; standing by (no orders, uploads or writes) until it stops",
+				"event", event.Standby, "holder", holder, "data_dir", dataDir)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(lockPoll):
+		}
+	}
+}
