@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
 
@@ -29,7 +31,18 @@ type Checker struct {
 	ProxyAddr string
 	Tokens    *webroot.Tokens
 	Timeout   time.Duration
+	// Slots bounds the checks in flight (nil: no bound). At a start every name checks at once, and
+	// ten thousand probes at once would be a denial of service on the proxy and the resolver.
+	Slots *semaphore.Weighted
 }
+
+// direct is the probe's transport: to the proxy's port 80 on the overlay network, never through
+// HTTP_PROXY.
+var direct = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	return t
+}()
 
 // Result is what a passed check found worth a warning.
 type Result struct {
@@ -51,6 +64,12 @@ func NewResolver(addr string) *net.Resolver {
 
 // Check runs the DNS check, then the probe through the proxy.
 func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
+	if c.Slots != nil {
+		if err := c.Slots.Acquire(ctx, 1); err != nil {
+			return Result{}, fmt.Errorf("preflight for %s: %w", name, err)
+		}
+		defer c.Slots.Release(1)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var res Result
@@ -87,7 +106,7 @@ func (c *Checker) probe(ctx context.Context, name string) error {
 		return fmt.Errorf("preflight for %s: %w", name, err)
 	}
 	req.Host = name
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: direct, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("preflight for %s: probe through %s: %w", name, c.ProxyAddr, err)

@@ -4,8 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
@@ -62,5 +66,31 @@ func TestDNSFailureIsReported(t *testing.T) {
 	chk := &Checker{Resolver: NewResolver("127.0.0.1:1"), ProxyAddr: "127.0.0.1:1", Tokens: webroot.NewTokens(), Timeout: 2 * time.Second}
 	if _, err := chk.Check(t.Context(), "example.com"); err == nil || !strings.Contains(err.Error(), "look up") {
 		t.Fatalf("error = %v, want a lookup failure", err)
+	}
+}
+
+// At a start every name checks at once; Slots bounds how many probes reach the proxy together.
+func TestChecksInFlightAreBounded(t *testing.T) {
+	var inFlight, most atomic.Int32
+	addr := proxy(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(30 * time.Millisecond)
+		inFlight.Add(-1)
+		http.NotFound(w, r)
+	})
+	chk := &Checker{ProxyAddr: addr, Tokens: webroot.NewTokens(), Timeout: 5 * time.Second, Slots: semaphore.NewWeighted(3)}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = chk.Check(t.Context(), "localhost")
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m == 0 || m > 3 {
+		t.Fatalf("%d probes reached the proxy at once, want at most 3", m)
 	}
 }

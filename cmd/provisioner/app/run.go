@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
@@ -29,6 +30,8 @@ import (
 var Version = "dev"
 
 const (
+	// preflightConcurrency bounds pre-flight checks in flight (each a DNS lookup and a probe).
+	preflightConcurrency = 32
 	// orderLease bounds how long a crashed holder can keep an order slot.
 	orderLease = 10 * time.Minute
 )
@@ -173,6 +176,7 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 		ProxyAddr: cfg.PreflightAddr,
 		Tokens:    tokens,
 		Timeout:   15 * time.Second,
+		Slots:     semaphore.NewWeighted(preflightConcurrency),
 	}
 }
 
