@@ -300,8 +300,15 @@ func (l *Limiter) Hold(name string, limit messages.Limit, until time.Time) {
 	l.ledger.TAT[k] = later(l.ledger.TAT[k], until.Add(time.Duration(lim.Capacity-1)*lim.Interval()))
 }
 
-// Forget drops bookkeeping that no longer matters at now: full buckets, past holds.
+// Forget drops bookkeeping that no longer matters at now: full buckets, past holds, and
+// reservations nobody came back for (the name was removed, or its holder vanished) an hour past
+// their time. Their tokens stay spent; they refill on their own.
 func (l *Limiter) Forget(now time.Time) {
+	for name, r := range l.ledger.Reservations {
+		if now.Sub(r.At) > grantLease {
+			delete(l.ledger.Reservations, name)
+		}
+	}
 	for k, t := range l.ledger.TAT {
 		if !t.After(now) {
 			delete(l.ledger.TAT, k)

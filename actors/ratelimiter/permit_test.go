@@ -140,3 +140,22 @@ func TestReopen(t *testing.T) {
 		t.Error("the order that was still waiting for a slot was not refunded")
 	}
 }
+
+// A reservation nobody comes back for (a removed name) does not stay in the ledger forever, and
+// dropping it gives nothing back.
+func TestForgetDropsReservationsNobodyCameBackFor(t *testing.T) {
+	l := New(Production, Ledger{})
+	l.Request(Order{Name: "removed.example.com", Permit: "p"}, t0)
+	l.Request(Order{Name: "current.example.org", Permit: "q"}, t0.Add(2*time.Hour))
+	tat := l.Ledger().TAT["certificates_per_exact_set|removed.example.com"]
+	l.Forget(t0.Add(2*time.Hour + time.Minute))
+	if _, ok := l.Ledger().Reservations["removed.example.com"]; ok {
+		t.Error("a reservation two hours past its time is still kept")
+	}
+	if _, ok := l.Ledger().Reservations["current.example.org"]; !ok {
+		t.Error("a current reservation was dropped")
+	}
+	if got := l.Ledger().TAT["certificates_per_exact_set|removed.example.com"]; !got.Equal(tat) {
+		t.Errorf("dropping the reservation refunded its tokens: %s -> %s", tat, got)
+	}
+}

@@ -35,6 +35,10 @@ type Config struct {
 	// wherever an actor is made (stored certificates, certbot imports, discovery), so an excluded
 	// name is never renewed, whatever the store holds.
 	Excluded func(name string) bool
+	// MaxNames caps the names managed at once (MAX_NAMES; 0: no cap). Names past it wait until
+	// others are removed: a DFP that suddenly lists ten times its names must not start ten times
+	// the orders.
+	MaxNames int
 }
 
 // sweep is the supervisor's timer message.
@@ -44,6 +48,8 @@ type supervisorActor struct {
 	cfg      Config
 	certs    map[string]*actor.PID
 	excluded map[string]bool // names refused by Excluded, each logged once
+	// overCap: names wait for MaxNames; said once until they no longer do.
+	overCap  bool
 	deps     certificate.Deps
 	presence *Presence
 	cancel   scheduler.CancelFunc
@@ -82,10 +88,14 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDiscovered) {
 	now := s.cfg.Now()
 	listed := map[string]bool{}
+	waiting := 0
 	for _, n := range msg.Names {
 		listed[n] = true
-		s.ensure(ctx, n)
+		if !s.ensure(ctx, n) {
+			waiting++
+		}
 	}
+	s.reportCap(waiting)
 	s.presence.Seen(msg.Names, now)
 	if msg.Authoritative {
 		for name, pid := range s.certs {
@@ -148,28 +158,50 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.presence = &Presence{path: s.cfg.Store.PresencePath(), LastSeen: map[string]time.Time{}}
 		s.presence.Seen(names, now)
 	}
+	waiting := 0
 	for _, n := range names {
 		if s.presence.Gone(n, now, s.cfg.RemovedGrace) {
 			continue // removed before this start; discovery brings it back if DFP lists it again
 		}
-		s.ensure(ctx, n)
+		if !s.ensure(ctx, n) {
+			waiting++
+		}
 	}
+	s.reportCap(waiting)
 	s.spawn(ctx, s.cfg.Discovery, "discovery")
 	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
 	s.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(first, s.cfg.RenewInterval, ctx.Self(), sweep{})
 }
 
-func (s *supervisorActor) ensure(ctx actor.Context, name string) {
+// ensure makes sure name has its actor, unless it is excluded; it returns false when the name must
+// wait because MaxNames are managed already.
+func (s *supervisorActor) ensure(ctx actor.Context, name string) bool {
 	if s.certs[name] != nil || s.excluded[name] {
-		return
+		return true
 	}
 	if s.cfg.Excluded != nil && s.cfg.Excluded(name) {
 		s.excluded[name] = true
 		s.cfg.Logger.Info("name excluded by EXCLUDE_DOMAINS; its stored certificate is not renewed", "event", event.DomainExcluded,
 			"domain", name)
-		return
+		return true
+	}
+	if s.cfg.MaxNames > 0 && len(s.certs) >= s.cfg.MaxNames {
+		return false
 	}
 	s.certs[name] = s.spawn(ctx, certificate.Props(name, s.deps), "certificate/"+name)
+	return true
+}
+
+// reportCap warns once when names wait for MAX_NAMES, and again only after they stopped waiting.
+func (s *supervisorActor) reportCap(waiting int) {
+	switch {
+	case waiting > 0 && !s.overCap:
+		s.cfg.Logger.Warn("more names than MAX_NAMES: the rest wait until names are removed or MAX_NAMES is raised",
+			"event", event.MaxNamesReached, "max_names", s.cfg.MaxNames, "waiting", waiting)
+	case waiting == 0 && s.overCap:
+		s.cfg.Logger.Info("every name is managed again", "event", event.MaxNamesReached, "max_names", s.cfg.MaxNames, "waiting", 0)
+	}
+	s.overCap = waiting > 0
 }
 
 func (s *supervisorActor) spawn(ctx actor.Context, props *actor.Props, name string) *actor.PID {

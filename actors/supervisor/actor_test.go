@@ -154,3 +154,33 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 		t.Errorf("discovery started %d times, want 3 (two crashes, two restarts)", got)
 	}
 }
+
+// listingDiscovery reports names every few milliseconds, as polls of DFP would.
+type listingDiscovery struct{ names []string }
+
+func (d listingDiscovery) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started, string:
+		ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: d.names, Authoritative: true})
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		time.AfterFunc(20*time.Millisecond, func() { root.Send(self, "poll") })
+	}
+}
+
+// A DFP that lists more names than MAX_NAMES: only MAX_NAMES get actors (and orders), the rest
+// wait, and one warning says so, not one per poll.
+func TestNamesPastMaxNamesWait(t *testing.T) {
+	names := []string{"a.example.com", "b.example.org", "c.example.net", "d.example.io"}
+	cfg, dfp, _, logs := supervised(t, actor.PropsFromProducer(func() actor.Actor { return listingDiscovery{names: names} }),
+		Config{MaxNames: 2})
+	start(t, cfg)
+	waitFor(t, "two names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
+	time.Sleep(200 * time.Millisecond) // several more polls
+	if got := dfp.CertNames(); len(got) != 2 {
+		t.Fatalf("DFP holds %v, want only MAX_NAMES=2 certificates", got)
+	}
+	warned := logs.Events(event.MaxNamesReached)
+	if len(warned) != 1 || warned[0]["waiting"] != float64(2) {
+		t.Fatalf("max_names_reached = %v, want one warning with 2 waiting", warned)
+	}
+}

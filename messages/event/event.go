@@ -30,6 +30,7 @@ const (
 	DomainDiscovered    Name = "domain_discovered"
 	DomainSkipped       Name = "domain_skipped"
 	DomainExcluded      Name = "domain_excluded"
+	MaxNamesReached     Name = "max_names_reached"
 	SubdomainsUnlisted  Name = "subdomains_unlisted"
 	DiscoveryEmpty      Name = "discovery_empty"
 	DiscoveryFailed     Name = "discovery_failed"

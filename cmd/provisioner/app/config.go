@@ -46,6 +46,7 @@ type Config struct {
 	ReconcileInterval time.Duration      // RECONCILE_INTERVAL
 	RemovedGrace      time.Duration      // REMOVED_GRACE
 	ShutdownTimeout   time.Duration      // SHUTDOWN_TIMEOUT
+	MaxNames          int                // MAX_NAMES
 	Profile           string             // ACME_PROFILE
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
@@ -155,6 +156,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"ORDER_CONCURRENCY", fmt.Sprintf("%q is not a whole number from 1 to 64", v)}
 		}
 		c.OrderConcurrency = n
+	}
+	c.MaxNames = 5000
+	if v := env("MAX_NAMES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return c, &ConfigError{"MAX_NAMES", fmt.Sprintf("%q is not a whole number from 1 to 1000000", v)}
+		}
+		c.MaxNames = n
 	}
 	switch v := strings.ToLower(env("LOG_FORMAT")); v {
 	case "", "json":

@@ -146,6 +146,10 @@ func TestHostileValuesStopTheStart(t *testing.T) {
 		{"PROXY_ADDRESS", "http://proxy:8080/?token=x"},
 		{"PROXY_ADDRESS", "http://proxy:8080#frag"},
 		{"PROXY_ADDRESS", "http://proxy:8080/v1/docker-flow-proxy"},
+		{"SHUTDOWN_TIMEOUT", "500ms"},
+		{"SHUTDOWN_TIMEOUT", "NaNs"},
+		{"MAX_NAMES", "0"},
+		{"MAX_NAMES", "1e9"},
 	}
 	for _, c := range cases {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {

@@ -126,6 +126,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		RenewInterval: cfg.RenewInterval,
 		RemovedGrace:  cfg.RemovedGrace,
 		Excluded:      discovery.NewExclusions(cfg.Exclude).Excludes,
+		MaxNames:      cfg.MaxNames,
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
