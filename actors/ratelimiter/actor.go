@@ -88,6 +88,7 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		l.limits = New(l.cfg.Table, l.load())
+		l.limits.Clamp(l.cfg.Now())
 		switch {
 		case !l.started:
 			l.limits.Reopen(l.cfg.Now())

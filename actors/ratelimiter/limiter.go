@@ -99,6 +99,34 @@ func New(table Table, ledger Ledger) *Limiter {
 	return &Limiter{table: table, byName: byName, ledger: ledger}
 }
 
+// horizon is the furthest ahead any time in a sane ledger lies: a full bucket of the slowest
+// limit refills within a week, and no CA asks for a month. Later times are a corrupt or tampered
+// ledger; they are clamped, not dropped, so a bad file can delay orders but never lift a limit.
+const horizon = 30 * 24 * time.Hour
+
+// Clamp brings every time in the ledger to at most now + horizon, so that arithmetic on it stays
+// in range (a year past 9999 cannot even be written back).
+func (l *Limiter) Clamp(now time.Time) {
+	limit := now.Add(horizon)
+	clamp := func(t time.Time) time.Time {
+		if t.After(limit) {
+			return limit
+		}
+		return t
+	}
+	for k, t := range l.ledger.TAT {
+		l.ledger.TAT[k] = clamp(t)
+	}
+	for k, t := range l.ledger.Holds {
+		l.ledger.Holds[k] = clamp(t)
+	}
+	l.ledger.HoldAll = clamp(l.ledger.HoldAll)
+	for name, r := range l.ledger.Reservations {
+		r.At = clamp(r.At)
+		l.ledger.Reservations[name] = r
+	}
+}
+
 // Ledger returns the state to persist.
 func (l *Limiter) Ledger() Ledger { return l.ledger }
 

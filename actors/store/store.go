@@ -148,8 +148,17 @@ func (s *Store) LoadState(name string) (State, error) {
 	if err != nil {
 		return st, fmt.Errorf("store: load state for %s: %w", name, err)
 	}
-	if err := json.Unmarshal(data, &st); err != nil {
+	if st, err = DecodeState(data); err != nil {
 		return State{}, fmt.Errorf("store: state for %s is corrupt: %w", name, err)
+	}
+	return st, nil
+}
+
+// DecodeState reads a state.json.
+func DecodeState(data []byte) (State, error) {
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, err
 	}
 	return st, nil
 }
