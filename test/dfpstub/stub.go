@@ -38,6 +38,8 @@ type Stub struct {
 	// loaded is what HAProxy serves: the cert files as of the last reload that worked.
 	loaded       map[string][]byte
 	reloadBroken bool
+	faults       Faults
+	unhang       chan struct{} // closed when the faults change
 }
 
 // Upload is one accepted PUT /cert.
@@ -179,6 +181,9 @@ func (s *Stub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/") // gorilla/mux StrictSlash
+	if s.injected(w, r, path) {
+		return
+	}
 	switch path {
 	case prefix + "/config":
 		s.config(w, r)

@@ -1,0 +1,137 @@
+package test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+)
+
+// A DFP that answers garbage, refuses one certificate for good, redirects uploads elsewhere,
+// answers 5 MiB errors and finally hangs: the service lives through all of it, keeps every other
+// name moving, never follows a redirect, keeps its log lines short, and still stops inside
+// SHUTDOWN_TIMEOUT.
+func TestHostileDFP(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.Env["SHUTDOWN_TIMEOUT"] = "3s"
+	w.Env["RECONCILE_INTERVAL"] = "1s"
+	const refused = "b.multi.test"
+
+	// Garbage in place of the service list: nothing is discovered, nothing crashes.
+	w.DFP.SetFaults(dfpstub.Faults{ConfigBody: []byte("<html><body>502 Bad Gateway</body></html>")})
+	r := w.start(t)
+	begun := time.Now()
+	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(begun).Seconds(), what) }
+	for _, body := range []string{`{"web":{"ServiceDest":[`, `null`, `{}`, `[1,2,3]`} {
+		time.Sleep(1300 * time.Millisecond) // a poll of the previous answer
+		w.DFP.SetFaults(dfpstub.Faults{ConfigBody: []byte(body)})
+	}
+	time.Sleep(1300 * time.Millisecond)
+	if f, e := len(r.logs.Events(event.DiscoveryFailed)), len(r.logs.Events(event.DiscoveryEmpty)); f < 3 || e < 1 {
+		t.Errorf("discovery_failed %d times (want HTML, truncated JSON and an array), discovery_empty %d (want null, {})", f, e)
+	}
+	if n := len(r.logs.Events(event.DomainDiscovered)); n != 0 {
+		t.Fatalf("%d names discovered from garbage", n)
+	}
+
+	phase("redirect")
+	// The real list, and uploads redirected to another host: never followed, never reported as uploaded.
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	w.DFP.SetFaults(dfpstub.Faults{RedirectPut: other.URL + "/steal", RedirectCode: http.StatusTemporaryRedirect})
+	waitFor(t, "an upload meeting the redirect", 90*time.Second, r, func() bool {
+		for _, e := range r.logs.Events(event.UploadFailed) {
+			if strings.Contains(toString(e["error"]), "/steal") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect was followed %d times: the private key went to another host", n)
+	}
+
+	if n := len(r.logs.Events(event.CertificateUploaded)); n != 0 {
+		t.Fatalf("%d redirected uploads reported as uploaded", n)
+	}
+
+	phase("refuse")
+	// One certificate refused for good: every other name is uploaded.
+	w.DFP.SetFaults(dfpstub.Faults{RefuseCert: refused + ".pem"})
+	others := certFiles(without(fixtureNames, refused))
+	refusals := func() (n int) {
+		for _, e := range r.logs.Events(event.UploadFailed) {
+			if e["domain"] == refused && strings.Contains(toString(e["error"]), "permission denied") {
+				n++
+				if e["retry_at"] == nil {
+					t.Errorf("upload_failed without retry_at: %v", e)
+				}
+			}
+		}
+		return n
+	}
+	waitFor(t, "every other name uploaded past the refused one", 90*time.Second, r, func() bool {
+		held := strings.Join(w.DFP.CertNames(), ",")
+		for _, f := range others {
+			if !strings.Contains(held, f) {
+				return false
+			}
+		}
+		return refusals() > 0
+	})
+
+	phase("huge")
+	// 5 MiB errors on every call: logged cut short.
+	w.DFP.SetFaults(dfpstub.Faults{HugeErrors: true})
+	huge := len(r.logs.Events(event.DiscoveryFailed))
+	waitFor(t, "a few polls meeting 5 MiB errors", 20*time.Second, r, func() bool {
+		return len(r.logs.Events(event.DiscoveryFailed)) >= huge+2
+	})
+
+	phase("healthy")
+	// Healthy again: the refused name gets its upload.
+	w.DFP.SetFaults(dfpstub.Faults{})
+	waitFor(t, "the refused name uploaded once DFP takes it", 90*time.Second, r, func() bool {
+		_, ok := w.DFP.Cert(refused + ".pem")
+		return ok
+	})
+
+	phase("hang")
+	// DFP hangs: the stop still fits SHUTDOWN_TIMEOUT.
+	w.DFP.SetFaults(dfpstub.Faults{Hang: time.Minute})
+	time.Sleep(1500 * time.Millisecond) // a poll and a reconciliation are now hanging
+	begin := time.Now()
+	r.stop()
+	r.stop = nil
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stop took longer than Docker's grace period while DFP hung")
+	}
+	if took := time.Since(begin); took > 4*time.Second {
+		t.Errorf("the stop took %s with DFP hanging, SHUTDOWN_TIMEOUT is 3s", took)
+	}
+	w.DFP.SetFaults(dfpstub.Faults{})
+	for _, line := range strings.Split(r.logs.String(), "\n") {
+		if len(line) > 4096 {
+			t.Fatalf("a log line of %d bytes: %.200s...", len(line), line)
+		}
+	}
+}
+
+func without(names []string, drop string) []string {
+	var out []string
+	for _, n := range names {
+		if n != drop {
+			out = append(out, n)
+		}
+	}
+	return out
+}
