@@ -1,6 +1,7 @@
 package test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 )
@@ -134,4 +137,47 @@ func without(names []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+// A CA that answers 500, then one that says "retry after" a time already past: each is a failure
+// with a retry time in the future (the normal backoff), never a crash nor an immediate new order,
+// and neither leaves a certificate booked in the ledger.
+func TestHostileCA(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	onlyDomains(w, "ca.test")
+	w.Env["RATE_LIMITS"] = "production"
+	var fail500 atomic.Bool
+	fail500.Store(true)
+	r := w.startWith(t, app.Faults{ACME: func(next http.RoundTripper) http.RoundTripper {
+		return roundTrip(func(req *http.Request) (*http.Response, error) {
+			if fail500.Load() && len(orderNames(req)) > 0 {
+				return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/problem+json"}},
+					Body: io.NopCloser(strings.NewReader(`{"type":"urn:ietf:params:acme:error:serverInternal","detail":"boom","status":500}`)), Request: req}, nil
+			}
+			return next.RoundTrip(req)
+		})
+	}})
+	waitFor(t, "the 500", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == 1 })
+	if at := logTime(t, r.logs.Events(event.IssuanceFailed)[0], "retry_at"); time.Until(at) < 50*time.Second {
+		t.Fatalf("a 500 gave retry_at %s: sooner than the backoff", at)
+	}
+
+	fail500.Store(false)
+	w.CA.RateLimitNextOrders(1, -time.Hour) // Retry-After in the past
+	if err := store.RequestRetry(w.Env["DATA_DIR"], "ca.test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rate-limited order", 30*time.Second, r, func() bool { return len(r.logs.Events(event.RateLimited)) == 1 })
+	if at := logTime(t, r.logs.Events(event.RateLimited)[0], "retry_at"); time.Until(at) < 50*time.Second {
+		t.Fatalf("a Retry-After in the past gave retry_at %s: sooner than the normal backoff", at)
+	}
+	time.Sleep(2 * time.Second) // a restarted actor would order again within seconds
+	r.shutdown(t)
+	if n := len(r.logs.Events(event.IssuanceStarted)); n != 2 {
+		t.Errorf("%d orders started, want 2 (the 500, the limited one)", n)
+	}
+	if n := bookedCertificates(t, w, "ca.test"); n != 0 {
+		t.Errorf("the ledger books %d certificates, want 0: failed orders are refunded", n)
+	}
 }
