@@ -99,13 +99,14 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	for name, svc := range res.services {
 		if strings.Contains(svc.ServiceDomainAlgo, "hdr_dom") && d.once("hdr_dom:"+name) {
 			log.Info("service matches every subdomain of its domains (hdr_dom); those cannot be listed, add them to DOMAINS",
-				"event", event.SubdomainsUnlisted, "service", name)
+				"event", event.SubdomainsUnlisted, "service", event.PeerText(name))
 		}
 	}
 	ex := proxyapi.ExtractNames(res.services)
 	for _, s := range ex.Skipped {
 		if d.once("skip:" + s.Host) {
-			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", s.Host, "service", s.Service, "reason", s.Reason.Error())
+			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", event.PeerText(s.Host),
+				"service", event.PeerText(s.Service), "reason", s.Reason.Error())
 		}
 	}
 	prev := d.dfp
