@@ -158,6 +158,7 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.presence = &Presence{path: s.cfg.Store.PresencePath(), LastSeen: map[string]time.Time{}}
 		s.presence.Seen(names, now)
 	}
+	s.presence.Prune(names, now, s.cfg.RemovedGrace)
 	waiting := 0
 	for _, n := range names {
 		if s.presence.Gone(n, now, s.cfg.RemovedGrace) {

@@ -52,6 +52,22 @@ func (p *Presence) Seen(names []string, now time.Time) {
 	p.dirty = p.dirty || len(names) > 0
 }
 
+// Prune forgets names gone longer than grace that have no stored certificate: nothing is kept for
+// them, and nothing will be, so the record does not grow with every name DFP ever listed. Names
+// with a stored certificate keep their record, or the next start would count them as seen.
+func (p *Presence) Prune(stored []string, now time.Time, grace time.Duration) {
+	keep := make(map[string]bool, len(stored))
+	for _, n := range stored {
+		keep[n] = true
+	}
+	for n := range p.LastSeen {
+		if !keep[n] && p.Gone(n, now, grace) {
+			delete(p.LastSeen, n)
+			p.dirty = true
+		}
+	}
+}
+
 // Gone reports whether name has been absent longer than grace.
 func (p *Presence) Gone(name string, now time.Time, grace time.Duration) bool {
 	seen, ok := p.LastSeen[name]

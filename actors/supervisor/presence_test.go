@@ -84,3 +84,25 @@ func TestPresence(t *testing.T) {
 		t.Error("a forced save was throttled")
 	}
 }
+
+func TestPresencePrune(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	grace := 7 * 24 * time.Hour
+	p := &Presence{LastSeen: map[string]time.Time{
+		"gone-unstored.example.com":   t0,
+		"gone-stored.example.com":     t0,
+		"recent-unstored.example.com": t0.Add(6 * 24 * time.Hour),
+	}}
+	p.Prune([]string{"gone-stored.example.com"}, t0.Add(grace+time.Hour), grace)
+	if _, ok := p.LastSeen["gone-unstored.example.com"]; ok {
+		t.Error("a name gone past the grace with nothing stored is still recorded")
+	}
+	for _, n := range []string{"gone-stored.example.com", "recent-unstored.example.com"} {
+		if _, ok := p.LastSeen[n]; !ok {
+			t.Errorf("%s was pruned", n)
+		}
+	}
+	if !p.dirty {
+		t.Error("a pruned record is not marked for saving")
+	}
+}
