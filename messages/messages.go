@@ -73,6 +73,10 @@ type OrderFinished struct {
 type DeployCertificate struct {
 	Name   string
 	Bundle []byte
+	// Stored: loaded from the store (at a start), not just issued. DFP most likely holds it
+	// already, so it is compared with DFP's list before anything is uploaded: each upload is an
+	// HAProxy reload.
+	Stored bool
 }
 
 // ReconcileNow asks the uploader to compare what DFP holds with what it should hold now, rather

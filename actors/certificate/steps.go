@@ -120,7 +120,7 @@ func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi
 	}
 	if a.deployed != b.Fingerprint() {
 		a.log.Info("stored certificate loaded", "event", event.CertificateLoaded, "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
-		a.deploy(ctx, b)
+		a.deploy(ctx, b, true)
 	}
 	return b, true
 }
@@ -206,7 +206,7 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 		b := res.bundle
 		a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
 			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
-		a.deploy(ctx, b)
+		a.deploy(ctx, b, false)
 	case f.Kind == issuer.ReplacesRefused:
 		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", errText)
 	case f.Kind == issuer.InFlight:
@@ -251,7 +251,8 @@ func (a *certActor) saveState(st store.State) {
 	}
 }
 
-func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle) {
+// deploy hands b to the uploader; stored says it comes from the store, not from the CA just now.
+func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle, stored bool) {
 	a.deployed = b.Fingerprint()
-	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM})
+	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM, Stored: stored})
 }

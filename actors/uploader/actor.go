@@ -5,6 +5,7 @@ package uploader
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -37,6 +38,9 @@ type Config struct {
 	ServeCheckAddr string
 	// ServeCheckDelay lets HAProxy finish its reload (about 0.6 s) before an upload is checked.
 	ServeCheckDelay time.Duration
+	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
+	// compare them all (the others arrive meanwhile); 0: a second.
+	SettleDelay time.Duration
 	Timeout         time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
 	MinBackoff      time.Duration
 	MaxBackoff      time.Duration
@@ -58,6 +62,10 @@ type retry struct{}
 // reconcileTick is the timer message that starts a reconciliation.
 type reconcileTick struct{}
 
+// compareStored is the timer message that compares the stored certificates learned since the last
+// comparison with DFP's list.
+type compareStored struct{}
+
 // listed is DFP's certificate list, fetched for a reconciliation.
 type listed struct {
 	certs []proxyapi.Cert
@@ -74,6 +82,9 @@ type uploaderActor struct {
 	cancel          scheduler.CancelFunc
 	reconciling     bool
 	cancelReconcile scheduler.CancelFunc
+	// comparing: a compareStored is scheduled. listFailures: DFP's list unreachable in a row.
+	comparing    bool
+	listFailures int
 	said            map[string]bool
 }
 
@@ -82,6 +93,9 @@ type uploaderActor struct {
 func Props(cfg Config) *actor.Props {
 	if cfg.DistributeRetry <= 0 {
 		cfg.DistributeRetry = time.Hour
+	}
+	if cfg.SettleDelay <= 0 {
+		cfg.SettleDelay = time.Second
 	}
 	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -104,11 +118,20 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 			u.cancelReconcile()
 		}
 	case *messages.DeployCertificate:
-		if b := u.validate(msg.Name, msg.Bundle); b != nil {
+		b := u.validate(msg.Name, msg.Bundle)
+		switch {
+		case b == nil:
+		case msg.Stored:
+			u.queue.Learn(msg.Name, b)
+			u.compareSoon(ctx, u.cfg.SettleDelay)
+		default:
 			u.queue.Offer(msg.Name, b)
 			u.next(ctx)
 		}
 	case reconcileTick, *messages.ReconcileNow:
+		u.reconcile(ctx)
+	case compareStored:
+		u.comparing = false
 		u.reconcile(ctx)
 	case listed:
 		u.compare(ctx, msg)
@@ -124,6 +147,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		}, func(err error) served { return served{checkServed: msg, err: err} })
 	case served:
 		u.reportServed(msg)
+		u.next(ctx)
 	}
 }
 
@@ -158,12 +182,31 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 // holds in an older version. A newer valid one in DFP (put there by someone else) is left alone.
 func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	u.reconciling = false
-	if res.err != nil {
+	now := u.cfg.Now()
+	switch {
+	case res.err != nil && u.queue.Unverified() > 0 && errors.Is(res.err, proxyapi.ErrUnreachable):
+		// Stored certificates wait to be compared: ask again soon rather than at the interval.
+		u.listFailures++
+		wait := min(u.cfg.MinBackoff<<min(u.listFailures-1, 16), u.cfg.MaxBackoff)
 		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", event.ReconcileFailed,
-			"error", res.err, "retry_at", u.cfg.Now().Add(u.cfg.ReconcileInterval))
+			"error", res.err, "retry_at", now.Add(wait))
+		u.compareSoon(ctx, wait)
+		return
+	case res.err != nil && u.queue.Unverified() > 0:
+		// DFP answers, but not with a list that can be read: upload what could not be compared.
+		u.cfg.Logger.Warn("could not read DFP's list of certificates; uploading the stored ones without comparing",
+			"event", event.ReconcileFailed, "error", res.err, "retry_at", now.Add(u.cfg.ReconcileInterval))
+		u.queue.OfferUnverified()
+		u.next(ctx)
+		return
+	case res.err != nil:
+		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", event.ReconcileFailed,
+			"error", res.err, "retry_at", now.Add(u.cfg.ReconcileInterval))
 		return
 	}
-	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.cfg.Now())
+	u.listFailures = 0
+	u.queue.Verified()
+	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), now)
 	for _, name := range expired {
 		u.queue.Forget(name)
 	}
@@ -179,6 +222,15 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	}
 	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", len(stale))
 	u.next(ctx)
+}
+
+// compareSoon schedules a comparison of the stored certificates with DFP's list after wait, unless
+// one is scheduled already.
+func (u *uploaderActor) compareSoon(ctx actor.Context, wait time.Duration) {
+	if !u.comparing {
+		u.comparing = true
+		u.timers.SendOnce(wait, ctx.Self(), compareStored{})
+	}
 }
 
 // next starts the next upload that is due, or sets a timer for the earliest retry.

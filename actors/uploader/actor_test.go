@@ -185,3 +185,87 @@ func TestUploaderTriesDistributionAgain(t *testing.T) {
 		t.Errorf("distribute_disabled = %v, want once with retry_at", d)
 	}
 }
+
+// A reload that failed once (DFP said 200, HAProxy kept the old certificate) is healed: the name
+// is uploaded again after a backoff and then served.
+func TestUploadThatHAProxyDoesNotServeIsUploadedAgain(t *testing.T) {
+	dfp := newStub(t)
+	tlsPort, err := dfp.StartTLSFrontend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tlsPort.Close()
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
+	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
+	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	dfp.SkipReloads(1)
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
+	waitUntil(t, "the second certificate served after an upload again", logs, func() bool {
+		return len(logs.Events(event.CertificateServed)) == 2
+	})
+	if n := len(dfp.Uploads()); n != 3 {
+		t.Errorf("%d uploads, want 3 (first, second, second again)", n)
+	}
+	if ns := logs.Events(event.CertificateNotServed); len(ns) != 1 || ns[0]["retry_at"] == nil {
+		t.Errorf("certificate_not_served = %v, want once with retry_at", ns)
+	}
+}
+
+// While HAProxy's reloads keep failing, the uploads to heal it are bounded: a few with a growing
+// backoff, then one per reconciliation.
+func TestNotServedRetriesAreBounded(t *testing.T) {
+	dfp := newStub(t)
+	tlsPort, err := dfp.StartTLSFrontend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tlsPort.Close()
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
+	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
+	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	dfp.BreakReload()
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
+	waitUntil(t, "the retries to stop", logs, func() bool {
+		return len(logs.Events(event.CertificateNotServed)) == MaxNotServedRetries+1
+	})
+	time.Sleep(500 * time.Millisecond) // backoffs here are 20 ms to 100 ms: any further retry would show
+	if n := len(dfp.Uploads()); n != 2+MaxNotServedRetries {
+		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+MaxNotServedRetries, MaxNotServedRetries)
+	}
+	last := logs.Events(event.CertificateNotServed)[MaxNotServedRetries]
+	if at, err := time.Parse(time.RFC3339Nano, last["retry_at"].(string)); err != nil || time.Until(at) < 50*time.Minute {
+		t.Errorf("the last not_served says retry_at %v (%v), want the next reconciliation an hour away", last["retry_at"], err)
+	}
+}
+
+// Stored certificates (a start) are compared with DFP's list before any upload: only what DFP
+// lacks is uploaded, and a reconciliation with nothing changed uploads nothing.
+func TestStoredCertificatesAreComparedBeforeUploading(t *testing.T) {
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	held, _ := ca.Bundle([]string{"held.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	lost, _ := ca.Bundle([]string{"lost.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	dfp.PutRaw("held.example.com.pem", held)
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.SettleDelay = 50 * time.Millisecond })
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "held.example.com", Bundle: held, Stored: true})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "lost.example.com", Bundle: lost, Stored: true})
+	waitUntil(t, "the missing one uploaded", logs, func() bool { return len(dfp.Uploads()) == 1 })
+	system.Root.Send(pid, &messages.ReconcileNow{})
+	time.Sleep(300 * time.Millisecond) // the reconciliation lists DFP and finds nothing to do
+	if n := len(logs.Events(event.ReconcileUpload)); n != 1 {
+		t.Errorf("reconcile_upload logged %d times, want once (for the missing one)", n)
+	}
+	ups := dfp.Uploads()
+	if len(ups) != 1 || ups[0].CertName != "lost.example.com.pem" {
+		t.Fatalf("uploads %v, want only lost.example.com.pem", ups)
+	}
+}

@@ -19,6 +19,13 @@ type Queue struct {
 	known    map[string]*proxyapi.Bundle
 	failures map[string]int
 	retryAt  map[string]time.Time
+	// unverified are known names not yet compared with what DFP holds (loaded from the store):
+	// most are in DFP already, and each upload costs an HAProxy reload.
+	unverified map[string]bool
+	// notServed is the serve check's verdict: the fingerprint the proxy did not present after its
+	// upload (HAProxy's reload failed), and how many uploads in a row it has not presented.
+	notServed    map[string]string
+	notServedRun map[string]int
 	// MinBackoff and MaxBackoff bound a name's wait after failed uploads; it doubles each time.
 	MinBackoff, MaxBackoff time.Duration
 }
@@ -26,7 +33,33 @@ type Queue struct {
 // NewQueue returns an empty queue.
 func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 	return &Queue{pending: map[string]*proxyapi.Bundle{}, known: map[string]*proxyapi.Bundle{},
-		failures: map[string]int{}, retryAt: map[string]time.Time{}, MinBackoff: minBackoff, MaxBackoff: maxBackoff}
+		failures: map[string]int{}, retryAt: map[string]time.Time{}, unverified: map[string]bool{},
+		notServed: map[string]string{}, notServedRun: map[string]int{},
+		MinBackoff: minBackoff, MaxBackoff: maxBackoff}
+}
+
+// Learn records b as what DFP should hold for name without queueing an upload: the next
+// comparison with DFP's list decides (see Diff). A newer bundle known already wins.
+func (q *Queue) Learn(name string, b *proxyapi.Bundle) {
+	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
+		q.known[name] = b
+		if _, queued := q.pending[name]; !queued {
+			q.unverified[name] = true
+		}
+	}
+}
+
+// Unverified is the number of known names waiting for a comparison with DFP's list.
+func (q *Queue) Unverified() int { return len(q.unverified) }
+
+// Verified records that every known name has been compared with DFP's list.
+func (q *Queue) Verified() { clear(q.unverified) }
+
+// OfferUnverified queues every name not yet compared: the fallback when DFP's list cannot be read.
+func (q *Queue) OfferUnverified() {
+	for _, name := range sortedNames(q.unverified) {
+		q.Offer(name, q.known[name])
+	}
 }
 
 // Offer queues b for name unless a newer bundle is already known: one arriving late never
@@ -39,6 +72,7 @@ func (q *Queue) Offer(name string, b *proxyapi.Bundle) {
 		q.names = append(q.names, name)
 	}
 	q.pending[name] = q.known[name]
+	delete(q.unverified, name)
 }
 
 // Next returns the first queued name whose retry time has come, and its bundle. When none has,
@@ -84,6 +118,40 @@ func (q *Queue) Failed(name string, now time.Time) time.Time {
 	return at
 }
 
+// MaxNotServedRetries is how many uploads in a row may go unserved before the retries wait for the
+// next reconciliation: each upload is an HAProxy reload, and a proxy whose configuration is broken
+// must not be reloaded in a tight loop.
+const MaxNotServedRetries = 4
+
+// NotServed records that the proxy did not present fingerprint for name after its upload, and
+// queues the upload again after a backoff that doubles with each such upload in a row. After
+// MaxNotServedRetries it queues nothing (retryAt is zero): the next reconciliation uploads again.
+func (q *Queue) NotServed(name, fingerprint string, now time.Time) (attempts int, retryAt time.Time) {
+	q.notServed[name] = fingerprint
+	q.notServedRun[name]++
+	attempts = q.notServedRun[name]
+	if attempts > MaxNotServedRetries || q.known[name] == nil || q.known[name].Fingerprint() != fingerprint {
+		return attempts, time.Time{}
+	}
+	backoff := q.MinBackoff
+	for i := 1; i < attempts && backoff < q.MaxBackoff; i++ {
+		backoff *= 2
+	}
+	retryAt = now.Add(min(backoff, q.MaxBackoff))
+	q.Offer(name, q.known[name])
+	q.retryAt[name] = retryAt
+	return attempts, retryAt
+}
+
+// Served records that the proxy presents name's certificate.
+func (q *Queue) Served(name string) {
+	delete(q.notServed, name)
+	delete(q.notServedRun, name)
+}
+
+// NotServedVerdicts is, per name, the fingerprint the proxy did not present (for Diff).
+func (q *Queue) NotServedVerdicts() map[string]string { return q.notServed }
+
 // Len is the number of names with an upload to make.
 func (q *Queue) Len() int { return len(q.names) }
 
@@ -93,6 +161,8 @@ func (q *Queue) Known() map[string]*proxyapi.Bundle { return q.known }
 // Forget drops name entirely (its certificate expired: never upload it again).
 func (q *Queue) Forget(name string) {
 	delete(q.known, name)
+	delete(q.unverified, name)
+	q.Served(name)
 	delete(q.failures, name)
 	delete(q.retryAt, name)
 	if _, queued := q.pending[name]; queued {
@@ -117,6 +187,7 @@ const (
 	Missing    Reason = "missing"    // DFP holds no file for the name
 	Unloadable Reason = "unloadable" // DFP's file is not a bundle HAProxy can load
 	Older      Reason = "older"      // DFP holds an older certificate for the name
+	NotServed  Reason = "not_served" // DFP lists it, but HAProxy served another after the upload
 )
 
 // Stale is one name whose copy in DFP must be replaced.
@@ -133,10 +204,11 @@ type Newer struct {
 	NotAfter time.Time // ours
 }
 
-// Diff compares what DFP holds (GET /certs) with the newest known bundles. It returns the names to
-// upload again, the names where DFP holds something newer, and the names whose known bundle is no
-// longer valid (expired meanwhile: never uploaded again).
-func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, now time.Time) (stale []Stale, newer []Newer, expired []string) {
+// Diff compares what DFP holds (GET /certs, by fingerprint) with the newest known bundles, and
+// with the serve check's verdicts (notServed: name -> fingerprint the proxy did not present after
+// its upload). It returns the names to upload again, the names where DFP holds something newer,
+// and the names whose known bundle is no longer valid (expired meanwhile: never uploaded again).
+func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, notServed map[string]string, now time.Time) (stale []Stale, newer []Newer, expired []string) {
 	content := map[string]string{}
 	for _, c := range held {
 		content[c.ProxyServiceName] = c.CertContent
@@ -155,6 +227,8 @@ func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, now time.Time
 		switch {
 		case err != nil:
 			stale = append(stale, Stale{name, Unloadable})
+		case have.Fingerprint() == want.Fingerprint() && notServed[name] == want.Fingerprint():
+			stale = append(stale, Stale{name, NotServed})
 		case have.Fingerprint() == want.Fingerprint():
 		case have.Leaf.NotAfter.After(want.Leaf.NotAfter) && have.Check(name, now) == nil:
 			newer = append(newer, Newer{Name: name, Held: have, NotAfter: want.Leaf.NotAfter})
@@ -166,4 +240,13 @@ func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, now time.Time
 	sort.Slice(newer, func(i, j int) bool { return newer[i].Name < newer[j].Name })
 	sort.Strings(expired)
 	return stale, newer, expired
+}
+
+func sortedNames(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -97,11 +97,15 @@ func TestDiff(t *testing.T) {
 		held    *proxyapi.Bundle // nil: DFP holds nothing for the name
 		raw     string           // DFP's content when held is nil and raw is set
 		stale   []Stale
-		newer   bool
-		expired bool
-		now     time.Time
+		newer     bool
+		expired   bool
+		now       time.Time
+		notServed string // the fingerprint the serve check did not see after its upload
 	}{
 		{name: "the same certificate: nothing to do", held: ours, now: t0},
+		{name: "listed, but the proxy did not serve it after its upload", held: ours, now: t0, notServed: ours.Fingerprint(),
+			stale: []Stale{{"a.test", NotServed}}},
+		{name: "an older upload was not served; this one is listed", held: ours, now: t0, notServed: "older-fingerprint"},
 		{name: "missing", now: t0, stale: []Stale{{"a.test", Missing}}},
 		{name: "not loadable", raw: "-----BEGIN CERTIFICATE-----\nbroken", now: t0, stale: []Stale{{"a.test", Unloadable}}},
 		{name: "older", held: bundle(t, ca, "a.test", t0.Add(24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
@@ -118,11 +122,72 @@ func TestDiff(t *testing.T) {
 			case c.raw != "":
 				held = []proxyapi.Cert{{ProxyServiceName: "a.test.pem", CertContent: c.raw}}
 			}
-			stale, newer, expired := Diff(held, map[string]*proxyapi.Bundle{"a.test": ours}, c.now)
+			var verdicts map[string]string
+			if c.notServed != "" {
+				verdicts = map[string]string{"a.test": c.notServed}
+			}
+			stale, newer, expired := Diff(held, map[string]*proxyapi.Bundle{"a.test": ours}, verdicts, c.now)
 			if !reflect.DeepEqual(stale, c.stale) || (len(newer) == 1) != c.newer || (len(expired) == 1) != c.expired {
 				t.Fatalf("Diff = stale %v, newer %d, expired %v; want stale %v, newer %v, expired %v",
 					stale, len(newer), expired, c.stale, c.newer, c.expired)
 			}
 		})
+	}
+}
+
+// Stored certificates are learned, not queued, until DFP's list has been compared; if the list
+// cannot be read they are queued after all.
+func TestLearnWaitsForTheComparison(t *testing.T) {
+	ca, _ := certgen.NewCA("ours")
+	a, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
+	q := NewQueue(time.Second, time.Minute)
+	q.Learn("a.test", a)
+	if q.Len() != 0 || q.Unverified() != 1 || q.Known()["a.test"] != a {
+		t.Fatalf("after Learn: %d queued, %d unverified", q.Len(), q.Unverified())
+	}
+	q.Offer("a.test", newer) // just issued: queued at once, and no longer waiting for a comparison
+	q.Learn("a.test", a)     // an older stored copy arriving late changes nothing
+	if q.Len() != 1 || q.Unverified() != 0 || q.Known()["a.test"] != newer {
+		t.Fatalf("after Offer: %d queued, %d unverified", q.Len(), q.Unverified())
+	}
+	q2 := NewQueue(time.Second, time.Minute)
+	q2.Learn("a.test", a)
+	q2.OfferUnverified()
+	if q2.Len() != 1 || q2.Unverified() != 0 {
+		t.Fatalf("OfferUnverified: %d queued, %d unverified", q2.Len(), q2.Unverified())
+	}
+}
+
+// NotServed: the upload goes again after a backoff that doubles, a few times; then not until the
+// next reconciliation. A served check ends the run.
+func TestNotServedBacksOffAndStops(t *testing.T) {
+	ca, _ := certgen.NewCA("ours")
+	a := bundle(t, ca, "a.test", t0.Add(24*time.Hour))
+	q := NewQueue(time.Second, time.Minute)
+	q.Offer("a.test", a)
+	q.Succeeded("a.test", a)
+	var waits []time.Duration
+	for i := 0; i < MaxNotServedRetries+1; i++ {
+		attempts, at := q.NotServed("a.test", a.Fingerprint(), t0)
+		if attempts != i+1 {
+			t.Fatalf("attempt %d counted as %d", i+1, attempts)
+		}
+		if at.IsZero() {
+			waits = append(waits, 0)
+			continue
+		}
+		waits = append(waits, at.Sub(t0))
+		q.Succeeded("a.test", a)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 0}
+	if !reflect.DeepEqual(waits, want) {
+		t.Fatalf("waits %v, want %v", waits, want)
+	}
+	if q.Len() != 0 {
+		t.Error("queued after the retries ran out")
+	}
+	q.Served("a.test")
+	if attempts, _ := q.NotServed("a.test", a.Fingerprint(), t0); attempts != 1 {
+		t.Errorf("after a served check the run restarts at 1, got %d", attempts)
 	}
 }

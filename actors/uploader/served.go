@@ -26,11 +26,19 @@ func (u *uploaderActor) reportServed(res served) {
 	case res.err != nil:
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case res.got == res.fingerprint:
+		u.queue.Served(res.name)
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
 	case u.queue.Known()[res.name] != nil && u.queue.Known()[res.name].Fingerprint() != res.fingerprint:
 		// A newer upload has overtaken this one; its own check will tell.
 	default:
-		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed; "+
-			"look for a bad PEM in DFP's /certs", "event", event.CertificateNotServed, "served", res.got, "uploaded", res.fingerprint)
+		// DFP said 200 but HAProxy's reload failed: treated as a failed upload, retried with a
+		// backoff and, after a few, only at each reconciliation (every upload is a reload).
+		attempts, retryAt := u.queue.NotServed(res.name, res.fingerprint, u.cfg.Now())
+		if retryAt.IsZero() {
+			retryAt = u.cfg.Now().Add(u.cfg.ReconcileInterval)
+		}
+		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed "+
+			"(look for a bad PEM in DFP's /certs); uploading again at retry_at", "event", event.CertificateNotServed,
+			"served", res.got, "uploaded", res.fingerprint, "attempts", attempts, "retry_at", retryAt)
 	}
 }

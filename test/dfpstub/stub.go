@@ -38,6 +38,7 @@ type Stub struct {
 	// loaded is what HAProxy serves: the cert files as of the last reload that worked.
 	loaded       map[string][]byte
 	reloadBroken bool
+	skipReloads  int
 	faults       Faults
 	unhang       chan struct{} // closed when the faults change
 }
@@ -112,6 +113,13 @@ func (s *Stub) BreakReload() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reloadBroken = true
+}
+
+// SkipReloads makes the next n uploads' reloads fail (then they work again): a transient failure.
+func (s *Stub) SkipReloads(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skipReloads = n
 }
 
 // Loaded returns the cert files HAProxy serves: those of the last reload that worked.
@@ -236,7 +244,10 @@ func (s *Stub) putCert(w http.ResponseWriter, r *http.Request) {
 	// DFP writes the body verbatim and answers 200 whatever HAProxy makes of it.
 	s.certs[name] = body
 	s.uploads = append(s.uploads, Upload{CertName: name, Distribute: distribute, Body: body})
-	if !s.reloadBroken {
+	switch {
+	case s.skipReloads > 0:
+		s.skipReloads--
+	case !s.reloadBroken:
 		s.loaded = copyCerts(s.certs)
 	}
 	if _, err := tls.X509KeyPair(body, body); err != nil {
