@@ -41,11 +41,11 @@ type Config struct {
 	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
 	// compare them all (the others arrive meanwhile); 0: a second.
 	SettleDelay time.Duration
-	Timeout         time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
-	MinBackoff      time.Duration
-	MaxBackoff      time.Duration
-	Logger          *slog.Logger
-	Now             func() time.Time
+	Timeout     time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
+	MinBackoff  time.Duration
+	MaxBackoff  time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // uploaded is the result of one PUT, sent back by the goroutine that made it.
@@ -85,7 +85,7 @@ type uploaderActor struct {
 	// comparing: a compareStored is scheduled. listFailures: DFP's list unreachable in a row.
 	comparing    bool
 	listFailures int
-	said            map[string]bool
+	said         map[string]bool
 }
 
 // Props builds the uploader. Its queue (what waits to be uploaded, and the newest bundle of every

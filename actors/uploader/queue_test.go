@@ -93,10 +93,10 @@ func TestDiff(t *testing.T) {
 	other, _ := certgen.NewCA("someone else")
 	ours := bundle(t, ca, "a.test", t0.Add(30*24*time.Hour))
 	cases := []struct {
-		name    string
-		held    *proxyapi.Bundle // nil: DFP holds nothing for the name
-		raw     string           // DFP's content when held is nil and raw is set
-		stale   []Stale
+		name      string
+		held      *proxyapi.Bundle // nil: DFP holds nothing for the name
+		raw       string           // DFP's content when held is nil and raw is set
+		stale     []Stale
 		newer     bool
 		expired   bool
 		now       time.Time
