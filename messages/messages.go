@@ -79,6 +79,13 @@ type DeployCertificate struct {
 	Stored bool
 }
 
+// PollNow asks discovery to read DFP's service list at once: docker-flow-swarm-listener notified
+// that a service was created (Service: its name; discovery polls again briefly until DFP lists
+// it) or removed. A hint only: what DFP lists stays the truth.
+type PollNow struct {
+	Service string
+}
+
 // ReconcileNow asks the uploader to compare what DFP holds with what it should hold now, rather
 // than at its next interval: discovery sends it when DFP is back after an outage or a restart.
 type ReconcileNow struct {

@@ -29,6 +29,10 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
+	ops, err := FreeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
 	if w.Frontend, err = dfpstub.StartFrontend("127.0.0.1:0", responder); err != nil {
 		return nil, err
 	}
@@ -61,6 +65,7 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		"SERVE_CHECK_ADDR":     w.TLS.Addr(),
 		"CERTBOT_EMAIL":        "ops@example.test",
 		"DISCOVERY_INTERVAL":   "1s",
+		"METRICS_ADDR":         ops,
 	}
 	return w, nil
 }

@@ -40,8 +40,12 @@ type polled struct {
 
 type discoveryActor struct {
 	cfg    Config
+	timers *scheduler.TimerScheduler
 	cancel scheduler.CancelFunc
 	busy   bool
+	// hints are services a notification announced that DFP does not list yet.
+	hints     Hints
+	hintTimer scheduler.CancelFunc
 	// Each name, skipped host and excluded name is logged once while DFP lists it, not once per
 	// poll; the set outlives an instance, so a restart does not log them all again. thisPoll is
 	// what the current poll mentioned: the rest is forgotten after a poll that lists DFP's services
@@ -55,21 +59,29 @@ type discoveryActor struct {
 func Props(cfg Config) *actor.Props {
 	announced := map[string]bool{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &discoveryActor{cfg: cfg, announced: announced, thisPoll: map[string]bool{}}
+		return &discoveryActor{cfg: cfg, announced: announced, thisPoll: map[string]bool{}, hints: Hints{}}
 	})
 }
 
 func (d *discoveryActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		d.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(d.cfg.Interval, d.cfg.Interval, ctx.Self(), poll{})
+		d.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
+		d.cancel = d.timers.SendRepeatedly(d.cfg.Interval, d.cfg.Interval, ctx.Self(), poll{})
 		d.poll(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		if d.cancel != nil {
 			d.cancel()
 		}
+		if d.hintTimer != nil {
+			d.hintTimer()
+		}
 	case poll:
 		d.poll(ctx)
+	case *messages.PollNow:
+		d.hints.Add(msg.Service, d.cfg.Now())
+		d.cfg.Logger.Debug("notified by the swarm listener; polling DFP now", "service", event.PeerText(msg.Service))
+		d.poll(ctx) // if a poll is under way, the hint polls again after it
 	case polled:
 		d.busy = false
 		d.report(ctx, msg)
@@ -132,6 +144,7 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	}
 	authoritative := res.err == nil && len(res.services) > 0
 	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: authoritative})
+	d.followHints(ctx, res)
 	if authoritative {
 		for k := range d.announced {
 			if !d.thisPoll[k] {
@@ -140,6 +153,23 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 		}
 	}
 	clear(d.thisPoll)
+}
+
+// followHints polls again shortly while a notified service is not listed yet.
+func (d *discoveryActor) followHints(ctx actor.Context, res polled) {
+	var listed map[string]bool
+	if res.err == nil {
+		listed = make(map[string]bool, len(res.services))
+		for name := range res.services {
+			listed[name] = true
+		}
+	}
+	if next := d.hints.AfterPoll(listed, d.cfg.Now()); !next.IsZero() {
+		if d.hintTimer != nil {
+			d.hintTimer()
+		}
+		d.hintTimer = d.timers.SendOnce(max(next.Sub(d.cfg.Now()), 0), ctx.Self(), poll{})
+	}
 }
 
 func (d *discoveryActor) once(key string) bool {

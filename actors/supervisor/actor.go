@@ -51,6 +51,7 @@ type supervisorActor struct {
 	// overCap: names wait for MaxNames; said once until they no longer do.
 	overCap  bool
 	deps     certificate.Deps
+	discover *actor.PID
 	presence *Presence
 	cancel   scheduler.CancelFunc
 }
@@ -78,6 +79,8 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		s.discovered(ctx, msg)
 	case *messages.ReconcileNow:
 		ctx.Send(s.deps.Uploader, msg)
+	case *messages.PollNow:
+		ctx.Send(s.discover, msg)
 	case sweep:
 		for _, pid := range s.certs {
 			ctx.Send(pid, &messages.CheckNow{})
@@ -169,7 +172,7 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		}
 	}
 	s.reportCap(waiting)
-	s.spawn(ctx, s.cfg.Discovery, "discovery")
+	s.discover = s.spawn(ctx, s.cfg.Discovery, "discovery")
 	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
 	s.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(first, s.cfg.RenewInterval, ctx.Self(), sweep{})
 }

@@ -10,6 +10,7 @@ type Name string
 const (
 	ServiceStarted          Name = "service_started"
 	ResponderStarted        Name = "responder_started"
+	OpsStarted              Name = "ops_started"
 	DataDirNotPersistent    Name = "data_dir_not_persistent"
 	LeftoversRemoved        Name = "leftovers_removed"
 	Standby                 Name = "standby"
@@ -28,6 +29,7 @@ const (
 // Discovery: which names DFP serves.
 const (
 	DomainDiscovered    Name = "domain_discovered"
+	SwarmNotified       Name = "swarm_notified"
 	DomainSkipped       Name = "domain_skipped"
 	DomainExcluded      Name = "domain_excluded"
 	MaxNamesReached     Name = "max_names_reached"

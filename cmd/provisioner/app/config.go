@@ -47,6 +47,7 @@ type Config struct {
 	RemovedGrace      time.Duration      // REMOVED_GRACE
 	ShutdownTimeout   time.Duration      // SHUTDOWN_TIMEOUT
 	MaxNames          int                // MAX_NAMES
+	MetricsAddr       string             // METRICS_ADDR: the internal port; "" when off
 	Profile           string             // ACME_PROFILE
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
@@ -156,6 +157,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"ORDER_CONCURRENCY", fmt.Sprintf("%q is not a whole number from 1 to 64", v)}
 		}
 		c.OrderConcurrency = n
+	}
+	if v := strings.ToLower(env("METRICS_ADDR")); v == "off" {
+		c.MetricsAddr = ""
+	} else if c.MetricsAddr, err = hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false); err != nil {
+		return c, err
 	}
 	c.MaxNames = 5000
 	if v := env("MAX_NAMES"); v != "" {

@@ -140,11 +140,20 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	if faults.System != nil {
 		faults.System(system)
 	}
+	var ops *opsServer
+	if cfg.MetricsAddr != "" {
+		if ops, err = listenOps(cfg.MetricsAddr, system.Root, supPID, logger); err != nil {
+			_ = stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,
+				timeout: cfg.ShutdownTimeout, logger: logger})
+			return err
+		}
+		logger.Info("internal port listening (swarm listener notifications)", "event", event.OpsStarted, "addr", ops.Addr().String())
+	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
 
 	<-ctx.Done()
-	return stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,
+	return stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder, ops: ops,
 		timeout: cfg.ShutdownTimeout, logger: logger})
 }
 

@@ -20,6 +20,7 @@ type stopping struct {
 	issuer     *issuer.Issuer
 	store      *store.Store
 	responder  *webroot.Server
+	ops        *opsServer // nil when METRICS_ADDR is off
 	timeout    time.Duration // SHUTDOWN_TIMEOUT: the whole stop, inside Docker's grace period
 	logger     *slog.Logger
 }
@@ -33,6 +34,9 @@ func stop(s stopping) error {
 	// The responder's own stop and the last log lines need a moment at the end.
 	reserve := min(time.Second, s.timeout/4)
 	s.logger.Info("stopping", "event", event.ShutdownStarted, "timeout", s.timeout.String())
+	opsCtx, cancelOps := context.WithTimeout(context.Background(), reserve)
+	_ = s.ops.Shutdown(opsCtx) // no more notifications for actors that are stopping
+	cancelOps()
 
 	if !within(deadline.Add(-reserve), func() { _ = s.system.Root.StopFuture(s.supervisor).Wait() }) {
 		s.logger.Warn("actors did not stop in time; stopping anyway", "event", event.ShutdownTimeout)
