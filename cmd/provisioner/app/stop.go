@@ -20,7 +20,7 @@ type stopping struct {
 	issuer     *issuer.Issuer
 	store      *store.Store
 	responder  *webroot.Server
-	ops        *opsServer // nil when METRICS_ADDR is off
+	ops        *opsServer    // nil when METRICS_ADDR is off
 	timeout    time.Duration // SHUTDOWN_TIMEOUT: the whole stop, inside Docker's grace period
 	logger     *slog.Logger
 }
