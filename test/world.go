@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
@@ -62,6 +63,7 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		"CHALLENGE_ADDR":       responder,
 		"PREFLIGHT_ADDR":       w.Frontend.Addr(),
 		"PREFLIGHT_RESOLVER":   w.CA.DNSAddr,
+		"PREFLIGHT_HTTP_PORT":  strconv.Itoa(opts.ChallengePort),
 		"SERVE_CHECK_ADDR":     w.TLS.Addr(),
 		"CERTBOT_EMAIL":        "ops@example.test",
 		"DISCOVERY_INTERVAL":   "1s",

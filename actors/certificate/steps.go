@@ -15,6 +15,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -71,6 +72,10 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
 		return
+	}
+	if res.res.DecidedBy == preflight.ByProxy && a.once("via_proxy") {
+		a.log.Info("pre-flight: the name's own addresses cannot be reached from here (hairpin NAT?); the probe through the proxy decided",
+			"event", event.PreflightViaProxy)
 	}
 	if res.res.HasIPv6 && a.once("aaaa") {
 		a.log.Warn("the name has an AAAA record: the CA validates over IPv6 first, so it must reach the proxy too",

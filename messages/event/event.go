@@ -63,6 +63,7 @@ const (
 	IssuanceDeferred      Name = "issuance_deferred"
 	PreflightFailed       Name = "preflight_failed"
 	PreflightIPv6         Name = "preflight_ipv6"
+	PreflightViaProxy     Name = "preflight_via_proxy"
 	RateLimited           Name = "rate_limited"
 	DomainPaused          Name = "domain_paused"
 	ARIWindow             Name = "ari_window"

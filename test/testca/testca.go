@@ -37,6 +37,8 @@ type Options struct {
 	Log io.Writer
 	// Unresolvable names (and their subdomains) get no address, so their validation fails.
 	Unresolvable []string
+	// Addresses gives names (and their subdomains) another IPv4 address than 127.0.0.1.
+	Addresses map[string]string
 	// Profiles adds profiles (name -> validity in seconds) beside "default"; an order that names
 	// none gets a random one, so tests that add profiles set ACME_PROFILE.
 	Profiles map[string]uint64
@@ -95,10 +97,11 @@ func Start(opts Options) (*CA, error) {
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
 	c := &CA{log: logger, challengePort: opts.ChallengePort}
-	dnsAddr, err := c.startDNS(opts.Unresolvable)
+	dnsAddr, dnsServer, err := StartDNS(opts.Addresses, opts.Unresolvable)
 	if err != nil {
 		return nil, err
 	}
+	c.dns = dnsServer
 	store := db.NewMemoryStore()
 	profiles := map[string]ca.Profile{"default": {Description: "the default profile", ValidityPeriod: opts.ValiditySeconds}}
 	for name, validity := range opts.Profiles {
@@ -212,26 +215,33 @@ func (c *CA) Close() {
 	_ = c.dns.Shutdown()
 }
 
-func (c *CA) startDNS(unresolvable []string) (string, error) {
+// StartDNS serves DNS over TCP on loopback: 127.0.0.1 for every name, except the names (and
+// subdomains) in addresses, which get theirs, and those in unresolvable, which get none. Tests
+// start a second one when the pre-flight must see other addresses than the CA (hairpin NAT).
+func StartDNS(addresses map[string]string, unresolvable []string) (string, *dns.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", fmt.Errorf("testca: dns listen: %w", err)
+		return "", nil, fmt.Errorf("testca: dns listen: %w", err)
 	}
-	c.dns = &dns.Server{Listener: ln, Net: "tcp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+	server := &dns.Server{Listener: ln, Net: "tcp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(req)
 		for _, q := range req.Question {
-			if q.Qtype == dns.TypeA && !matches(unresolvable, q.Name) {
-				m.Answer = append(m.Answer, &dns.A{
-					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0},
-					A:   net.IPv4(127, 0, 0, 1),
-				})
+			if q.Qtype != dns.TypeA || matches(unresolvable, q.Name) {
+				continue
 			}
+			ip := net.IPv4(127, 0, 0, 1)
+			for name, addr := range addresses {
+				if matches([]string{name}, q.Name) {
+					ip = net.ParseIP(addr)
+				}
+			}
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0}, A: ip})
 		}
 		_ = w.WriteMsg(m)
 	})}
-	go func() { _ = c.dns.ActivateAndServe() }()
-	return ln.Addr().String(), nil
+	go func() { _ = server.ActivateAndServe() }()
+	return ln.Addr().String(), server, nil
 }
 
 // Port returns the numeric port of a host:port address.

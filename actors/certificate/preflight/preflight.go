@@ -1,6 +1,10 @@
 // Package preflight checks, for free, that a name can pass HTTP-01 before an order spends any of
-// the CA's budget: the name resolves, and a probe token put into the responder comes back through
-// the proxy for that Host.
+// the CA's budget: the name resolves, and a probe token put into the responder comes back.
+//
+// The probe goes first the CA's route (route.go): to each address the name resolves to, on port
+// 80, with the name as Host, following redirects as the CA does. A name whose DNS points at
+// another server fails there. Where the network cannot reach its own public address (hairpin NAT),
+// that route is inconclusive, and the probe goes through the proxy's internal address instead.
 package preflight
 
 import (
@@ -34,6 +38,11 @@ type Checker struct {
 	// Slots bounds the checks in flight (nil: no bound). At a start every name checks at once, and
 	// ten thousand probes at once would be a denial of service on the proxy and the resolver.
 	Slots *semaphore.Weighted
+	// HTTPPort is the port the CA connects to (80; PREFLIGHT_HTTP_PORT, for test CAs); 0 skips
+	// the CA's route and probes through the proxy only.
+	HTTPPort int
+	// ResolverName says which resolver Resolver asks, for the failure message.
+	ResolverName string
 }
 
 // direct is the probe's transport: to the proxy's port 80 on the overlay network, never through
@@ -44,10 +53,19 @@ var direct = func() *http.Transport {
 	return t
 }()
 
-// Result is what a passed check found worth a warning.
+// Result is what a passed check found worth a warning, and which check decided.
 type Result struct {
 	HasIPv6 bool // the CA validates over IPv6 first: a wrong AAAA record is a common failure
+	// DecidedBy is "ca_route" (the probe came back from the name's own addresses) or "proxy" (the
+	// CA's route could not be reached from here; the probe came back through the proxy).
+	DecidedBy string
 }
+
+// The checks that can decide a pre-flight.
+const (
+	ByCARoute = "ca_route"
+	ByProxy   = "proxy"
+)
 
 // NewResolver returns a resolver that asks the DNS server at addr (host:port) over TCP, which
 // every server answers and which no truncation can cut short, or the system's resolver when addr
@@ -81,25 +99,41 @@ func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
 	if err != nil || len(addrs) == 0 {
 		var dnsErr *net.DNSError
 		if err == nil || errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return res, fmt.Errorf("preflight for %s: %w", name, ErrNoAddress)
+			return res, fmt.Errorf("preflight for %s (resolver %s): %w", name, c.resolverName(), ErrNoAddress)
 		}
-		return res, fmt.Errorf("preflight for %s: look up: %w", name, err)
+		return res, fmt.Errorf("preflight for %s: look up (resolver %s): %w", name, c.resolverName(), err)
 	}
 	for _, a := range addrs {
 		if a.IP.To4() == nil {
 			res.HasIPv6 = true
 		}
 	}
-	return res, c.probe(ctx, name)
+	token, keyAuth := randomToken(), randomToken()
+	c.Tokens.Put(token, keyAuth)
+	defer c.Tokens.Remove(token)
+	if c.HTTPPort > 0 {
+		switch err := c.caRoute(ctx, name, addrs, token, keyAuth); {
+		case err == nil:
+			res.DecidedBy = ByCARoute
+			return res, nil
+		case !errors.Is(err, errInconclusive):
+			return res, err
+		}
+	}
+	res.DecidedBy = ByProxy
+	return res, c.probe(ctx, name, token, keyAuth)
+}
+
+func (c *Checker) resolverName() string {
+	if c.ResolverName == "" {
+		return "system"
+	}
+	return c.ResolverName
 }
 
 // probe asks the proxy for a fresh token with the name as Host, as the CA's validator will. A
 // redirect to the same token path passes: the validator follows it (HTTPS_ONLY, redirectFromDomain).
-func (c *Checker) probe(ctx context.Context, name string) error {
-	token, keyAuth := randomToken(), randomToken()
-	c.Tokens.Put(token, keyAuth)
-	defer c.Tokens.Remove(token)
-
+func (c *Checker) probe(ctx context.Context, name, token, keyAuth string) error {
 	path := webroot.PathPrefix + token
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.ProxyAddr+path, nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,5 +93,60 @@ func TestChecksInFlightAreBounded(t *testing.T) {
 	wg.Wait()
 	if m := most.Load(); m == 0 || m > 3 {
 		t.Fatalf("%d probes reached the proxy at once, want at most 3", m)
+	}
+}
+
+// The CA's route decides when the name's address answers: with the probe (also after a redirect,
+// as DFP's HTTPS_ONLY sends), or without it (another server). When nothing listens there, the
+// probe through the proxy decides.
+func TestCARoute(t *testing.T) {
+	tokens := webroot.NewTokens()
+	responder := webroot.Handler(tokens)
+	type want struct {
+		decidedBy string
+		err       string
+	}
+	cases := []struct {
+		name  string
+		route http.HandlerFunc // what listens on the name's address; nil: nothing
+		want  want
+	}{
+		{"the address serves the probe", responder.ServeHTTP, want{decidedBy: ByCARoute}},
+		{"the address redirects within the name, then serves it", func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/moved") {
+				r.URL.Path = strings.TrimPrefix(r.URL.Path, "/moved")
+				responder.ServeHTTP(w, r)
+				return
+			}
+			http.Redirect(w, r, "/moved"+r.URL.Path, http.StatusFound)
+		}, want{decidedBy: ByCARoute}},
+		{"another server answers there", http.NotFound, want{err: "answered 404, not the probe token"}},
+		{"nothing listens there (hairpin NAT)", nil, want{decidedBy: ByProxy}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			if c.route != nil {
+				srv := &http.Server{Handler: c.route}
+				go func() { _ = srv.Serve(ln) }()
+				t.Cleanup(func() { srv.Close() })
+			} else {
+				ln.Close()
+			}
+			chk := &Checker{ProxyAddr: proxy(t, responder.ServeHTTP), Tokens: tokens, Timeout: 5 * time.Second, HTTPPort: port}
+			res, err := chk.Check(t.Context(), "localhost")
+			switch {
+			case c.want.err != "" && (err == nil || !strings.Contains(err.Error(), c.want.err)):
+				t.Fatalf("error = %v, want %q", err, c.want.err)
+			case c.want.err == "" && err != nil:
+				t.Fatal(err)
+			case c.want.err == "" && res.DecidedBy != c.want.decidedBy:
+				t.Fatalf("decided by %q, want %q", res.DecidedBy, c.want.decidedBy)
+			}
+		})
 	}
 }

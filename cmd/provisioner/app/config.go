@@ -42,6 +42,7 @@ type Config struct {
 	Preflight         bool               // PREFLIGHT
 	PreflightAddr     string             // PREFLIGHT_ADDR
 	PreflightResolver string             // PREFLIGHT_RESOLVER
+	PreflightHTTPPort int                // PREFLIGHT_HTTP_PORT: where the CA connects (80)
 	RenewInterval     time.Duration      // RENEW_INTERVAL
 	ReconcileInterval time.Duration      // RECONCILE_INTERVAL
 	RemovedGrace      time.Duration      // REMOVED_GRACE
@@ -220,6 +221,14 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	}
 	if c.PreflightResolver, err = hostPortVar(env, "PREFLIGHT_RESOLVER", "", "10.0.0.2:53", true); err != nil {
 		return err
+	}
+	c.PreflightHTTPPort = 80
+	if v := env("PREFLIGHT_HTTP_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			return &ConfigError{"PREFLIGHT_HTTP_PORT", fmt.Sprintf("%q is not a port from 1 to 65535 (80 unless a test CA validates elsewhere)", v)}
+		}
+		c.PreflightHTTPPort = n
 	}
 	serveCheck, err := boolVar(env, "SERVE_CHECK", true)
 	if err != nil {

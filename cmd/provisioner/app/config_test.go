@@ -150,6 +150,10 @@ func TestHostileValuesStopTheStart(t *testing.T) {
 		{"SHUTDOWN_TIMEOUT", "NaNs"},
 		{"MAX_NAMES", "0"},
 		{"MAX_NAMES", "1e9"},
+		{"METRICS_ADDR", "9102"},
+		{"METRICS_ADDR", ":0"},
+		{"PREFLIGHT_HTTP_PORT", "0"},
+		{"PREFLIGHT_HTTP_PORT", "http"},
 	}
 	for _, c := range cases {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -187,6 +188,9 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 		Tokens:    tokens,
 		Timeout:   15 * time.Second,
 		Slots:     semaphore.NewWeighted(preflightConcurrency),
+		HTTPPort:  cfg.PreflightHTTPPort,
+		// Named in failures: a name resolving elsewhere than expected is often a resolver question.
+		ResolverName: cmp.Or(cfg.PreflightResolver, "system"),
 	}
 }
 
