@@ -85,6 +85,13 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("no certificate uploaded within 90s; log:\n%s", logs.String())
 	}
+	// The built binary takes the swarm listener's notifications on its internal port, and its
+	// pre-flight took the CA's route (the names resolve to this machine).
+	notify(t, w, "create", "web")
+	eventuallyLogged(t, "the notification", 10*time.Second, logs, func() bool { return len(logs.Events(event.SwarmNotified)) == 1 })
+	if n := len(logs.Events(event.PreflightViaProxy)); n != 0 {
+		t.Errorf("the pre-flight fell back to the proxy %d times; the CA's route is reachable here", n)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
