@@ -18,4 +18,7 @@ EXPOSE 80
 # Port 80 inside the container needs no root: Docker grants unprivileged ports from 0 by default
 # (net.ipv4.ip_unprivileged_port_start=0); where it does not, set CHALLENGE_ADDR=:8080 and route DFP there.
 USER 65532:65532
+# The internal port (METRICS_ADDR, :9102) answers /healthz: the supervisor and the rate limiter
+# answer a ping and the responder accepts connections. Swarm replaces a task that stops answering.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["/provisioner", "health"]
 ENTRYPOINT ["/provisioner"]

@@ -86,6 +86,12 @@ type PollNow struct {
 	Service string
 }
 
+// Ping asks an actor to answer Pong at once: the health check's proof that its mailbox moves.
+type Ping struct{}
+
+// Pong answers Ping.
+type Pong struct{}
+
 // ReconcileNow asks the uploader to compare what DFP holds with what it should hold now, rather
 // than at its next interval: discovery sends it when DFP is back after an outage or a restart.
 type ReconcileNow struct {

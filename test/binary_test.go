@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,6 +93,9 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	if n := len(logs.Events(event.PreflightViaProxy)); n != 0 {
 		t.Errorf("the pre-flight fell back to the proxy %d times; the CA's route is reachable here", n)
 	}
+	if out, err := health(bin, w); err != nil {
+		t.Errorf("provisioner health against the running service: %v\n%s", err, out)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +112,9 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if len(logs.Events(event.ShutdownComplete)) != 1 {
 		t.Errorf("no shutdown_complete line; log:\n%s", logs.String())
+	}
+	if _, err := health(bin, w); err == nil {
+		t.Error("provisioner health exits 0 with the service stopped")
 	}
 	if len(w.DFP.CertNames()) == 0 {
 		t.Error("the stand-in holds no certificate")
@@ -269,10 +276,27 @@ func TestBinaryTwoInstancesOnOneDataDir(t *testing.T) {
 	eventuallyLogged(t, "the first instance started", 30*time.Second, firstLogs, func() bool {
 		return len(firstLogs.Events(event.ServiceStarted)) == 1
 	})
+	standbyOps, err := FreeLoopbackAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstOps := w.Env["METRICS_ADDR"]
+	w.Env["METRICS_ADDR"] = standbyOps // in its own container it would have its own port
 	_, secondLogs := startBinary(t, bin, w)
 	eventuallyLogged(t, "the second instance standing by", 30*time.Second, secondLogs, func() bool {
 		return len(secondLogs.Events(event.Standby)) == 1
 	})
+	eventuallyLogged(t, "the standby's health endpoint", 10*time.Second, secondLogs, func() bool {
+		code, _ := check(t, w, "/healthz")
+		return code == http.StatusOK
+	})
+	if code, body := check(t, w, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("standby /readyz = %d %v, want 503", code, body)
+	}
+	w.Env["METRICS_ADDR"] = firstOps
+	if code, _ := check(t, w, "/readyz"); code != http.StatusOK {
+		t.Errorf("holder /readyz = %d, want 200", code)
+	}
 	standby := secondLogs.Events(event.Standby)[0]
 	if holder, _ := standby["holder"].(string); !strings.Contains(holder, fmt.Sprintf("pid %d ", first.Process.Pid)) {
 		t.Errorf("standby names holder %q, want the first instance's pid %d", holder, first.Process.Pid)
@@ -300,4 +324,11 @@ func TestBinaryTwoInstancesOnOneDataDir(t *testing.T) {
 	if registered != 1 || len(secondLogs.Events(event.LockAcquired)) != 1 {
 		t.Errorf("account_registered %d times (want 1), lock_acquired %d times (want 1)", registered, len(secondLogs.Events(event.LockAcquired)))
 	}
+}
+
+// health runs "provisioner health" with the world's environment.
+func health(bin string, w *World) ([]byte, error) {
+	cmd := exec.Command(bin, "health")
+	cmd.Env = []string{"METRICS_ADDR=" + w.Env["METRICS_ADDR"]}
+	return cmd.CombinedOutput()
 }

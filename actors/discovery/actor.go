@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -29,6 +30,9 @@ type Config struct {
 	Exclusions Exclusions
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Answered, when set, gets the time (Unix nanoseconds) of DFP's last answer: readiness is
+	// DFP answering within the last three intervals.
+	Answered *atomic.Int64
 }
 
 type poll struct{}
@@ -102,6 +106,9 @@ func (d *discoveryActor) poll(ctx actor.Context) {
 
 func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	log := d.cfg.Logger
+	if res.err == nil && d.cfg.Answered != nil {
+		d.cfg.Answered.Store(d.cfg.Now().UnixNano())
+	}
 	if res.err != nil {
 		// Only DOMAINS are reported meanwhile; names already known keep their actors.
 		log.Warn("could not list DFP services; will poll again", "event", event.DiscoveryFailed,

@@ -104,6 +104,8 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 		l.stopTimer()
 	case *actor.Stopping:
 		l.stopTimer()
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
 	case *messages.PermitRequest:
 		l.request(ctx, msg)
 	case *messages.OrderFinished:

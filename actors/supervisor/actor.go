@@ -79,6 +79,8 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		s.discovered(ctx, msg)
 	case *messages.ReconcileNow:
 		ctx.Send(s.deps.Uploader, msg)
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
 	case *messages.PollNow:
 		ctx.Send(s.discover, msg)
 	case sweep:

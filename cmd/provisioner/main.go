@@ -33,12 +33,20 @@ func main() {
 	}
 }
 
-// command runs an operator's one-off command against the running service's DATA_DIR:
+// command runs an operator's one-off command beside the running service:
 //
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
+//	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
 func command(name string, args []string) int {
+	if name == "health" && len(args) == 0 {
+		if err := app.HealthCheck(context.Background(), os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
 	if name != "retry-now" || len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME...]")
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health]")
 		return 2
 	}
 	dataDir := os.Getenv("DATA_DIR")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -19,7 +21,16 @@ const lockPoll = time.Second
 // (a start-first update, a second replica, a docker run beside the service) this one is a standby:
 // it orders, uploads and writes nothing, and takes over within a second of the holder's exit. It
 // returns nil and no error if ctx ends first.
-func holdDataDir(ctx context.Context, dataDir string, logger *slog.Logger) (*store.Lock, error) {
+//
+// A standby answers /healthz on opsAddr (it is alive: Swarm must not kill it, nor stall a
+// start-first update waiting for it) and /readyz with 503.
+func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logger) (*store.Lock, error) {
+	var standby *http.Server
+	defer func() {
+		if standby != nil {
+			_ = standby.Close()
+		}
+	}()
 	host, _ := os.Hostname()
 	identity := fmt.Sprintf("host %s pid %d version %s since %s", host, os.Getpid(), Version, time.Now().UTC().Format(time.RFC3339))
 	waitedSince := time.Time{}
@@ -38,6 +49,7 @@ func holdDataDir(ctx context.Context, dataDir string, logger *slog.Logger) (*sto
 			waitedSince = time.Now()
 			logger.Warn("another instance holds DATA_DIR; standing by (no orders, uploads or writes) until it stops",
 				"event", event.Standby, "holder", holder, "data_dir", dataDir)
+			standby = serveStandby(opsAddr, holder, logger)
 		}
 		select {
 		case <-ctx.Done():
@@ -45,4 +57,26 @@ func holdDataDir(ctx context.Context, dataDir string, logger *slog.Logger) (*sto
 		case <-time.After(lockPoll):
 		}
 	}
+}
+
+// serveStandby answers the health endpoints while standing by; nil when opsAddr is off or taken.
+func serveStandby(opsAddr, holder string, logger *slog.Logger) *http.Server {
+	if opsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", opsAddr)
+	if err != nil {
+		logger.Warn("standby: the internal port is taken; no health endpoint while standing by", "error", err)
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeCheck(w, Check{OK: true, Checks: map[string]string{"standby": "alive; another instance holds DATA_DIR"}})
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		writeCheck(w, Check{OK: false, Checks: map[string]string{"data_dir_lock": "held by " + holder}})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv
 }

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,21 +18,36 @@ import (
 
 // opsServer is the internal HTTP port (METRICS_ADDR), never routed through DFP. It takes
 // docker-flow-swarm-listener's notifications, so a new service is discovered at once rather than
-// at the next poll.
+// at the next poll, and answers Swarm's health check (/healthz) and readiness (/readyz).
 type opsServer struct {
 	srv      *http.Server
 	listener net.Listener
 }
 
+// opsDeps is what the internal port looks at.
+type opsDeps struct {
+	root       *actor.RootContext
+	supervisor *actor.PID
+	limiter    *actor.PID
+	responder  string        // the responder's address, which must accept connections
+	answered   *atomic.Int64 // DFP's last answer, Unix nanoseconds (discovery.Config.Answered)
+	interval   time.Duration // DISCOVERY_INTERVAL
+	logger     *slog.Logger
+}
+
 // listenOps starts the internal port; notifications go to the supervisor as PollNow hints.
-func listenOps(addr string, root *actor.RootContext, supervisor *actor.PID, logger *slog.Logger) (*opsServer, error) {
+func listenOps(addr string, d opsDeps) (*opsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/notify/create", notifyHandler(root, supervisor, logger, true))
-	mux.Handle("/notify/remove", notifyHandler(root, supervisor, logger, false))
+	mux.Handle("/notify/create", notifyHandler(d.root, d.supervisor, d.logger, true))
+	mux.Handle("/notify/remove", notifyHandler(d.root, d.supervisor, d.logger, false))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		writeCheck(w, Readiness(time.Unix(0, d.answered.Load()), time.Now(), d.interval))
+	})
 	s := &opsServer{listener: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -62,6 +79,57 @@ func notifyHandler(root *actor.RootContext, supervisor *actor.PID, logger *slog.
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"Status":"OK"}`))
 	})
+}
+
+// Check is what /healthz and /readyz answer: OK, and what was looked at.
+type Check struct {
+	OK     bool              `json:"ok"`
+	Checks map[string]string `json:"checks"`
+}
+
+// alive: the supervisor and the rate limiter each answer a ping within a second, and the responder
+// accepts connections. A wedged process fails it, and Swarm replaces the task.
+func (d opsDeps) alive() Check {
+	c := Check{OK: true, Checks: map[string]string{}}
+	verdict := func(name string, err error) {
+		c.Checks[name] = "ok"
+		if err != nil {
+			c.OK, c.Checks[name] = false, err.Error()
+		}
+	}
+	for name, pid := range map[string]*actor.PID{"supervisor": d.supervisor, "ratelimiter": d.limiter} {
+		_, err := d.root.RequestFuture(pid, &messages.Ping{}, time.Second).Result()
+		verdict(name, err)
+	}
+	conn, err := net.DialTimeout("tcp", d.responder, time.Second)
+	if err == nil {
+		conn.Close()
+	}
+	verdict("responder", err)
+	return c
+}
+
+// Readiness is whether the service does its work: DFP answered within the last three discovery
+// intervals (so a DFP outage turns it unready within three intervals, and it is ready again at the
+// first answer). The store is loaded and DATA_DIR held before the internal port even opens.
+func Readiness(lastAnswer, now time.Time, interval time.Duration) Check {
+	c := Check{OK: true, Checks: map[string]string{"store": "ok", "data_dir_lock": "ok", "dfp": "ok"}}
+	switch {
+	case lastAnswer.UnixNano() <= 0:
+		c.OK, c.Checks["dfp"] = false, "no answer from DFP yet"
+	case now.Sub(lastAnswer) > 3*interval:
+		c.OK, c.Checks["dfp"] = false, fmt.Sprintf("no answer from DFP since %s", lastAnswer.UTC().Format(time.RFC3339))
+	}
+	return c
+}
+
+func writeCheck(w http.ResponseWriter, c Check) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !c.OK {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(c)
 }
 
 // Addr is where the internal port listens.

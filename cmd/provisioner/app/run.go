@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // RunWith is Run with faults injected.
 func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
 	routeLegoLogs(logger)
-	lock, err := holdDataDir(ctx, cfg.DataDir, logger)
+	lock, err := holdDataDir(ctx, cfg.DataDir, cfg.MetricsAddr, logger)
 	if err != nil || lock == nil {
 		return err // nil: stopped while standing by
 	}
@@ -111,16 +112,18 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		pf = faults.Preflight(pf)
 	}
 
+	answered := &atomic.Int64{} // DFP's last answer, for /readyz
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
 	sup := supervisor.Props(supervisor.Config{
-		Store:         st,
-		Issuer:        iss,
-		Limiter:       ratelimiter.Props(limiterConfig(cfg, st, logger)),
-		Preflight:     pf,
-		Uploader:      uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
-		Discovery:     discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains, Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now}),
+		Store:     st,
+		Issuer:    iss,
+		Limiter:   ratelimiter.Props(limiterConfig(cfg, st, logger)),
+		Preflight: pf,
+		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
+			Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:        logger,
 		Now:           time.Now,
 		RestartBase:   time.Second,
@@ -143,12 +146,14 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	}
 	var ops *opsServer
 	if cfg.MetricsAddr != "" {
-		if ops, err = listenOps(cfg.MetricsAddr, system.Root, supPID, logger); err != nil {
+		deps := opsDeps{root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+			responder: responder.Addr().String(), answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
+		if ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
 			_ = stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,
 				timeout: cfg.ShutdownTimeout, logger: logger})
 			return err
 		}
-		logger.Info("internal port listening (swarm listener notifications)", "event", event.OpsStarted, "addr", ops.Addr().String())
+		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", ops.Addr().String())
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
