@@ -17,6 +17,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // buildBinary compiles the real command once per test binary run.
@@ -115,6 +116,39 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if _, err := health(bin, w); err == nil {
 		t.Error("provisioner health exits 0 with the service stopped")
+	}
+	// status reads DATA_DIR alone, and agrees with what DFP holds.
+	out, err := runWith(bin, w.Env, "status", "--json")
+	if err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	var report struct {
+		Names []struct {
+			Name     string
+			State    string
+			NotAfter time.Time `json:"not_after"`
+		}
+	}
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("status --json is not JSON: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, n := range report.Names {
+		pem, ok := w.DFP.Cert(n.Name + ".pem")
+		if !ok {
+			continue
+		}
+		b, err := proxyapi.ParseBundle(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.State != "valid" || !n.NotAfter.Equal(b.Leaf.NotAfter) {
+			t.Errorf("status says %s %s, DFP holds a certificate until %s", n.Name, n.State, b.Leaf.NotAfter)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Errorf("status lists none of the names DFP holds:\n%s", out)
 	}
 	if len(w.DFP.CertNames()) == 0 {
 		t.Error("the stand-in holds no certificate")
@@ -331,4 +365,28 @@ func health(bin string, w *World) ([]byte, error) {
 	cmd := exec.Command(bin, "health")
 	cmd.Env = []string{"METRICS_ADDR=" + w.Env["METRICS_ADDR"]}
 	return cmd.CombinedOutput()
+}
+
+// runWith runs the command with env and arguments, and returns its combined output.
+func runWith(bin string, env map[string]string, args ...string) ([]byte, error) {
+	cmd := exec.Command(bin, args...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd.CombinedOutput()
+}
+
+// status on a DATA_DIR that is missing says so in one line; on an empty one it prints a table.
+func TestBinaryStatusOnEmptyAndMissingDataDir(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	out, err := runWith(bin, map[string]string{"DATA_DIR": missing}, "status")
+	if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 || !strings.Contains(string(out), "DATA_DIR") {
+		t.Errorf("status on a missing DATA_DIR: %v, %q; want exit 1 and one line naming DATA_DIR", err, out)
+	}
+	out, err = runWith(bin, map[string]string{"DATA_DIR": t.TempDir()}, "status")
+	if err != nil || !strings.Contains(string(out), "0 names") {
+		t.Errorf("status on an empty DATA_DIR: %v\n%s", err, out)
+	}
 }

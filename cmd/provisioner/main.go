@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
@@ -37,6 +39,7 @@ func main() {
 //
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
 //	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
+//	provisioner status [--json]     every name's state and the rate limits' plan, from DATA_DIR alone
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
 		if err := app.HealthCheck(context.Background(), os.Getenv); err != nil {
@@ -45,8 +48,11 @@ func command(name string, args []string) int {
 		}
 		return 0
 	}
+	if name == "status" && (len(args) == 0 || len(args) == 1 && args[0] == "--json") {
+		return status(len(args) == 1)
+	}
 	if name != "retry-now" || len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health]")
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json]]")
 		return 2
 	}
 	dataDir := os.Getenv("DATA_DIR")
@@ -63,6 +69,38 @@ func command(name string, args []string) int {
 			return 1
 		}
 		fmt.Printf("retry of %s requested; the service picks it up at its next discovery poll\n", n)
+	}
+	return 0
+}
+
+// status prints what DATA_DIR says, reading the same variables as the service (DFP's address is
+// not needed: it asks nobody).
+func status(asJSON bool) int {
+	cfg, err := app.LoadConfig(func(k string) string {
+		if v := os.Getenv(k); v != "" || k != "PROXY_ADDRESS" {
+			return v
+		}
+		return "unused-by-status"
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	report, err := app.LoadStatus(cfg, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "status:", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(report)
+	} else {
+		err = report.WriteTable(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "status:", err)
+		return 1
 	}
 	return 0
 }

@@ -1,0 +1,298 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// The states a name can be in, in the order trouble is shown: the soonest trouble first.
+const (
+	StatePaused   = "paused"   // the CA paused it; an operator must unpause and retry-now
+	StateFailing  = "failing"  // its last attempts failed; next_attempt is the retry
+	StateDeferred = "deferred" // the rate limits book its order later
+	StateWaiting  = "waiting"  // no usable certificate, or due: an order comes soon
+	StateRenewing = "renewing" // an order is granted and under way
+	StateValid    = "valid"    // served, and not due before renew_at
+	StateRemoved  = "removed"  // absent from DFP past REMOVED_GRACE: no longer renewed
+)
+
+var stateOrder = []string{StatePaused, StateFailing, StateDeferred, StateWaiting, StateRenewing, StateValid, StateRemoved}
+
+// NameStatus is one row of "provisioner status".
+type NameStatus struct {
+	Name          string    `json:"name"`
+	State         string    `json:"state"`
+	NotAfter      time.Time `json:"not_after,omitzero"`
+	RenewAt       time.Time `json:"renew_at,omitzero"`
+	RenewSource   string    `json:"renew_source,omitempty"` // "ari" (the CA's window) or "lifetime"
+	NextAttempt   time.Time `json:"next_attempt,omitzero"`
+	Failures      int       `json:"failures"`
+	LastError     string    `json:"last_error,omitempty"`
+	Limit         string    `json:"limit,omitempty"` // the limit that defers it
+	DeferredUntil time.Time `json:"deferred_until,omitzero"`
+}
+
+// BucketStatus is one rate-limit bucket that is not full, and the names booked behind it.
+type BucketStatus struct {
+	Bucket     string       `json:"bucket"`
+	Limit      string       `json:"limit"`
+	Capacity   int          `json:"capacity"`
+	TokensLeft int          `json:"tokens_left"`
+	NextToken  time.Time    `json:"next_token,omitzero"`
+	FullAt     time.Time    `json:"full_at"`
+	HeldUntil  time.Time    `json:"held_until,omitzero"` // the CA said so
+	Queued     []QueuedName `json:"queued,omitempty"`
+}
+
+// QueuedName is a name whose order is booked for At.
+type QueuedName struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+}
+
+// StatusReport is "provisioner status": every name, then the plan of the rate limits.
+type StatusReport struct {
+	GeneratedAt time.Time      `json:"generated_at"`
+	CA          string         `json:"ca"`
+	Names       []NameStatus   `json:"names"`
+	Buckets     []BucketStatus `json:"buckets"`
+}
+
+// StoredName is what DATA_DIR holds for one name.
+type StoredName struct {
+	Name   string
+	Bundle *proxyapi.Bundle // nil: none usable
+	State  store.State
+	Gone   bool // absent from DFP past REMOVED_GRACE
+}
+
+// BuildStatus is the report for names and ledger at now. It is plain: LoadStatus reads DATA_DIR.
+func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) StatusReport {
+	r := StatusReport{GeneratedAt: now, CA: ca, Names: []NameStatus{}, Buckets: []BucketStatus{}}
+	for _, n := range names {
+		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: shorten(n.State.LastError, 80), NextAttempt: n.State.NextAttempt}
+		if n.Bundle != nil {
+			row.NotAfter = n.Bundle.Leaf.NotAfter
+			ari := n.State.ARI
+			if ari != nil && ari.Certificate != n.Bundle.Fingerprint() {
+				ari = nil // a window belongs to one certificate
+			}
+			row.RenewAt, row.RenewSource = certificate.DueTime(n.Bundle, ari), "lifetime"
+			if ari != nil && !ari.RenewAt.IsZero() {
+				row.RenewSource = "ari"
+			}
+		}
+		res, booked := ledger.Reservations[n.Name]
+		switch {
+		case n.Gone:
+			row.State = StateRemoved
+		case n.State.PausedURL != "":
+			row.State, row.LastError = StatePaused, shorten("unpause at "+n.State.PausedURL, 120)
+		case booked && res.Granted:
+			row.State = StateRenewing
+		case booked && res.At.After(now):
+			row.State, row.DeferredUntil, row.Limit = StateDeferred, res.At, blockingLimit(res, ledger, table, now)
+		case n.State.Failures > 0:
+			row.State = StateFailing
+		case n.Bundle == nil || !now.Before(row.RenewAt) || !now.Before(row.NotAfter):
+			row.State = StateWaiting
+		default:
+			row.State = StateValid
+		}
+		r.Names = append(r.Names, row)
+	}
+	slices.SortStableFunc(r.Names, func(a, b NameStatus) int {
+		if d := slices.Index(stateOrder, a.State) - slices.Index(stateOrder, b.State); d != 0 {
+			return d
+		}
+		if d := a.NotAfter.Compare(b.NotAfter); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	r.Buckets = buckets(ledger, table, now)
+	return r
+}
+
+// buckets lists the buckets that are not full at now, fullest trouble first, with the names booked
+// behind each.
+func buckets(ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) []BucketStatus {
+	out := []BucketStatus{}
+	for key, tat := range ledger.TAT {
+		lim, ok := limitOfKey(key, table)
+		if !ok || !tat.After(now) {
+			continue
+		}
+		interval := lim.Interval()
+		spent := int((tat.Sub(now) + interval - 1) / interval)
+		b := BucketStatus{Bucket: key, Limit: string(lim.Name), Capacity: lim.Capacity, TokensLeft: max(lim.Capacity-spent, 0),
+			NextToken: tat.Add(-time.Duration(spent-1) * interval), FullAt: tat, HeldUntil: ledger.Holds[key]}
+		for name, res := range ledger.Reservations {
+			if !res.Granted && res.At.After(now) && slices.Contains(res.Buckets, key) {
+				b.Queued = append(b.Queued, QueuedName{Name: name, At: res.At})
+			}
+		}
+		slices.SortFunc(b.Queued, func(x, y QueuedName) int { return x.At.Compare(y.At) })
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b BucketStatus) int {
+		if d := a.TokensLeft - b.TokensLeft; d != 0 {
+			return d
+		}
+		return strings.Compare(a.Bucket, b.Bucket)
+	})
+	return out
+}
+
+// blockingLimit names the booked bucket whose token comes last: the one the order waits for.
+func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) string {
+	if ledger.HoldAll.After(now) {
+		return string(messages.LimitHeldByCA)
+	}
+	limit, latest := "", time.Time{}
+	for _, key := range res.Buckets {
+		if lim, ok := limitOfKey(key, table); ok && ledger.TAT[key].After(latest) {
+			limit, latest = string(lim.Name), ledger.TAT[key]
+		}
+	}
+	return limit
+}
+
+func limitOfKey(key string, table ratelimiter.Table) (ratelimiter.Limit, bool) {
+	name, _, _ := strings.Cut(key, "|")
+	return table.Named(messages.Limit(name))
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// LoadStatus reads DATA_DIR for the CA: certificates, states, last-seen times and the ledger.
+// It takes no lock and writes nothing, so it is safe beside the running service.
+func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
+	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
+	table = table.WithMargin(cfg.RateLimitMargin)
+	if _, err := os.Stat(cfg.DataDir); err != nil {
+		return StatusReport{}, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
+	if err != nil {
+		return StatusReport{}, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	names, err := st.Names()
+	if err != nil {
+		return StatusReport{}, err
+	}
+	lastSeen := map[string]time.Time{}
+	if data, err := os.ReadFile(st.PresencePath()); err == nil {
+		var p struct {
+			LastSeen map[string]time.Time `json:"last_seen"`
+		}
+		if json.Unmarshal(data, &p) == nil {
+			lastSeen = p.LastSeen
+		}
+	}
+	var ledger ratelimiter.Ledger
+	if data, err := os.ReadFile(st.LedgerPath()); err == nil {
+		if err := json.Unmarshal(data, &ledger); err != nil {
+			return StatusReport{}, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.LedgerPath(), err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return StatusReport{}, err
+	}
+	var stored []StoredName
+	for _, name := range names {
+		n := StoredName{Name: name}
+		if pem, err := st.LoadBundle(name); err == nil {
+			if b, err := proxyapi.ParseBundle(pem); err == nil {
+				n.Bundle = b
+			}
+		}
+		n.State, _ = st.LoadState(name) // a corrupt state shows as a fresh one, as the service reads it
+		seen, ok := lastSeen[name]
+		n.Gone = ok && now.Sub(seen) > cfg.RemovedGrace
+		stored = append(stored, n)
+	}
+	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
+}
+
+// WriteTable prints the report for a person at a terminal: aligned columns, times relative to now.
+func (r StatusReport) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "CA %s, %d names, at %s\n\n", r.CA, len(r.Names), r.GeneratedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintln(tw, "NAME\tSTATE\tEXPIRES\tRENEWS\tNEXT ATTEMPT\tFAILURES\tLIMIT\tLAST ERROR")
+	for _, n := range r.Names {
+		renews := rel(n.RenewAt, r.GeneratedAt)
+		if n.RenewSource != "" {
+			renews += " (" + n.RenewSource + ")"
+		}
+		next := rel(n.NextAttempt, r.GeneratedAt)
+		if !n.DeferredUntil.IsZero() {
+			next = rel(n.DeferredUntil, r.GeneratedAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", n.Name, n.State, rel(n.NotAfter, r.GeneratedAt), renews, next,
+			n.Failures, dash(n.Limit), dash(n.LastError))
+	}
+	if len(r.Buckets) > 0 {
+		fmt.Fprintln(tw, "\nRATE-LIMIT BUCKET\tTOKENS LEFT\tNEXT TOKEN\tFULL\tHELD BY CA\tBOOKED BEHIND IT")
+		for _, b := range r.Buckets {
+			var queued []string
+			for _, q := range b.Queued {
+				queued = append(queued, q.Name+" "+rel(q.At, r.GeneratedAt))
+			}
+			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\n", b.Bucket, b.TokensLeft, b.Capacity, rel(b.NextToken, r.GeneratedAt),
+				rel(b.FullAt, r.GeneratedAt), rel(b.HeldUntil, r.GeneratedAt), dash(strings.Join(queued, ", ")))
+		}
+	}
+	return tw.Flush()
+}
+
+// rel says when t is, relative to now, in the largest sensible unit; "-" for no time.
+func rel(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := t.Sub(now)
+	ago := d < 0
+	if ago {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	if ago {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

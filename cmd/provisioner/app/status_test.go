@@ -1,0 +1,91 @@
+package app
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+func TestBuildStatus(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	ca, err := certgen.NewCA("status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := func(name string, notBefore time.Time, life time.Duration) *proxyapi.Bundle {
+		pem, err := ca.Bundle([]string{name}, notBefore, notBefore.Add(life))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := proxyapi.ParseBundle(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	fresh := func(name string) *proxyapi.Bundle { return bundle(name, now.Add(-24*time.Hour), 90*24*time.Hour) }
+	table := ratelimiter.Production
+	exact, _ := table.Named(messages.LimitCertificatesPerExactSet)
+	deferredAt := now.Add(30 * time.Hour)
+	ledger := ratelimiter.Ledger{
+		TAT: map[string]time.Time{"certificates_per_exact_set|deferred.test": now.Add(5*exact.Interval() - time.Hour)},
+		Reservations: map[string]ratelimiter.Reservation{
+			"deferred.test": {At: deferredAt, Buckets: []string{"certificates_per_exact_set|deferred.test"}},
+			"renewing.test": {At: now, Granted: true},
+		},
+	}
+	names := []StoredName{
+		{Name: "valid.test", Bundle: fresh("valid.test")},
+		{Name: "due.test", Bundle: bundle("due.test", now.Add(-80*24*time.Hour), 90*24*time.Hour)},
+		{Name: "nothing.test"},
+		{Name: "failing.test", Bundle: fresh("failing.test"), State: store.State{Failures: 2, LastError: "connection refused", NextAttempt: now.Add(time.Hour)}},
+		{Name: "paused.test", State: store.State{PausedURL: "https://ca.test/unpause"}},
+		{Name: "deferred.test", Bundle: fresh("deferred.test")},
+		{Name: "renewing.test", Bundle: fresh("renewing.test")},
+		{Name: "gone.test", Bundle: fresh("gone.test"), Gone: true},
+		{Name: "ari.test", Bundle: fresh("ari.test")},
+	}
+	ariBundle := names[len(names)-1].Bundle
+	names[len(names)-1].State.ARI = &store.ARI{Certificate: ariBundle.Fingerprint(), RenewAt: now.Add(40 * 24 * time.Hour)}
+
+	r := BuildStatus("ca.test-dir", names, ledger, table, now)
+	var got []string
+	byName := map[string]NameStatus{}
+	for _, n := range r.Names {
+		got = append(got, n.Name+"="+n.State)
+		byName[n.Name] = n
+	}
+	want := []string{"paused.test=paused", "failing.test=failing", "deferred.test=deferred", "nothing.test=waiting",
+		"due.test=waiting", "renewing.test=renewing", "ari.test=valid", "valid.test=valid", "gone.test=removed"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("rows:\n got %v\nwant %v", got, want)
+	}
+	if d := byName["deferred.test"]; d.Limit != string(messages.LimitCertificatesPerExactSet) || !d.DeferredUntil.Equal(deferredAt) {
+		t.Errorf("deferred row = %+v, want the exact-set limit and its booked time", d)
+	}
+	if a := byName["ari.test"]; a.RenewSource != "ari" || !a.RenewAt.Equal(now.Add(40*24*time.Hour)) {
+		t.Errorf("ari row = %+v, want the CA's renewal time", a)
+	}
+	if v := byName["valid.test"]; v.RenewSource != "lifetime" || !v.NotAfter.Equal(names[0].Bundle.Leaf.NotAfter) {
+		t.Errorf("valid row = %+v", v)
+	}
+	if len(r.Buckets) != 1 || r.Buckets[0].TokensLeft != 0 || len(r.Buckets[0].Queued) != 1 || r.Buckets[0].Queued[0].Name != "deferred.test" {
+		t.Fatalf("buckets = %+v, want the exhausted exact-set bucket with deferred.test behind it", r.Buckets)
+	}
+	var out bytes.Buffer
+	if err := r.WriteTable(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"paused.test", "unpause at https://ca.test/unpause", "certificates_per_exact_set|deferred.test", "0/5"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("the table lacks %q:\n%s", s, out.String())
+		}
+	}
+}
