@@ -176,7 +176,9 @@ func limitOfKey(key string, table ratelimiter.Table) (ratelimiter.Limit, bool) {
 	return table.Named(messages.Limit(name))
 }
 
+// shorten makes s one line of at most n bytes (a CA's error spans lines).
 func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= n {
 		return s
 	}
@@ -216,6 +218,16 @@ func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return StatusReport{}, err
 	}
+	// Names without a certificate (yet, or never: a failing one) are known from when DFP last
+	// listed them and from the ledger's bookings.
+	for name := range lastSeen {
+		names = append(names, name)
+	}
+	for name := range ledger.Reservations {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
 	var stored []StoredName
 	for _, name := range names {
 		n := StoredName{Name: name}

@@ -45,7 +45,7 @@ func TestBuildStatus(t *testing.T) {
 		{Name: "valid.test", Bundle: fresh("valid.test")},
 		{Name: "due.test", Bundle: bundle("due.test", now.Add(-80*24*time.Hour), 90*24*time.Hour)},
 		{Name: "nothing.test"},
-		{Name: "failing.test", Bundle: fresh("failing.test"), State: store.State{Failures: 2, LastError: "connection refused", NextAttempt: now.Add(time.Hour)}},
+		{Name: "failing.test", Bundle: fresh("failing.test"), State: store.State{Failures: 2, LastError: "order failed:\n[failing.test] connection refused", NextAttempt: now.Add(time.Hour)}},
 		{Name: "paused.test", State: store.State{PausedURL: "https://ca.test/unpause"}},
 		{Name: "deferred.test", Bundle: fresh("deferred.test")},
 		{Name: "renewing.test", Bundle: fresh("renewing.test")},
@@ -83,9 +83,42 @@ func TestBuildStatus(t *testing.T) {
 	if err := r.WriteTable(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"paused.test", "unpause at https://ca.test/unpause", "certificates_per_exact_set|deferred.test", "0/5"} {
+	if strings.Contains(out.String(), "\n[failing.test]") {
+		t.Errorf("a row spans lines:\n%s", out.String())
+	}
+	for _, s := range []string{"paused.test", "unpause at https://ca.test/unpause", "certificates_per_exact_set|deferred.test", "0/5",
+		"order failed: [failing.test] connection refused"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("the table lacks %q:\n%s", s, out.String())
 		}
+	}
+}
+
+// A name that never got a certificate (the most urgent trouble) is listed from the last-seen
+// record, with its state.
+func TestLoadStatusListsNamesWithoutCertificates(t *testing.T) {
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": t.TempDir(), "ACME_DIRECTORY": "https://ca.test/dir"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveState("nocert.test", store.State{Failures: 3, LastError: "no route"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := store.WriteFileAtomic(st.PresencePath(), []byte(`{"last_seen":{"nocert.test":"`+now.Format(time.RFC3339)+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := LoadStatus(cfg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Names) != 1 || r.Names[0].Name != "nocert.test" || r.Names[0].State != StateFailing || r.Names[0].Failures != 3 {
+		t.Fatalf("names = %+v, want nocert.test failing 3 times", r.Names)
 	}
 }
