@@ -86,6 +86,23 @@ type PollNow struct {
 	Service string
 }
 
+// Trouble kinds: what an operator is alerted to (ALERT_WEBHOOK_URL).
+const (
+	TroubleExpiring  = "expiring"   // a twentieth of the lifetime left and no renewal yet
+	TroublePaused    = "paused"     // the CA paused the name
+	TroubleFailing   = "failing"    // ALERT_AFTER_FAILURES failures in a row
+	TroubleNotServed = "not_served" // HAProxy does not serve the uploaded certificate
+)
+
+// Trouble says that a kind of trouble began (Active) or ended for Name. Actors send it to their
+// parent whenever it may have changed; the alerter keeps what changed, once per change.
+type Trouble struct {
+	Name   string
+	Kind   string
+	Active bool
+	Detail string
+}
+
 // Ping asks an actor to answer Pong at once: the health check's proof that its mailbox moves.
 type Ping struct{}
 

@@ -48,6 +48,9 @@ type Deps struct {
 	// PermitWait is how long to wait for the rate limiter's answer before asking again with the
 	// same permit (a restarted limiter has forgotten who waits); 0: a minute.
 	PermitWait time.Duration
+	// AlertAfterFailures is how many failures in a row make a name "failing" for alerts
+	// (ALERT_AFTER_FAILURES); troubles go to the actor's parent as messages.Trouble.
+	AlertAfterFailures int
 }
 
 // incarnations numbers actor instances. A restart keeps the PID, so a result sent to the old
@@ -108,6 +111,8 @@ type certActor struct {
 	// permit is the permit this instance last asked for, or holds; "" when none.
 	permit    string
 	permitSeq uint64
+	// reported is each kind of trouble as last told to the parent.
+	reported map[string]bool
 	// said keeps warnings that would repeat on every check to once per instance.
 	said map[string]bool
 }
@@ -122,7 +127,8 @@ func Props(name string, deps Deps) *actor.Props {
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		a := &certActor{name: name, deps: deps, log: deps.Logger.With("domain", name),
-			incarnation: incarnations.Add(1), behavior: actor.NewBehavior(), said: map[string]bool{}}
+			incarnation: incarnations.Add(1), behavior: actor.NewBehavior(), said: map[string]bool{},
+			reported: map[string]bool{}}
 		a.checking = awaiting(a, a.preflighted)
 		a.ordering = awaiting(a, a.finish)
 		a.fetchingARI = awaiting(a, a.ariFetched)
@@ -142,7 +148,7 @@ func (a *certActor) idle(ctx actor.Context) {
 	case checkDue, *messages.CheckNow:
 		a.evaluate(ctx)
 	case *messages.RetryNow:
-		a.retryNow()
+		a.retryNow(ctx)
 		a.evaluate(ctx)
 	case obtained:
 		if next := a.adopt(ctx, msg); !next.IsZero() {
@@ -202,7 +208,7 @@ func (a *certActor) anyMode(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		a.stopTimer()
 	case *messages.RetryNow:
-		a.retryNow() // takes effect when the work under way is over
+		a.retryNow(ctx) // takes effect when the work under way is over
 	case *messages.PermitGranted:
 		if msg.Permit == a.permit && msg.Permit != "" {
 			return // the same grant again (asked twice after a timeout): already in use

@@ -194,3 +194,13 @@ func failed(st store.State, errText string, now time.Time, jitter Jitter) store.
 	st.NextAttempt = now.Add(d + jitter(d/10+1))
 	return st
 }
+
+// Troubles is, for each kind of trouble the certificate actor reports, whether the name is in it:
+// paused by the CA, failing afterFailures times in a row (0: never reported), or expiring.
+func Troubles(st store.State, expiring bool, afterFailures int) map[string]bool {
+	return map[string]bool{
+		messages.TroublePaused:   st.PausedURL != "",
+		messages.TroubleFailing:  afterFailures > 0 && st.Failures >= afterFailures,
+		messages.TroubleExpiring: expiring,
+	}
+}

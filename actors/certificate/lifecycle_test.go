@@ -1,6 +1,7 @@
 package certificate
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -190,5 +191,36 @@ func TestRetryRequestedAndPreflightFailed(t *testing.T) {
 	st = PreflightFailed(store.State{}, "no such host", t0, func(time.Duration) time.Duration { return 0 })
 	if st.Failures != 1 || !st.NextAttempt.Equal(t0.Add(time.Minute)) || st.LastError != "no such host" {
 		t.Fatalf("after a failed pre-flight: %+v; want one failure and a retry in a minute", st)
+	}
+}
+
+func TestTroubles(t *testing.T) {
+	cases := []struct {
+		name     string
+		st       store.State
+		expiring bool
+		after    int
+		want     []string
+	}{
+		{"nothing wrong", store.State{}, false, 3, nil},
+		{"two failures, alert after three", store.State{Failures: 2}, false, 3, nil},
+		{"three failures", store.State{Failures: 3}, false, 3, []string{messages.TroubleFailing}},
+		{"alerts off", store.State{Failures: 9}, false, 0, nil},
+		{"paused and failing", store.State{Failures: 1, PausedURL: "https://u"}, false, 1, []string{messages.TroubleFailing, messages.TroublePaused}},
+		{"expiring", store.State{}, true, 3, []string{messages.TroubleExpiring}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for kind, active := range Troubles(c.st, c.expiring, c.after) {
+				if active {
+					got = append(got, kind)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("Troubles = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

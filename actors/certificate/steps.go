@@ -29,6 +29,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 	stored, usable := a.loadCertificate(ctx, now)
 	d := Decide(Facts{Now: now, State: st, Stored: stored, Usable: usable, Preflight: a.deps.Preflight != nil})
 	a.decision, a.stored = d, stored
+	a.reportTroubles(ctx, st)
 	if d.Expiring && a.once("expiring:"+stored.Fingerprint()) {
 		// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
 		a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
@@ -67,7 +68,7 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 	a.returnToIdle()
 	if res.err != nil {
 		st := PreflightFailed(a.loadState(), event.PeerText(res.err.Error()), a.deps.Now(), a.deps.Jitter)
-		a.saveState(st)
+		a.saveState(ctx, st)
 		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", st.LastError,
 			"failures", st.Failures, "retry_at", st.NextAttempt)
 		a.wakeAt(ctx, st.NextAttempt)
@@ -180,7 +181,7 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 			"renew_at", ari.RenewAt, "next_check", ari.NextCheck)
 	}
 	st.ARI = ari
-	a.saveState(st)
+	a.saveState(ctx, st)
 	a.evaluate(ctx)
 }
 
@@ -201,7 +202,7 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 		f, errText = &c, event.PeerText(res.err.Error()) // the CA's detail can be any length
 	}
 	r := Ordered(a.loadState(), f, errText, now, a.deps.Jitter)
-	a.saveState(r.State)
+	a.saveState(ctx, r.State)
 	ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Permit: res.permit, Outcome: r.Outcome, RetryAt: r.RetryAt, Limit: r.Limit})
 	if res.permit == a.permit {
 		a.permit = "" // this instance's order: its permit is returned
@@ -234,9 +235,9 @@ func (a *certActor) logPaused(unpauseURL, errText string) {
 		"and then runs: provisioner retry-now NAME", "event", event.DomainPaused, "unpause_url", unpauseURL, "error", errText)
 }
 
-func (a *certActor) retryNow() {
+func (a *certActor) retryNow(ctx actor.Context) {
 	st := a.loadState()
-	a.saveState(RetryRequested(st))
+	a.saveState(ctx, RetryRequested(st))
 	delete(a.said, "paused")
 	a.log.Info("operator asked to retry now", "event", event.RetryRequested, "failures", st.Failures)
 }
@@ -250,9 +251,23 @@ func (a *certActor) loadState() store.State {
 	return st
 }
 
-func (a *certActor) saveState(st store.State) {
+func (a *certActor) saveState(ctx actor.Context, st store.State) {
 	if err := a.deps.Store.SaveState(a.name, st); err != nil {
 		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
+	}
+	a.reportTroubles(ctx, st)
+}
+
+// reportTroubles tells the parent each kind of trouble that began or ended since it last told.
+func (a *certActor) reportTroubles(ctx actor.Context, st store.State) {
+	if ctx.Parent() == nil {
+		return
+	}
+	for kind, active := range Troubles(st, a.decision.Expiring, a.deps.AlertAfterFailures) {
+		if a.reported[kind] != active {
+			a.reported[kind] = active
+			ctx.Send(ctx.Parent(), &messages.Trouble{Name: a.name, Kind: kind, Active: active, Detail: st.LastError})
+		}
 	}
 }
 

@@ -39,6 +39,10 @@ type Config struct {
 	// others are removed: a DFP that suddenly lists ten times its names must not start ten times
 	// the orders.
 	MaxNames int
+	// Alerter receives the actors' troubles (nil: ALERT_WEBHOOK_URL is not set);
+	// AlertAfterFailures is when a name counts as failing.
+	Alerter            *actor.Props
+	AlertAfterFailures int
 }
 
 // sweep is the supervisor's timer message.
@@ -52,6 +56,7 @@ type supervisorActor struct {
 	overCap  bool
 	deps     certificate.Deps
 	discover *actor.PID
+	alerter  *actor.PID
 	presence *Presence
 	cancel   scheduler.CancelFunc
 }
@@ -81,6 +86,10 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		ctx.Send(s.deps.Uploader, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
+	case *messages.Trouble:
+		if s.alerter != nil {
+			ctx.Send(s.alerter, msg)
+		}
 	case *messages.PollNow:
 		ctx.Send(s.discover, msg)
 	case sweep:
@@ -141,6 +150,11 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		Uploader:  up,
 		Logger:    s.cfg.Logger,
 		Now:       s.cfg.Now,
+
+		AlertAfterFailures: s.cfg.AlertAfterFailures,
+	}
+	if s.cfg.Alerter != nil {
+		s.alerter = s.spawn(ctx, s.cfg.Alerter, "alerter")
 	}
 	for _, imp := range s.cfg.Store.ImportCertbot(s.cfg.Now()) {
 		if imp.Err != nil {

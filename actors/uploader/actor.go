@@ -86,6 +86,7 @@ type uploaderActor struct {
 	comparing    bool
 	listFailures int
 	said         map[string]bool
+	notServed    map[string]bool // as last told to the parent, for alerts
 }
 
 // Props builds the uploader. Its queue (what waits to be uploaded, and the newest bundle of every
@@ -99,7 +100,7 @@ func Props(cfg Config) *actor.Props {
 	}
 	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, queue: queue, said: map[string]bool{}}
+		return &uploaderActor{cfg: cfg, queue: queue, said: map[string]bool{}, notServed: map[string]bool{}}
 	})
 }
 
@@ -146,7 +147,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 			return served{checkServed: msg, got: got, err: err}
 		}, func(err error) served { return served{checkServed: msg, err: err} })
 	case served:
-		u.reportServed(msg)
+		u.reportServed(ctx, msg)
 		u.next(ctx)
 	}
 }

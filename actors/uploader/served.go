@@ -3,7 +3,12 @@ package uploader
 // The serve check: after each upload, a TLS handshake with the proxy by SNI says whether HAProxy
 // really serves the new certificate.
 
-import "github.com/dfp-letsencrypt/provisioner/messages/event"
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+)
 
 // checkServed is the timer message that starts a serve check of one upload.
 type checkServed struct {
@@ -20,12 +25,13 @@ type served struct {
 
 // reportServed logs whether HAProxy presents the uploaded certificate. DFP answers 200 even when
 // its reload failed (a bad PEM elsewhere in /certs, dfp-api.md b), so this is the only proof.
-func (u *uploaderActor) reportServed(res served) {
+func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 	log := u.cfg.Logger.With("domain", res.name)
 	switch {
 	case res.err != nil:
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case res.got == res.fingerprint:
+		u.trouble(ctx, res.name, false, "")
 		u.queue.Served(res.name)
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
 	case u.queue.Known()[res.name] != nil && u.queue.Known()[res.name].Fingerprint() != res.fingerprint:
@@ -37,8 +43,17 @@ func (u *uploaderActor) reportServed(res served) {
 		if retryAt.IsZero() {
 			retryAt = u.cfg.Now().Add(u.cfg.ReconcileInterval)
 		}
+		u.trouble(ctx, res.name, true, "HAProxy serves another certificate after the upload: its reload may have failed")
 		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed "+
 			"(look for a bad PEM in DFP's /certs); uploading again at retry_at", "event", event.CertificateNotServed,
 			"served", res.got, "uploaded", res.fingerprint, "attempts", attempts, "retry_at", retryAt)
+	}
+}
+
+// trouble tells the parent when a name starts or stops being not served (for alerts).
+func (u *uploaderActor) trouble(ctx actor.Context, name string, active bool, detail string) {
+	if ctx.Parent() != nil && u.notServed[name] != active {
+		u.notServed[name] = active
+		ctx.Send(ctx.Parent(), &messages.Trouble{Name: name, Kind: messages.TroubleNotServed, Active: active, Detail: detail})
 	}
 }

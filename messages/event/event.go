@@ -24,6 +24,8 @@ const (
 	SpawnFailed             Name = "spawn_failed"
 	ACMEClient              Name = "acme_client"
 	PanicRecovered          Name = "panic_recovered"
+	AlertSent               Name = "alert_sent"
+	AlertFailed             Name = "alert_failed"
 )
 
 // Discovery: which names DFP serves.

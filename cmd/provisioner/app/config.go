@@ -49,6 +49,8 @@ type Config struct {
 	ShutdownTimeout   time.Duration      // SHUTDOWN_TIMEOUT
 	MaxNames          int                // MAX_NAMES
 	MetricsAddr       string             // METRICS_ADDR: the internal port; "" when off
+	AlertWebhookURL   string             // ALERT_WEBHOOK_URL; "" for none
+	AlertAfter        int                // ALERT_AFTER_FAILURES
 	Profile           string             // ACME_PROFILE
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
@@ -163,6 +165,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.MetricsAddr = ""
 	} else if c.MetricsAddr, err = hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false); err != nil {
 		return c, err
+	}
+	if v := env("ALERT_WEBHOOK_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, &ConfigError{"ALERT_WEBHOOK_URL", "not an http(s) URL (e.g. a Slack or Mattermost incoming webhook)"}
+		}
+		c.AlertWebhookURL = v
+	}
+	c.AlertAfter = 3
+	if v := env("ALERT_AFTER_FAILURES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return c, &ConfigError{"ALERT_AFTER_FAILURES", fmt.Sprintf("%q is not a whole number from 1 to 100", v)}
+		}
+		c.AlertAfter = n
 	}
 	c.MaxNames = 5000
 	if v := env("MAX_NAMES"); v != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/alerter"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
@@ -124,13 +125,15 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
 			Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now, Answered: answered}),
-		Logger:        logger,
-		Now:           time.Now,
-		RestartBase:   time.Second,
-		RenewInterval: cfg.RenewInterval,
-		RemovedGrace:  cfg.RemovedGrace,
-		Excluded:      discovery.NewExclusions(cfg.Exclude).Excludes,
-		MaxNames:      cfg.MaxNames,
+		Logger:             logger,
+		Now:                time.Now,
+		RestartBase:        time.Second,
+		RenewInterval:      cfg.RenewInterval,
+		RemovedGrace:       cfg.RemovedGrace,
+		Excluded:           discovery.NewExclusions(cfg.Exclude).Excludes,
+		MaxNames:           cfg.MaxNames,
+		Alerter:            alerterProps(cfg, logger),
+		AlertAfterFailures: cfg.AlertAfter,
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
@@ -161,6 +164,14 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	<-ctx.Done()
 	return stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder, ops: ops,
 		timeout: cfg.ShutdownTimeout, logger: logger})
+}
+
+// alerterProps is nil when ALERT_WEBHOOK_URL is not set.
+func alerterProps(cfg Config, logger *slog.Logger) *actor.Props {
+	if cfg.AlertWebhookURL == "" {
+		return nil
+	}
+	return alerter.Props(alerter.Config{URL: cfg.AlertWebhookURL, Timeout: 10 * time.Second, Logger: logger, Now: time.Now})
 }
 
 func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper) http.RoundTripper {
