@@ -16,6 +16,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -67,6 +68,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 func (a *certActor) preflighted(ctx actor.Context, res checked) {
 	a.returnToIdle()
 	if res.err != nil {
+		metrics.Preflights.WithLabelValues("failed").Inc()
 		st := PreflightFailed(a.loadState(), event.PeerText(res.err.Error()), a.deps.Now(), a.deps.Jitter)
 		a.saveState(ctx, st)
 		a.log.Warn("pre-flight check failed; not ordering", "event", event.PreflightFailed, "error", st.LastError,
@@ -74,6 +76,7 @@ func (a *certActor) preflighted(ctx actor.Context, res checked) {
 		a.wakeAt(ctx, st.NextAttempt)
 		return
 	}
+	metrics.Preflights.WithLabelValues(res.res.DecidedBy).Inc()
 	if res.res.DecidedBy == preflight.ByProxy && a.once("via_proxy") {
 		a.log.Info("pre-flight: the name's own addresses cannot be reached from here (hairpin NAT?); the probe through the proxy decided",
 			"event", event.PreflightViaProxy)

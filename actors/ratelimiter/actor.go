@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -161,6 +162,7 @@ func (l *limiterActor) finished(msg *messages.OrderFinished) bool {
 	case messages.OutcomeValidationFailed, messages.OutcomePaused:
 		outcome = FailedValidation
 	}
+	metrics.Orders.WithLabelValues(string(msg.Outcome)).Inc()
 	mine := l.limits.Report(msg.Name, msg.Permit, outcome, now)
 	if msg.Outcome == messages.OutcomeRateLimited { // after Report, whose refund must not shorten the hold
 		l.limits.Hold(msg.Name, msg.Limit, msg.RetryAt)

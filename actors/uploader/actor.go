@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -184,6 +185,11 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	u.reconciling = false
 	now := u.cfg.Now()
+	if res.err != nil {
+		metrics.Reconciliations.WithLabelValues("failed").Inc()
+	} else {
+		metrics.Reconciliations.WithLabelValues("ok").Inc()
+	}
 	switch {
 	case res.err != nil && u.queue.Unverified() > 0 && errors.Is(res.err, proxyapi.ErrUnreachable):
 		// Stored certificates wait to be compared: ask again soon rather than at the interval.
@@ -263,6 +269,14 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	log := u.cfg.Logger.With("domain", res.name)
 	var change DistributionChange
 	u.distribution, change = AfterUpload(u.distribution, res.distribute, res.err, u.cfg.Now(), u.cfg.DistributeRetry)
+	switch {
+	case res.err == nil:
+		metrics.Uploads.WithLabelValues("ok").Inc()
+	case change == DistributionOff:
+		metrics.Uploads.WithLabelValues("distribute_refused").Inc()
+	default:
+		metrics.Uploads.WithLabelValues("failed").Inc()
+	}
 	switch {
 	case res.err == nil:
 		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.name),

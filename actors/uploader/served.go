@@ -6,6 +6,7 @@ package uploader
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -29,8 +30,10 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 	log := u.cfg.Logger.With("domain", res.name)
 	switch {
 	case res.err != nil:
+		metrics.ServeChecks.WithLabelValues("error").Inc()
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case res.got == res.fingerprint:
+		metrics.ServeChecks.WithLabelValues("served").Inc()
 		u.trouble(ctx, res.name, false, "")
 		u.queue.Served(res.name)
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
@@ -39,6 +42,7 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 	default:
 		// DFP said 200 but HAProxy's reload failed: treated as a failed upload, retried with a
 		// backoff and, after a few, only at each reconciliation (every upload is a reload).
+		metrics.ServeChecks.WithLabelValues("not_served").Inc()
 		attempts, retryAt := u.queue.NotServed(res.name, res.fingerprint, u.cfg.Now())
 		if retryAt.IsZero() {
 			retryAt = u.cfg.Now().Add(u.cfg.ReconcileInterval)

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -26,6 +29,7 @@ type opsServer struct {
 
 // opsDeps is what the internal port looks at.
 type opsDeps struct {
+	cfg        Config
 	root       *actor.RootContext
 	supervisor *actor.PID
 	limiter    *actor.PID
@@ -44,6 +48,9 @@ func listenOps(addr string, d opsDeps) (*opsServer, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/notify/create", notifyHandler(d.root, d.supervisor, d.logger, true))
 	mux.Handle("/notify/remove", notifyHandler(d.root, d.supervisor, d.logger, false))
+	state := prometheus.NewRegistry() // per run: in-process tests run several services
+	state.MustRegister(stateCollector{cfg: d.cfg, logger: d.logger, now: time.Now})
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		writeCheck(w, Readiness(time.Unix(0, d.answered.Load()), time.Now(), d.interval))

@@ -20,6 +20,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
+	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
@@ -100,7 +101,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		DirectoryURL: cfg.DirectoryURL,
 		Email:        cfg.Email,
 		KeyType:      cfg.KeyType,
-		Transport:    wrap(faults.ACME, acmeTransport(cfg)),
+		Transport:    wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)}),
 		UserAgent:    "dfp-letsencrypt/" + Version,
 		HTTP01:       webroot.Provider{Tokens: tokens},
 		Store:        st,
@@ -149,7 +150,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	}
 	var ops *opsServer
 	if cfg.MetricsAddr != "" {
-		deps := opsDeps{root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+		deps := opsDeps{cfg: cfg, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
 			responder: responder.Addr().String(), answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
 		if ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
 			_ = stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,

@@ -36,6 +36,7 @@ type NameStatus struct {
 	Name          string    `json:"name"`
 	State         string    `json:"state"`
 	NotAfter      time.Time `json:"not_after,omitzero"`
+	NotBefore     time.Time `json:"not_before,omitzero"`
 	RenewAt       time.Time `json:"renew_at,omitzero"`
 	RenewSource   string    `json:"renew_source,omitempty"` // "ari" (the CA's window) or "lifetime"
 	NextAttempt   time.Time `json:"next_attempt,omitzero"`
@@ -85,7 +86,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 	for _, n := range names {
 		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: shorten(n.State.LastError, 80), NextAttempt: n.State.NextAttempt}
 		if n.Bundle != nil {
-			row.NotAfter = n.Bundle.Leaf.NotAfter
+			row.NotAfter, row.NotBefore = n.Bundle.Leaf.NotAfter, n.Bundle.Leaf.NotBefore
 			ari := n.State.ARI
 			if ari != nil && ari.Certificate != n.Bundle.Fingerprint() {
 				ari = nil // a window belongs to one certificate

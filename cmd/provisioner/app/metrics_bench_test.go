@@ -1,0 +1,66 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+// BenchmarkMetricsScrape is the cost of one /metrics scrape's name and bucket series with 1000
+// names in DATA_DIR (each scrape reads the store, as "provisioner status" does):
+//
+//	go test -run '^$' -bench MetricsScrape -benchtime 20x ./cmd/provisioner/app
+func BenchmarkMetricsScrape(b *testing.B) {
+	const names = 1000
+	dir := b.TempDir()
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": dir, "ACME_DIRECTORY": "https://ca.test/dir"}[k]
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(dir, cfg.DirectoryURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ca, err := certgen.NewCA("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for i := 0; i < names; i++ {
+		name := fmt.Sprintf("n%04d.example.com", i)
+		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.SaveBundle(name, pem); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stateCollector{cfg: cfg, now: time.Now})
+	var size int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		families, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		for _, f := range families {
+			if _, err := expfmt.MetricFamilyToText(&buf, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/scrape")
+}

@@ -1,0 +1,112 @@
+package test
+
+import (
+	"math"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/testca"
+)
+
+// scrape reads /metrics and parses it with Prometheus's own text parser.
+func scrape(t *testing.T, w *World) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + w.Env["METRICS_ADDR"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text: %v", err)
+	}
+	return families
+}
+
+// value is the metric of family whose labels include want, and whether there is one.
+func value(families map[string]*dto.MetricFamily, family string, want map[string]string) (float64, bool) {
+	f := families[family]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.Metric {
+		for k, v := range want {
+			found := false
+			for _, l := range m.Label {
+				if l.GetName() == k && l.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// /metrics agrees with what DFP serves and with the log: each certificate's expiry, the dead name's
+// failures and next attempt; the counters count orders and ACME requests.
+func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, testca.Options{Unresolvable: []string{"dead.test"}})
+	w.Env["DOMAINS"] = "dead.test"
+	w.Env["PREFLIGHT"] = "false" // let the dead name reach the CA and fail there
+	r := w.start(t)
+	want := certFiles(fixtureNames)
+	waitFor(t, "every name uploaded and the dead one failed", 90*time.Second, r, func() bool {
+		return reflect.DeepEqual(w.DFP.CertNames(), want) && len(r.logs.Events(event.IssuanceFailed)) == 1
+	})
+	families := scrape(t, w)
+	for _, name := range fixtureNames {
+		pem, _ := w.DFP.Cert(name + ".pem")
+		b, err := proxyapi.ParseBundle(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := value(families, "dfp_letsencrypt_certificate_expiration_timestamp_seconds", map[string]string{"name": name})
+		if !ok || math.Abs(got-float64(b.Leaf.NotAfter.Unix())) > 1 {
+			t.Errorf("%s: expiration metric %v (present %v), served certificate expires %d", name, got, ok, b.Leaf.NotAfter.Unix())
+		}
+		if ready, _ := value(families, "dfp_letsencrypt_certificate_ready_status", map[string]string{"name": name}); ready != 1 {
+			t.Errorf("%s: ready %v, want 1", name, ready)
+		}
+	}
+	failed := r.logs.Events(event.IssuanceFailed)[0]
+	failures, _ := value(families, "dfp_letsencrypt_certificate_failures", map[string]string{"name": "dead.test"})
+	next, _ := value(families, "dfp_letsencrypt_certificate_next_attempt_timestamp_seconds", map[string]string{"name": "dead.test"})
+	retryAt := logTime(t, failed, "retry_at")
+	if failures != failed["failures"].(float64) || math.Abs(next-float64(retryAt.UnixNano())/1e9) > 1 {
+		t.Errorf("dead.test: failures %v next %v; the log says %v and %s", failures, next, failed["failures"], retryAt)
+	}
+	if ready, ok := value(families, "dfp_letsencrypt_certificate_ready_status", map[string]string{"name": "dead.test"}); !ok || ready != 0 {
+		t.Errorf("dead.test: ready %v (present %v), want 0", ready, ok)
+	}
+	if n, _ := value(families, "dfp_letsencrypt_orders_total", map[string]string{"outcome": "issued"}); n < float64(len(fixtureNames)) {
+		t.Errorf("orders_total{outcome=issued} = %v, want at least %d", n, len(fixtureNames))
+	}
+	if n, _ := value(families, "dfp_letsencrypt_http_acme_client_request_count", map[string]string{"path": "new_order", "method": "POST"}); n < 1 {
+		t.Errorf("no new_order request counted")
+	}
+	if _, ok := value(families, "dfp_letsencrypt_ratelimit_tokens_left", map[string]string{"limit": "new_orders_per_account"}); !ok {
+		t.Errorf("no tokens_left for the account's new-orders bucket")
+	}
+	if families["go_goroutines"] == nil || families["process_resident_memory_bytes"] == nil {
+		t.Errorf("the Go runtime and process collectors are missing")
+	}
+}
