@@ -10,6 +10,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
@@ -108,5 +110,39 @@ func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
 	}
 	if families["go_goroutines"] == nil || families["process_resident_memory_bytes"] == nil {
 		t.Errorf("the Go runtime and process collectors are missing")
+	}
+}
+
+// A name the rate limits hold back shows the limit and its time, the same in /metrics and in
+// "provisioner status".
+func TestDeferredNameShowsItsLimitInMetricsAndStatus(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	onlyDomains(w, "held.test")
+	w.Env["RATE_LIMITS"] = "production"
+	w.CA.RateLimitNextOrders(1, time.Hour)
+	r := w.start(t)
+	waitFor(t, "the CA's refusal", 30*time.Second, r, func() bool { return len(r.logs.Events(event.RateLimited)) == 1 })
+	if err := store.RequestRetry(w.Env["DATA_DIR"], "held.test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deferral", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceDeferred)) == 1 })
+	deferred := r.logs.Events(event.IssuanceDeferred)[0]
+	until, ok := value(scrape(t, w), "dfp_letsencrypt_certificate_deferred_until_timestamp_seconds",
+		map[string]string{"name": "held.test", "limit": deferred["limit"].(string)})
+	if !ok || math.Abs(until-float64(logTime(t, deferred, "retry_at").UnixNano())/1e9) > 1 {
+		t.Errorf("deferred_until %v (present %v); the log says %v by %v", until, ok, deferred["retry_at"], deferred["limit"])
+	}
+	cfg, err := app.LoadConfig(w.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := app.LoadStatus(cfg, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Names) != 1 || report.Names[0].State != app.StateDeferred || report.Names[0].Limit != deferred["limit"] ||
+		math.Abs(float64(report.Names[0].DeferredUntil.UnixNano())/1e9-until) > 1 {
+		t.Errorf("status = %+v, metrics say deferred until %v by %v", report.Names, until, deferred["limit"])
 	}
 }

@@ -42,11 +42,13 @@ type Config struct {
 	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
 	// compare them all (the others arrive meanwhile); 0: a second.
 	SettleDelay time.Duration
-	Timeout     time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
-	MinBackoff  time.Duration
-	MaxBackoff  time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Verdicts, when set, gets each serve check's verdict (for /metrics).
+	Verdicts   *Verdicts
+	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // uploaded is the result of one PUT, sent back by the goroutine that made it.

@@ -228,9 +228,13 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	now := time.Now()
 	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
 	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
-	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
+	verdicts := NewVerdicts()
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr, c.Verdicts = tlsPort.Addr(), verdicts })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
 	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	if verdicts.NotServed("a.example.com") {
+		t.Fatal("a served certificate's verdict says not served")
+	}
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
 	waitUntil(t, "the retries to stop", logs, func() bool {
@@ -239,6 +243,9 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // backoffs here are 20 ms to 100 ms: any further retry would show
 	if n := len(dfp.Uploads()); n != 2+MaxNotServedRetries {
 		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+MaxNotServedRetries, MaxNotServedRetries)
+	}
+	if !verdicts.NotServed("a.example.com") {
+		t.Error("the verdict for /metrics does not say not served")
 	}
 	last := logs.Events(event.CertificateNotServed)[MaxNotServedRetries]
 	if at, err := time.Parse(time.RFC3339Nano, last["retry_at"].(string)); err != nil || time.Until(at) < 50*time.Minute {

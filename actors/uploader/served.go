@@ -56,6 +56,7 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 
 // trouble tells the parent when a name starts or stops being not served (for alerts).
 func (u *uploaderActor) trouble(ctx actor.Context, name string, active bool, detail string) {
+	u.cfg.Verdicts.Record(name, active)
 	if ctx.Parent() != nil && u.notServed[name] != active {
 		u.notServed[name] = active
 		ctx.Send(ctx.Parent(), &messages.Trouble{Name: name, Kind: messages.TroubleNotServed, Active: active, Detail: detail})

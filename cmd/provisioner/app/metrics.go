@@ -7,14 +7,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 )
 
 // stateCollector turns what "provisioner status" reports into gauges at each scrape, so that
 // /metrics and status never disagree. A removed name has no series.
 type stateCollector struct {
-	cfg    Config
-	logger *slog.Logger
-	now    func() time.Time
+	cfg      Config
+	verdicts *uploader.Verdicts // nil: every name counts as served
+	logger   *slog.Logger
+	now      func() time.Time
 }
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -25,7 +27,7 @@ var (
 	expirationDesc  = gaugeDesc("certificate_expiration_timestamp_seconds", "The certificate's not-after time.", "name")
 	notBeforeDesc   = gaugeDesc("certificate_not_before_timestamp_seconds", "The certificate's not-before time.", "name")
 	renewalDesc     = gaugeDesc("certificate_renewal_timestamp_seconds", "When the certificate is renewed (the CA's ARI time, or by lifetime).", "name")
-	readyDesc       = gaugeDesc("certificate_ready_status", "1 when the name has a valid certificate that is not failing, paused or expired.", "name")
+	readyDesc       = gaugeDesc("certificate_ready_status", "1 when the name has a valid, unexpired certificate that the proxy serves.", "name")
 	failuresDesc    = gaugeDesc("certificate_failures", "Consecutive failed attempts.", "name")
 	nextAttemptDesc = gaugeDesc("certificate_next_attempt_timestamp_seconds", "When the next attempt comes after failures (0: none planned).", "name")
 	pausedDesc      = gaugeDesc("certificate_paused", "1 when the CA paused the name.", "name")
@@ -66,7 +68,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(renewalDesc, seconds(n.RenewAt), n.Name)
 		}
 		ready := 0.0
-		if (n.State == StateValid || n.State == StateRenewing) && report.GeneratedAt.Before(n.NotAfter) {
+		if (n.State == StateValid || n.State == StateRenewing) && report.GeneratedAt.Before(n.NotAfter) && !c.verdicts.NotServed(n.Name) {
 			ready = 1
 		}
 		gauge(readyDesc, ready, n.Name)

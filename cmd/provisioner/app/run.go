@@ -114,7 +114,8 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		pf = faults.Preflight(pf)
 	}
 
-	answered := &atomic.Int64{} // DFP's last answer, for /readyz
+	answered := &atomic.Int64{}        // DFP's last answer, for /readyz
+	verdicts := uploader.NewVerdicts() // the serve checks', for /metrics
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
@@ -123,7 +124,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		Issuer:    iss,
 		Limiter:   ratelimiter.Props(limiterConfig(cfg, st, logger)),
 		Preflight: pf,
-		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Verdicts: verdicts, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
 			Exclusions: discovery.NewExclusions(cfg.Exclude), Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:             logger,
@@ -150,7 +151,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	}
 	var ops *opsServer
 	if cfg.MetricsAddr != "" {
-		deps := opsDeps{cfg: cfg, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+		deps := opsDeps{cfg: cfg, verdicts: verdicts, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
 			responder: responder.Addr().String(), answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
 		if ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
 			_ = stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,

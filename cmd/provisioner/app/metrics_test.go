@@ -1,0 +1,78 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+// The state collector reads a DATA_DIR as an earlier version wrote it (state and ledger without
+// the newer fields), gives a removed name no series, and counts a certificate the proxy does not
+// serve as not ready.
+func TestStateCollector(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": dir, "ACME_DIRECTORY": "https://ca.test/dir"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, cfg.DirectoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := certgen.NewCA("collector")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, name := range []string{"kept.test", "gone.test", "unserved.test"} {
+		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveBundle(name, pem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := now.Add(-30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	files := map[string]string{
+		st.PresencePath(): `{"last_seen":{"kept.test":"` + now.UTC().Format(time.RFC3339) + `","gone.test":"` + old + `","unserved.test":"` + now.UTC().Format(time.RFC3339) + `"}}`,
+		// an earlier version's ledger: reservations without permit or slot
+		st.LedgerPath(): `{"tat":{"new_orders_per_account|account":"` + now.Add(time.Hour).UTC().Format(time.RFC3339) + `"},"holds":{},"reservations":{"kept.test":{"at":"` + old + `","buckets":[],"granted":false}}}`,
+	}
+	for path, content := range files {
+		if err := store.WriteFileAtomic(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verdicts := uploader.NewVerdicts()
+	verdicts.Record("unserved.test", true)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stateCollector{cfg: cfg, verdicts: verdicts, now: time.Now})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "name" && l.GetValue() == "gone.test" {
+					t.Errorf("a removed name has a series: %s", f.GetName())
+				}
+				if l.GetName() == "name" && f.GetName() == "dfp_letsencrypt_certificate_ready_status" {
+					ready[l.GetValue()] = m.Gauge.GetValue()
+				}
+			}
+		}
+	}
+	if ready["kept.test"] != 1 || ready["unserved.test"] != 0 || len(ready) != 2 {
+		t.Errorf("ready = %v, want kept.test 1 and unserved.test 0", ready)
+	}
+}
