@@ -97,6 +97,9 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	if out, err := health(bin, w); err != nil {
 		t.Errorf("provisioner health against the running service: %v\n%s", err, out)
 	}
+	if _, ok := value(scrape(t, w), "dfp_letsencrypt_certificate_ready_status", map[string]string{}); !ok {
+		t.Error("the binary's /metrics has no certificate_ready_status series")
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
