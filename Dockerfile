@@ -14,7 +14,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/provisioner /provisioner
 COPY --from=build --chown=65532:65532 /out/etc/letsencrypt /etc/letsencrypt
 VOLUME /etc/letsencrypt
-EXPOSE 80
+EXPOSE 80 9102
 # Port 80 inside the container needs no root: Docker grants unprivileged ports from 0 by default
 # (net.ipv4.ip_unprivileged_port_start=0); where it does not, set CHALLENGE_ADDR=:8080 and route DFP there.
 USER 65532:65532
