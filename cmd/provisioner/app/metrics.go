@@ -15,6 +15,7 @@ import (
 type stateCollector struct {
 	cfg      Config
 	verdicts *uploader.Verdicts // nil: every name counts as served
+	cache    *bundleCache
 	logger   *slog.Logger
 	now      func() time.Time
 }
@@ -44,7 +45,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
-	report, err := LoadStatus(c.cfg, c.now())
+	report, err := loadStatus(c.cfg, c.now(), c.cache)
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return

@@ -51,7 +51,7 @@ func listenOps(addr string, d opsDeps) (*opsServer, error) {
 	mux.Handle("/notify/create", notifyHandler(d.root, d.supervisor, d.logger, true))
 	mux.Handle("/notify/remove", notifyHandler(d.root, d.supervisor, d.logger, false))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
-	state.MustRegister(stateCollector{cfg: d.cfg, verdicts: d.verdicts, logger: d.logger, now: time.Now})
+	state.MustRegister(stateCollector{cfg: d.cfg, verdicts: d.verdicts, cache: &bundleCache{}, logger: d.logger, now: time.Now})
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -189,6 +191,56 @@ func shorten(s string, n int) string {
 // LoadStatus reads DATA_DIR for the CA: certificates, states, last-seen times and the ledger.
 // It takes no lock and writes nothing, so it is safe beside the running service.
 func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
+	return loadStatus(cfg, now, nil)
+}
+
+// bundleCache keeps parsed certificates by their bytes across scrapes: parsing (the chain's
+// signature checks) is most of a scrape's cost, and certificates change rarely.
+type bundleCache struct {
+	mu sync.Mutex
+	m  map[string]*proxyapi.Bundle // sha256 of the PEM -> parsed
+}
+
+func (c *bundleCache) parse(pem []byte) (*proxyapi.Bundle, error) {
+	if c == nil {
+		return proxyapi.ParseBundle(pem)
+	}
+	sum := sha256.Sum256(pem)
+	key := string(sum[:])
+	c.mu.Lock()
+	b, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*proxyapi.Bundle{}
+	}
+	c.m[key] = b
+	c.mu.Unlock()
+	return b, nil
+}
+
+// retain keeps only the entries seen in the last load, so replaced certificates do not pile up.
+func (c *bundleCache) retain(seen map[string]bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if !seen[k] {
+			delete(c.m, k)
+		}
+	}
+}
+
+func loadStatus(cfg Config, now time.Time, cache *bundleCache) (StatusReport, error) {
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
 	table = table.WithMargin(cfg.RateLimitMargin)
 	if _, err := os.Stat(cfg.DataDir); err != nil {
@@ -230,11 +282,14 @@ func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	var stored []StoredName
+	seen := map[string]bool{}
 	for _, name := range names {
 		n := StoredName{Name: name}
 		if pem, err := st.LoadBundle(name); err == nil {
-			if b, err := proxyapi.ParseBundle(pem); err == nil {
+			if b, err := cache.parse(pem); err == nil {
 				n.Bundle = b
+				sum := sha256.Sum256(pem)
+				seen[string(sum[:])] = true
 			}
 		}
 		n.State, _ = st.LoadState(name) // a corrupt state shows as a fresh one, as the service reads it
@@ -242,6 +297,7 @@ func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
 		n.Gone = ok && now.Sub(seen) > cfg.RemovedGrace
 		stored = append(stored, n)
 	}
+	cache.retain(seen)
 	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
 }
 
