@@ -22,7 +22,8 @@ import (
 
 // opsServer is the internal HTTP port (METRICS_ADDR), never routed through DFP. It takes
 // docker-flow-swarm-listener's notifications, so a new service is discovered at once rather than
-// at the next poll, and answers Swarm's health check (/healthz) and readiness (/readyz).
+// at the next poll; serves Prometheus's /metrics; and answers the health check (/healthz) and
+// readiness (/readyz).
 type opsServer struct {
 	srv      *http.Server
 	listener net.Listener
