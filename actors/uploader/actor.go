@@ -71,8 +71,9 @@ type compareStored struct{}
 
 // listed is DFP's certificate list, fetched for a reconciliation.
 type listed struct {
-	certs []proxyapi.Cert
-	err   error
+	certs   []proxyapi.Cert
+	err     error
+	askedAt time.Time // an upload that ended after this is not in the list
 }
 
 type uploaderActor struct {
@@ -175,11 +176,11 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 		return
 	}
 	u.reconciling = true
-	dfp := u.cfg.DFP
+	dfp, askedAt := u.cfg.DFP, u.cfg.Now()
 	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) listed {
 		certs, err := dfp.Certs(c)
-		return listed{certs: certs, err: err}
-	}, func(err error) listed { return listed{err: err} })
+		return listed{certs: certs, err: err, askedAt: askedAt}
+	}, func(err error) listed { return listed{err: err, askedAt: askedAt} })
 }
 
 // compare queues every known certificate that DFP lacks, holds in a form HAProxy cannot load, or
@@ -226,6 +227,9 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		}
 	}
 	for _, s := range stale {
+		if u.queue.UploadedSince(s.Name, res.askedAt) {
+			continue // uploaded while the list was on its way: it is not missing, only late in the list
+		}
 		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", s.Name, "reason", string(s.Reason))
 		u.queue.Offer(s.Name, u.queue.Known()[s.Name])
 	}
@@ -287,6 +291,7 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.name, fingerprint: res.bundle.Fingerprint()})
 		}
 		u.queue.Succeeded(res.name, res.bundle)
+		u.queue.Uploaded(res.name, res.bundle, u.cfg.Now())
 		if change == DistributionBack {
 			log.Info("DFP distributes again; uploads reach every replica", "event", event.DistributeRestored)
 		}

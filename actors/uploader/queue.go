@@ -26,6 +26,8 @@ type Queue struct {
 	// upload (HAProxy's reload failed), and how many uploads in a row it has not presented.
 	notServed    map[string]string
 	notServedRun map[string]int
+	// uploaded is when each name's newest known bundle last reached DFP.
+	uploaded map[string]time.Time
 	// MinBackoff and MaxBackoff bound a name's wait after failed uploads; it doubles each time.
 	MinBackoff, MaxBackoff time.Duration
 }
@@ -34,7 +36,7 @@ type Queue struct {
 func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 	return &Queue{pending: map[string]*proxyapi.Bundle{}, known: map[string]*proxyapi.Bundle{},
 		failures: map[string]int{}, retryAt: map[string]time.Time{}, unverified: map[string]bool{},
-		notServed: map[string]string{}, notServedRun: map[string]int{},
+		notServed: map[string]string{}, notServedRun: map[string]int{}, uploaded: map[string]time.Time{},
 		MinBackoff: minBackoff, MaxBackoff: maxBackoff}
 }
 
@@ -43,6 +45,7 @@ func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 func (q *Queue) Learn(name string, b *proxyapi.Bundle) {
 	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
 		q.known[name] = b
+		delete(q.uploaded, name)
 		if _, queued := q.pending[name]; !queued {
 			q.unverified[name] = true
 		}
@@ -66,6 +69,9 @@ func (q *Queue) OfferUnverified() {
 // overwrites a newer one. A name already queued keeps its place and its retry time.
 func (q *Queue) Offer(name string, b *proxyapi.Bundle) {
 	if cur := q.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
+		if cur != b {
+			delete(q.uploaded, name)
+		}
 		q.known[name] = b
 	}
 	if _, queued := q.pending[name]; !queued {
@@ -152,6 +158,20 @@ func (q *Queue) Served(name string) {
 // NotServedVerdicts is, per name, the fingerprint the proxy did not present (for Diff).
 func (q *Queue) NotServedVerdicts() map[string]string { return q.notServed }
 
+// Uploaded records that sent reached DFP for name at.
+func (q *Queue) Uploaded(name string, sent *proxyapi.Bundle, at time.Time) {
+	if q.known[name] == sent {
+		q.uploaded[name] = at
+	}
+}
+
+// UploadedSince reports whether name's newest known bundle reached DFP at or after t: a list of
+// DFP's certificates asked for at t may not show it yet.
+func (q *Queue) UploadedSince(name string, t time.Time) bool {
+	at, ok := q.uploaded[name]
+	return ok && !at.Before(t)
+}
+
 // Len is the number of names with an upload to make.
 func (q *Queue) Len() int { return len(q.names) }
 
@@ -161,6 +181,7 @@ func (q *Queue) Known() map[string]*proxyapi.Bundle { return q.known }
 // Forget drops name entirely (its certificate expired: never upload it again).
 func (q *Queue) Forget(name string) {
 	delete(q.known, name)
+	delete(q.uploaded, name)
 	delete(q.unverified, name)
 	q.Served(name)
 	delete(q.failures, name)

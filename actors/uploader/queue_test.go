@@ -191,3 +191,24 @@ func TestNotServedBacksOffAndStops(t *testing.T) {
 		t.Errorf("after a served check the run restarts at 1, got %d", attempts)
 	}
 }
+
+// A list of DFP's certificates asked for before an upload ended does not show it: that name is
+// not missing, and uploading it again would be a needless HAProxy reload.
+func TestUploadedSince(t *testing.T) {
+	ca, _ := certgen.NewCA("ours")
+	a, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
+	q := NewQueue(time.Second, time.Minute)
+	q.Offer("a.test", a)
+	q.Succeeded("a.test", a)
+	q.Uploaded("a.test", a, t0.Add(time.Second))
+	if !q.UploadedSince("a.test", t0) {
+		t.Error("an upload after the list was asked for is not recognised")
+	}
+	if q.UploadedSince("a.test", t0.Add(2*time.Second)) {
+		t.Error("a list asked for after the upload must be believed")
+	}
+	q.Offer("a.test", newer)
+	if q.UploadedSince("a.test", t0) {
+		t.Error("the upload of an older bundle vouches for a newer one")
+	}
+}
