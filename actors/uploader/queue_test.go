@@ -103,6 +103,7 @@ func TestDiff(t *testing.T) {
 		notServed string // the fingerprint the serve check did not see after its upload
 	}{
 		{name: "the same certificate: nothing to do", held: ours, now: t0},
+		{name: "the same certificate with other bytes (parsed, not compared as text)", raw: string(ours.PEM) + "\n\n", now: t0},
 		{name: "listed, but the proxy did not serve it after its upload", held: ours, now: t0, notServed: ours.Fingerprint(),
 			stale: []Stale{{"a.test", NotServed}}},
 		{name: "an older upload was not served; this one is listed", held: ours, now: t0, notServed: "older-fingerprint"},
