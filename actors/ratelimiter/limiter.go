@@ -246,6 +246,18 @@ func (l *Limiter) SlotTaken(name string) {
 	}
 }
 
+// BookIssued records a certificate for name issued at (one recovered from DFP after the store
+// was lost) in every bucket that counts issuances, so that losing the volume never lifts a limit.
+func (l *Limiter) BookIssued(name string, at time.Time) {
+	for _, lim := range l.table {
+		if lim.Counts != CountsIssuance {
+			continue
+		}
+		k := l.key(lim, name)
+		l.ledger.TAT[k] = later(l.ledger.TAT[k], at).Add(lim.Interval())
+	}
+}
+
 // Reopen is for a process start: no order of an earlier process can still be running. A granted
 // order that had its slot is left booked for the name's next order, whoever asks (the old process
 // was most likely killed before the CA issued; if it did issue, the certificate was stored and no

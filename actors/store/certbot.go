@@ -82,14 +82,24 @@ func (s *Store) readCertbot(name string, now time.Time) (*proxyapi.Bundle, error
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
-	issuer := strings.Join(append(b.Leaf.Issuer.Organization, b.Leaf.Issuer.CommonName), " ")
-	staging := strings.Contains(issuer, "STAGING") || strings.Contains(issuer, "Fake LE")
-	switch {
-	case sameDirectory(directoryURL, lego.LEDirectoryProduction) && strings.Contains(issuer, "Let's Encrypt") && !staging,
-		sameDirectory(directoryURL, lego.LEDirectoryStaging) && staging:
+	if IssuedByName(b, directoryURL) {
 		return b, nil
 	}
-	return nil, fmt.Errorf("issuer %q does not show it comes from the configured CA, and there is no renewal/%s.conf to say", issuer, name)
+	return nil, fmt.Errorf("issuer %q does not show it comes from the configured CA, and there is no renewal/%s.conf to say",
+		issuerName(b), name)
+}
+
+// IssuedByName tells, from the issuer's name alone, whether Let's Encrypt's production or staging
+// directory issued b. For any other CA it cannot tell, and says no.
+func IssuedByName(b *proxyapi.Bundle, directoryURL string) bool {
+	issuer := issuerName(b)
+	staging := strings.Contains(issuer, "STAGING") || strings.Contains(issuer, "Fake LE")
+	return sameDirectory(directoryURL, lego.LEDirectoryProduction) && strings.Contains(issuer, "Let's Encrypt") && !staging ||
+		sameDirectory(directoryURL, lego.LEDirectoryStaging) && staging
+}
+
+func issuerName(b *proxyapi.Bundle) string {
+	return strings.Join(append(b.Leaf.Issuer.Organization, b.Leaf.Issuer.CommonName), " ")
 }
 
 // certbotServer reads "server = <url>" from a certbot renewal configuration.

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// Adoptable says why a certificate DFP holds for name may not be taken into the store, or nil: it
+// must validate exactly as an upload would, be outside its renewal time (or it would be renewed at
+// once anyway), and come from the configured CA (fromCA, which the caller asks the CA).
+func Adoptable(name string, b *proxyapi.Bundle, now time.Time, fromCA bool) error {
+	if err := b.Check(name, now); err != nil {
+		return err
+	}
+	if !now.Before(certificate.RenewAt(b)) {
+		return errors.New("inside its renewal time")
+	}
+	if !fromCA {
+		return errors.New("not issued by the configured CA")
+	}
+	return nil
+}
+
+// recoverFromDFP takes into an empty store (an empty volume on a new node) the certificates DFP
+// holds, before any actor runs: without it every name would be ordered
+// again, and the lost ledger would let that spend the weekly limits. Each recovered certificate
+// is booked in the ledger at its issuance time. It asks the CA (its renewal info) whether it
+// issued a certificate; a CA without renewal info is judged by the issuer's name.
+func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg Config, logger *slog.Logger) {
+	if names, err := st.Names(); err != nil || len(names) > 0 {
+		return // not an empty volume: the store knows its certificates
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	certs, err := dfp.Certs(ctx)
+	if err != nil {
+		logger.Warn("could not list DFP's certificates to recover from them; names without a stored certificate are ordered",
+			"event", event.RecoveryFailed, "error", err)
+		return
+	}
+	now := time.Now()
+	var recovered []*proxyapi.Bundle
+	var names []string
+	for _, c := range certs {
+		name, ok := strings.CutSuffix(c.ProxyServiceName, ".pem")
+		if !ok {
+			continue
+		}
+		if _, err := st.LoadBundle(name); !errors.Is(err, os.ErrNotExist) {
+			continue // the store has one (or an unreadable one, which the actor reports)
+		}
+		b, err := proxyapi.ParseBundle([]byte(c.CertContent))
+		if err != nil {
+			continue
+		}
+		fromCA := store.IssuedByName(b, cfg.DirectoryURL)
+		if !fromCA {
+			_, err := iss.RenewalWindow(b) // the CA knows the certificates it issued
+			fromCA = err == nil
+		}
+		if err := Adoptable(name, b, now, fromCA); err != nil {
+			logger.Info("DFP's certificate not recovered", "event", event.RecoverySkipped, "domain", name, "reason", err.Error())
+			continue
+		}
+		if err := st.SaveBundle(name, b.PEM); err != nil {
+			logger.Error("could not store a recovered certificate", "event", event.StateWriteFailed, "domain", name, "error", err)
+			continue
+		}
+		logger.Info("certificate recovered from DFP", "event", event.CertificateRecovered, "domain", name, "source", "dfp",
+			"not_after", b.Leaf.NotAfter)
+		recovered = append(recovered, b)
+		names = append(names, name)
+	}
+	if len(recovered) == 0 {
+		return
+	}
+	if err := bookRecovered(st.LedgerPath(), cfg, names, recovered); err != nil {
+		logger.Error("could not book the recovered certificates in the rate-limit ledger", "event", event.LedgerWriteFailed, "error", err)
+		return
+	}
+	logger.Info("rate-limit ledger rebuilt from the recovered certificates", "event", event.LedgerRebuilt, "certificates", len(recovered))
+}
+
+// bookRecovered books each recovered certificate at its not-before time in the ledger file, before
+// the rate limiter reads it.
+func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.Bundle) error {
+	var ledger ratelimiter.Ledger
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &ledger); err != nil {
+			return fmt.Errorf("ledger %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
+	l := ratelimiter.New(table.WithMargin(cfg.RateLimitMargin), ledger)
+	for i, name := range names {
+		l.BookIssued(name, bundles[i].Leaf.NotBefore)
+	}
+	data, err := json.Marshal(l.Ledger())
+	if err != nil {
+		return err
+	}
+	return store.WriteFileAtomic(path, data, 0o600)
+}
