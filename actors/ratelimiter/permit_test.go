@@ -159,3 +159,20 @@ func TestForgetDropsReservationsNobodyCameBackFor(t *testing.T) {
 		t.Errorf("dropping the reservation refunded its tokens: %s -> %s", tat, got)
 	}
 }
+
+// A certificate recovered from DFP is booked in the buckets that count issuances, at its issuance
+// time; the order buckets are not touched (no order was placed now).
+func TestBookIssued(t *testing.T) {
+	l := New(Production, Ledger{})
+	l.BookIssued("a.example.com", t0)
+	exact, _ := Production.Named(messages.LimitCertificatesPerExactSet)
+	perDomain, _ := Production.Named(messages.LimitCertificatesPerDomain)
+	tat := l.Ledger().TAT
+	if !tat["certificates_per_exact_set|a.example.com"].Equal(t0.Add(exact.Interval())) ||
+		!tat["certificates_per_registered_domain|example.com"].Equal(t0.Add(perDomain.Interval())) {
+		t.Fatalf("TAT = %v, want one token in the exact-set and registered-domain buckets from %s", tat, t0)
+	}
+	if _, ok := tat["new_orders_per_account|account"]; ok {
+		t.Error("a recovered certificate spent an order token")
+	}
+}
