@@ -298,6 +298,7 @@ func TestLedgerSurvivesRestartsAndHoldsTheExactSetLimit(t *testing.T) {
 		if err := os.Remove(bundle); err != nil { // the certificate is lost; the ledger is not
 			t.Fatal(err)
 		}
+		w.DFP.Restart(false) // and DFP lost it too, or the next start would take it back from there
 	}
 	orders := w.CA.Orders()
 	r := w.start(t)

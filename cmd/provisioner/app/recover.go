@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -87,24 +86,24 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 	if len(recovered) == 0 {
 		return
 	}
-	if err := bookRecovered(st.LedgerPath(), cfg, names, recovered); err != nil {
+	rebuilt, err := bookRecovered(st.LedgerPath(), cfg, names, recovered)
+	if err != nil {
 		logger.Error("could not book the recovered certificates in the rate-limit ledger", "event", event.LedgerWriteFailed, "error", err)
 		return
 	}
-	logger.Info("rate-limit ledger rebuilt from the recovered certificates", "event", event.LedgerRebuilt, "certificates", len(recovered))
+	if rebuilt {
+		logger.Info("rate-limit ledger rebuilt from the recovered certificates", "event", event.LedgerRebuilt, "certificates", len(recovered))
+	}
 }
 
-// bookRecovered books each recovered certificate at its not-before time in the ledger file, before
-// the rate limiter reads it.
-func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.Bundle) error {
-	var ledger ratelimiter.Ledger
-	if data, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(data, &ledger); err != nil {
-			return fmt.Errorf("ledger %s: %w", path, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+// bookRecovered books each recovered certificate at its not-before time in a new ledger file,
+// before the rate limiter reads it. A ledger that survived (only the certificates were lost)
+// booked them when they were ordered, and is left as it is.
+func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return false, err
 	}
+	var ledger ratelimiter.Ledger
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
 	l := ratelimiter.New(table.WithMargin(cfg.RateLimitMargin), ledger)
 	for i, name := range names {
@@ -112,7 +111,7 @@ func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.
 	}
 	data, err := json.Marshal(l.Ledger())
 	if err != nil {
-		return err
+		return false, err
 	}
-	return store.WriteFileAtomic(path, data, 0o600)
+	return true, store.WriteFileAtomic(path, data, 0o600)
 }
