@@ -71,7 +71,7 @@ func (d *discoveryActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		d.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
-		d.cancel = d.timers.SendRepeatedly(d.cfg.Interval, d.cfg.Interval, ctx.Self(), poll{})
+		d.cancel = async.Every(ctx, d.cfg.Interval, d.cfg.Interval, poll{})
 		d.poll(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		if d.cancel != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -99,7 +100,7 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 		}
 		l.started, l.restarted = true, false
 		every := l.cfg.Lease / 4
-		l.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(every, every, ctx.Self(), tick{})
+		l.cancel = async.Every(ctx, every, every, tick{})
 	case *actor.Restarting:
 		l.restarted = true
 		l.stopTimer()

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -190,7 +191,7 @@ func (s *supervisorActor) start(ctx actor.Context) {
 	s.reportCap(waiting)
 	s.discover = s.spawn(ctx, s.cfg.Discovery, "discovery")
 	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
-	s.cancel = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(first, s.cfg.RenewInterval, ctx.Self(), sweep{})
+	s.cancel = async.Every(ctx, first, s.cfg.RenewInterval, sweep{})
 }
 
 // ensure makes sure name has its actor, unless it is excluded; it returns false when the name must

@@ -113,7 +113,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		u.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 		every := u.cfg.ReconcileInterval
-		u.cancelReconcile = u.timers.SendRepeatedly(every, every, ctx.Self(), reconcileTick{})
+		u.cancelReconcile = async.Every(ctx, every, every, reconcileTick{})
 		u.next(ctx) // after a restart, the kept queue may hold work
 	case *actor.Stopping, *actor.Restarting:
 		if u.cancel != nil {
