@@ -2,7 +2,6 @@ package test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,15 +43,7 @@ func TestWebhookAlertsOnceForTroubleAndOnceForRecovery(t *testing.T) {
 	w.Env["ALERT_AFTER_FAILURES"] = "3"
 	var fail atomic.Bool
 	fail.Store(true)
-	r := w.startWith(t, app.Faults{ACME: func(next http.RoundTripper) http.RoundTripper {
-		return roundTrip(func(req *http.Request) (*http.Response, error) {
-			if fail.Load() && len(orderNames(req)) > 0 {
-				return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/problem+json"}},
-					Body: io.NopCloser(strings.NewReader(`{"type":"urn:ietf:params:acme:error:serverInternal","detail":"boom","status":500}`)), Request: req}, nil
-			}
-			return next.RoundTrip(req)
-		})
-	}})
+	r := w.startWith(t, app.Faults{ACME: failingOrders(&fail)})
 	for i := 1; i <= 3; i++ {
 		waitFor(t, "a failure", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == i })
 		if i < 3 {

@@ -150,15 +150,7 @@ func TestHostileCA(t *testing.T) {
 	w.Env["RATE_LIMITS"] = "production"
 	var fail500 atomic.Bool
 	fail500.Store(true)
-	r := w.startWith(t, app.Faults{ACME: func(next http.RoundTripper) http.RoundTripper {
-		return roundTrip(func(req *http.Request) (*http.Response, error) {
-			if fail500.Load() && len(orderNames(req)) > 0 {
-				return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/problem+json"}},
-					Body: io.NopCloser(strings.NewReader(`{"type":"urn:ietf:params:acme:error:serverInternal","detail":"boom","status":500}`)), Request: req}, nil
-			}
-			return next.RoundTrip(req)
-		})
-	}})
+	r := w.startWith(t, app.Faults{ACME: failingOrders(&fail500)})
 	waitFor(t, "the 500", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == 1 })
 	if at := logTime(t, r.logs.Events(event.IssuanceFailed)[0], "retry_at"); time.Until(at) < 50*time.Second {
 		t.Fatalf("a 500 gave retry_at %s: sooner than the backoff", at)
@@ -180,5 +172,18 @@ func TestHostileCA(t *testing.T) {
 	}
 	if n := bookedCertificates(t, w, "ca.test"); n != 0 {
 		t.Errorf("the ledger books %d certificates, want 0: failed orders are refunded", n)
+	}
+}
+
+// failingOrders makes new orders fail with a CA 500 while fail holds.
+func failingOrders(fail *atomic.Bool) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTrip(func(req *http.Request) (*http.Response, error) {
+			if fail.Load() && len(orderNames(req)) > 0 {
+				return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/problem+json"}},
+					Body: io.NopCloser(strings.NewReader(`{"type":"urn:ietf:params:acme:error:serverInternal","detail":"boom","status":500}`)), Request: req}, nil
+			}
+			return next.RoundTrip(req)
+		})
 	}
 }

@@ -5,7 +5,6 @@ package uploader
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -193,25 +192,21 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	} else {
 		metrics.Reconciliations.WithLabelValues("ok").Inc()
 	}
-	switch {
-	case res.err != nil && u.queue.Unverified() > 0 && errors.Is(res.err, proxyapi.ErrUnreachable):
-		// Stored certificates wait to be compared: ask again soon rather than at the interval.
+	if res.err != nil {
 		u.listFailures++
-		wait := min(u.cfg.MinBackoff<<min(u.listFailures-1, 16), u.cfg.MaxBackoff)
-		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", event.ReconcileFailed,
-			"error", res.err, "retry_at", now.Add(wait))
-		u.compareSoon(ctx, wait)
-		return
-	case res.err != nil && u.queue.Unverified() > 0:
-		// DFP answers, but not with a list that can be read: upload what could not be compared.
-		u.cfg.Logger.Warn("could not read DFP's list of certificates; uploading the stored ones without comparing",
-			"event", event.ReconcileFailed, "error", res.err, "retry_at", now.Add(u.cfg.ReconcileInterval))
-		u.queue.OfferUnverified()
-		u.next(ctx)
-		return
-	case res.err != nil:
-		u.cfg.Logger.Warn("could not list DFP's certificates; will compare again", "event", event.ReconcileFailed,
-			"error", res.err, "retry_at", now.Add(u.cfg.ReconcileInterval))
+		decision, wait := AfterListFailure(res.err, u.queue.Unverified() > 0, u.listFailures, u.cfg.MinBackoff, u.cfg.MaxBackoff, u.cfg.ReconcileInterval)
+		msg := "could not list DFP's certificates; will compare again"
+		if decision == UploadUncompared {
+			msg = "could not read DFP's list of certificates; uploading the stored ones without comparing"
+		}
+		u.cfg.Logger.Warn(msg, "event", event.ReconcileFailed, "error", res.err, "retry_at", now.Add(wait))
+		switch decision {
+		case CompareSoon:
+			u.compareSoon(ctx, wait)
+		case UploadUncompared:
+			u.queue.OfferUnverified()
+			u.next(ctx)
+		}
 		return
 	}
 	u.listFailures = 0
