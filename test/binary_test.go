@@ -68,9 +68,10 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	uploaded := make(chan struct{})
+	uploaded, drained := make(chan struct{}), make(chan struct{})
 	logs := &LogBuffer{}
 	go func() {
+		defer close(drained)
 		sc := bufio.NewScanner(stdout)
 		once := false
 		for sc.Scan() {
@@ -104,7 +105,10 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() {
+		<-drained // Wait closes the pipe: every line must be read first (os/exec's rule)
+		waited <- cmd.Wait()
+	}()
 	select {
 	case err := <-waited:
 		if err != nil {
