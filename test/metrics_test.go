@@ -102,6 +102,9 @@ func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
 	if n, _ := value(families, "dfp_letsencrypt_orders_total", map[string]string{"outcome": "issued"}); n < float64(len(fixtureNames)) {
 		t.Errorf("orders_total{outcome=issued} = %v, want at least %d", n, len(fixtureNames))
 	}
+	if n, _ := value(families, "dfp_letsencrypt_ledger_writes_total", nil); n < 1 {
+		t.Errorf("ledger_writes_total = %v; every permit granted wrote the ledger", n)
+	}
 	if n, _ := value(families, "dfp_letsencrypt_http_acme_client_request_count", map[string]string{"path": "new_order", "method": "POST"}); n < 1 {
 		t.Errorf("no new_order request counted")
 	}

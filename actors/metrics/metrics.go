@@ -29,6 +29,8 @@ var (
 		Help: "TLS checks of what the proxy serves after an upload, by result (served, not_served, error)."}, []string{"result"})
 	Preflights = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Prefix, Name: "preflights_total",
 		Help: "Pre-flight checks, by result (ca_route, proxy, failed)."}, []string{"result"})
+	LedgerWrites = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Prefix, Name: "ledger_writes_total",
+		Help: "Writes of the rate-limit ledger (one per burst of permit requests), successful or not."})
 	ACMERequests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Prefix, Name: "http_acme_client_request_count",
 		Help: "HTTP requests to the ACME server, by method, endpoint and status."}, []string{"method", "path", "status"})
 	ACMEDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Prefix, Name: "http_acme_client_request_duration_seconds",
@@ -40,7 +42,7 @@ var (
 var Registry = prometheus.NewRegistry()
 
 func init() {
-	Registry.MustRegister(Orders, Uploads, Reconciliations, ServeChecks, Preflights, ACMERequests, ACMEDuration,
+	Registry.MustRegister(Orders, Uploads, Reconciliations, ServeChecks, Preflights, LedgerWrites, ACMERequests, ACMEDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

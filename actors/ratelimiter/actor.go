@@ -251,6 +251,7 @@ func (l *limiterActor) save() error {
 	if l.cfg.Writes != nil {
 		l.cfg.Writes.Add(1)
 	}
+	metrics.LedgerWrites.Inc()
 	if err != nil {
 		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", event.LedgerWriteFailed,
 			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))

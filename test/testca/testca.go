@@ -47,6 +47,10 @@ type Options struct {
 	ReuseAuthorizations bool
 	// NoARI hides the renewalInfo endpoint from the directory: a CA without ARI.
 	NoARI bool
+	// ChallengeRetryAfter, when set, is the Retry-After of the answer to a challenge's POST. Pebble
+	// and Let's Encrypt send none, so lego polls the authorization after about 5 s; benchmarks set
+	// it to measure the clients rather than that wait.
+	ChallengeRetryAfter time.Duration
 }
 
 var startMu sync.Mutex
@@ -72,6 +76,8 @@ type CA struct {
 	mu            sync.Mutex
 	limitOrders   int           // how many of the next new-order requests are refused as rate limited
 	retryAfter    time.Duration // the Retry-After those refusals carry
+
+	challengeRetryAfter time.Duration
 }
 
 // Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
@@ -96,7 +102,7 @@ func Start(opts Options) (*CA, error) {
 	}
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
-	c := &CA{log: logger, challengePort: opts.ChallengePort}
+	c := &CA{log: logger, challengePort: opts.ChallengePort, challengeRetryAfter: opts.ChallengeRetryAfter}
 	dnsAddr, dnsServer, err := StartDNS(opts.Addresses, opts.Unresolvable)
 	if err != nil {
 		return nil, err
@@ -130,8 +136,11 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// newOrderPath is Pebble's new-order endpoint.
-const newOrderPath = "/order-plz"
+// Pebble's new-order endpoint, and the prefix of its challenges' URLs.
+const (
+	newOrderPath  = "/order-plz"
+	challengePath = "/chalZ/"
+)
 
 // RateLimitNextOrders makes the next n new-order requests fail as Let's Encrypt's do when the
 // new-orders limit is reached: 429, urn:ietf:params:acme:error:rateLimited, a Retry-After header
@@ -147,6 +156,9 @@ func (c *CA) Orders() int64 { return c.orders.Load() }
 
 func (c *CA) limitingHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.challengeRetryAfter > 0 && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, challengePath) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(c.challengeRetryAfter.Round(time.Second).Seconds())))
+		}
 		if r.Method == http.MethodPost && r.URL.Path == newOrderPath {
 			// Pebble's finalize goroutine marks a replaced certificate without a lock the new-order
 			// handler takes, then logs. Logging here too orders the two through the logger's mutex,
