@@ -2,7 +2,9 @@ package test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +37,10 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("/healthz = %d %v", code, body)
 	}
 
+	if code := status(t, w, "/debug/pprof/heap?debug=1"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/heap = %d without PPROF=true, want 404", code)
+	}
+
 	w.DFP.SetDown(true)
 	down := time.Now()
 	waitFor(t, "unready while DFP is down", 10*time.Second, r, func() bool { code, _ := check(t, w, "/readyz"); return code == http.StatusServiceUnavailable })
@@ -44,4 +50,37 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	w.DFP.SetDown(false)
 	waitFor(t, "ready again", 10*time.Second, r, func() bool { code, _ := check(t, w, "/readyz"); return code == http.StatusOK })
+}
+
+// PPROF=true serves Go's profiles on the internal port, for performance reports.
+func TestProfilesWhenAsked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.Env["PPROF"] = "true"
+	r := w.start(t)
+	waitFor(t, "the internal port", 10*time.Second, r, func() bool { return status(t, w, "/healthz") == http.StatusOK })
+	resp, err := http.Get("http://" + w.Env["METRICS_ADDR"] + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("/debug/pprof/heap = %d %.100q, want a heap profile", resp.StatusCode, body)
+	}
+}
+
+// status GETs an endpoint of the internal port and returns its status code; 0 while it does not
+// listen.
+func status(t *testing.T, w *World, path string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + w.Env["METRICS_ADDR"] + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

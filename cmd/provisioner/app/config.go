@@ -49,6 +49,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration      // SHUTDOWN_TIMEOUT
 	MaxNames          int                // MAX_NAMES
 	MetricsAddr       string             // METRICS_ADDR: the internal port; "" when off
+	Pprof             bool               // PPROF: Go's profiles on the internal port
 	AlertWebhookURL   string             // ALERT_WEBHOOK_URL; "" for none
 	AlertAfter        int                // ALERT_AFTER_FAILURES
 	Profile           string             // ACME_PROFILE
@@ -164,6 +165,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := strings.ToLower(env("METRICS_ADDR")); v == "off" {
 		c.MetricsAddr = ""
 	} else if c.MetricsAddr, err = hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false); err != nil {
+		return c, err
+	}
+	if c.Pprof, err = boolVar(env, "PPROF", false); err != nil {
 		return c, err
 	}
 	if v := env("ALERT_WEBHOOK_URL"); v != "" {

@@ -104,6 +104,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"RATE_LIMITS":        {"RATE_LIMITS": "lenient"},
 		"RATE_LIMIT_MARGIN":  {"RATE_LIMIT_MARGIN": "0.95"},
 		"PREFLIGHT":          {"PREFLIGHT": "off"},
+		"PPROF":              {"PPROF": "yes please"},
 		"PREFLIGHT_ADDR":     {"PREFLIGHT_ADDR": "proxy"},
 		"PREFLIGHT_RESOLVER": {"PREFLIGHT_RESOLVER": "10.0.0.2"},
 		"SERVE_CHECK":        {"SERVE_CHECK": "yes"},
