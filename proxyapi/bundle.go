@@ -39,7 +39,11 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		}
 		switch block.Type {
 		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(block.Bytes)
+			parse := x509.ParseCertificate
+			if len(certs) > 0 {
+				parse = issuers.parse
+			}
+			c, err := parse(block.Bytes)
 			if err != nil {
 				return nil, fmt.Errorf("bundle: certificate %d: %w", len(certs)+1, err)
 			}

@@ -44,12 +44,16 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "the service's ORDER_CONCURRENCY")
 	idle := flag.Duration("idle", 20*time.Second, "how long the service idles before its memory is read")
 	retryAfter := flag.Duration("retry-after", 0, "Retry-After on Pebble's challenge answers (0: none, as Let's Encrypt; lego then polls after about 5 s)")
+	flag.StringVar(&profiles, "profiles", "", "a folder for the service's profiles: CPU while it issues, heap when idle")
 	flag.Parse()
 	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, testca.Options{ChallengeRetryAfter: *retryAfter}); err != nil {
 		fmt.Fprintln(os.Stderr, "bulk:", err)
 		os.Exit(1)
 	}
 }
+
+// profiles is the -profiles folder, "" for none.
+var profiles string
 
 func run(counts, lego string, legoMax, parallel, concurrency int, idle time.Duration, ca testca.Options) error {
 	dir, err := os.MkdirTemp("", "dfp-letsencrypt-bulk-")
@@ -135,11 +139,19 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	w.Env["ORDER_CONCURRENCY"] = strconv.Itoa(concurrency)
 	w.Env["MAX_NAMES"] = strconv.Itoa(n + 100)
 	w.Env["LOG_LEVEL"] = "info"
+	w.Env["PPROF"] = strconv.FormatBool(profiles != "")
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GODEBUG"} { // the Go runtime's settings, to compare
+		if v, ok := os.LookupEnv(k); ok {
+			w.Env[k] = v
+		}
+	}
 
 	p, err := start(bin, w.Env)
 	if err != nil {
 		return r, err
 	}
+	cpuProfile := make(chan error, 1)
+	go func() { cpuProfile <- profile(w, fmt.Sprintf("cpu-%d.pprof", n), "profile?seconds=8") }()
 	half := time.Duration(0)
 	for served := 0; served < n; served = len(w.DFP.CertNames()) {
 		if half == 0 && served >= n/2 {
@@ -160,9 +172,15 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	}
 	r.firstHalf, r.second = half, r.issued-half
 	r.orders = w.CA.Orders()
+	if err := <-cpuProfile; err != nil {
+		return r, err
+	}
 	time.Sleep(idle)
 	r.idleRSS, err = p.rss()
 	if err != nil {
+		return r, err
+	}
+	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap"); err != nil {
 		return r, err
 	}
 	if r.ledgerWrites, err = metric(w.Env["METRICS_ADDR"], "dfp_letsencrypt_ledger_writes_total"); err != nil {
@@ -192,8 +210,44 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	time.Sleep(idle)
 	r.restartOrders = w.CA.Orders() - r.orders
 	r.restartFirstUpload = len(w.DFP.Uploads()) - uploads
-	r.restartIdleRSS, err = p.rss()
-	return r, err
+	if r.restartIdleRSS, err = p.rss(); err != nil {
+		return r, err
+	}
+	return r, profile(w, fmt.Sprintf("heap-%d-restarted.pprof", n), "heap")
+}
+
+// profile saves one of the service's profiles in the -profiles folder, if there is one.
+func profile(w *test.World, file, which string) error {
+	if profiles == "" {
+		return nil
+	}
+	var resp *http.Response
+	var err error
+	for try := 0; ; try++ { // the first is asked for as the service starts
+		if resp, err = http.Get("http://" + w.Env["METRICS_ADDR"] + "/debug/pprof/" + which); err == nil {
+			break
+		}
+		if try == 50 {
+			return fmt.Errorf("profile %s: %w", which, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: %s", which, resp.Status)
+	}
+	if err := os.MkdirAll(profiles, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(profiles, file))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("profile %s: %w", which, err)
+	}
+	return f.Close()
 }
 
 // process is the service's binary, running, with the names its log mentioned per event.

@@ -1,0 +1,42 @@
+package proxyapi
+
+import (
+	"crypto/x509"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+)
+
+// Bundles signed by one intermediate share its parsed copy; the leaves stay their own.
+func TestBundlesShareTheirIntermediate(t *testing.T) {
+	now := time.Now()
+	ca := must[*certgen.CA](t)(certgen.NewCA("intern"))
+	a := must[*Bundle](t)(ParseBundle(must[[]byte](t)(ca.Bundle([]string{"a.example.com"}, now, now.Add(time.Hour)))))
+	b := must[*Bundle](t)(ParseBundle(must[[]byte](t)(ca.Bundle([]string{"b.example.com"}, now, now.Add(time.Hour)))))
+	if len(a.Chain) != 1 || len(b.Chain) != 1 {
+		t.Fatalf("chains of %d and %d certificates, want 1 each", len(a.Chain), len(b.Chain))
+	}
+	if a.Chain[0] != b.Chain[0] {
+		t.Error("each bundle holds its own parsed intermediate")
+	}
+	if a.Leaf == b.Leaf || a.Leaf.Subject.CommonName == b.Leaf.Subject.CommonName {
+		t.Error("leaves were shared")
+	}
+}
+
+// Past maxInterned distinct intermediates the table stops growing; parsing still works.
+func TestInternTableIsBounded(t *testing.T) {
+	table := internTable{parsed: map[string]*x509.Certificate{}}
+	for i := 0; i < maxInterned+10; i++ {
+		ca := must[*certgen.CA](t)(certgen.NewCA(fmt.Sprint("bounded ", i)))
+		c, err := table.parse(ca.Intermediate.Cert.Raw)
+		if err != nil || c.Subject.CommonName != ca.Intermediate.Cert.Subject.CommonName {
+			t.Fatalf("intermediate %d: %v, %v", i, c, err)
+		}
+	}
+	if len(table.parsed) != maxInterned {
+		t.Errorf("%d intermediates kept, want the bound %d", len(table.parsed), maxInterned)
+	}
+}
