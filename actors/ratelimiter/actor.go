@@ -29,6 +29,9 @@ type Config struct {
 	Now         func() time.Time
 	// Writes, when set, counts the ledger's writes (one per burst of messages, not per message).
 	Writes *atomic.Int64
+	// WriteEvery spaces the ledger's writes: while orders finish one by one (a bulk issuance),
+	// each would otherwise be a write of the whole ledger; answers wait at most this long.
+	WriteEvery time.Duration
 }
 
 // unwritableRetry is how long a request waits when the ledger cannot be persisted: granting an
@@ -49,8 +52,9 @@ type limiterActor struct {
 	*kept
 	cancel scheduler.CancelFunc
 	// outbox holds answers until the ledger that books them is written.
-	outbox   []outgoing
-	flushing bool
+	outbox    []outgoing
+	flushing  bool
+	lastWrite time.Time
 }
 
 type outgoing struct {
@@ -193,10 +197,23 @@ func (l *limiterActor) send(to *actor.PID, msg any) {
 }
 
 func (l *limiterActor) flushSoon(ctx actor.Context) {
-	if !l.flushing {
-		l.flushing = true
-		ctx.Send(ctx.Self(), flush{})
+	if l.flushing {
+		return
 	}
+	l.flushing = true
+	if wait := NextWrite(l.lastWrite, l.cfg.Now(), l.cfg.WriteEvery); wait > 0 {
+		scheduler.NewTimerScheduler(ctx).SendOnce(wait, ctx.Self(), flush{})
+		return
+	}
+	ctx.Send(ctx.Self(), flush{})
+}
+
+// NextWrite is how long a flush waits so that writes are at least every apart.
+func NextWrite(last, now time.Time, every time.Duration) time.Duration {
+	if last.IsZero() || every <= 0 {
+		return 0
+	}
+	return max(0, last.Add(every).Sub(now))
 }
 
 // flush writes the ledger once, then sends the answers it books. When it cannot be written, no
@@ -205,6 +222,7 @@ func (l *limiterActor) flush(ctx actor.Context) {
 	l.flushing = false
 	now := l.cfg.Now()
 	err := l.save()
+	l.lastWrite = now
 	for _, o := range l.outbox {
 		msg := o.msg
 		if g, ok := msg.(*messages.PermitGranted); ok && err != nil {

@@ -200,3 +200,55 @@ func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
 		t.Fatalf("the ledger books %d of the %d granted orders", len(got.Reservations), burst)
 	}
 }
+
+// Requests that trickle in, as orders finish one by one in a bulk issuance, share writes spaced by
+// WriteEvery instead of writing the whole ledger once each.
+func TestTricklingRequestsShareSpacedWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	t.Cleanup(system.Shutdown)
+	var writes atomic.Int64
+	pid := system.Root.Spawn(Props(Config{Table: Staging, LedgerPath: path, Concurrency: 100, Lease: time.Hour,
+		Logger: logger, Now: time.Now, Writes: &writes, WriteEvery: 2 * time.Second}))
+	h := &holder{got: make(chan any, 100)}
+	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
+	const trickle = 20
+	for i := 0; i < trickle; i++ {
+		system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: fmt.Sprintf("t%d.example.com", i), Permit: "p"}, hPID)
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := 0; i < trickle; i++ {
+		if _, ok := answer(t, h).(*messages.PermitGranted); !ok {
+			t.Fatal("a request was not granted")
+		}
+	}
+	// The start's own write and the first request's may be one or two; the rest share one.
+	if n := writes.Load(); n > 3 {
+		t.Fatalf("%d requests 20 ms apart cost %d ledger writes, want at most 3", trickle, n)
+	}
+	if got := readLedger(t, path); len(got.Reservations) != trickle {
+		t.Fatalf("the ledger books %d of the %d granted orders", len(got.Reservations), trickle)
+	}
+}
+
+func TestNextWrite(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name  string
+		last  time.Time
+		every time.Duration
+		want  time.Duration
+	}{
+		{"never written", time.Time{}, time.Second, 0},
+		{"no spacing", now, 0, 0},
+		{"written just now", now, time.Second, time.Second},
+		{"written a while ago", now.Add(-300 * time.Millisecond), time.Second, 700 * time.Millisecond},
+		{"written longer ago than every", now.Add(-time.Hour), time.Second, 0},
+	}
+	for _, c := range cases {
+		if got := NextWrite(c.last, now, c.every); got != c.want {
+			t.Errorf("%s: NextWrite = %s, want %s", c.name, got, c.want)
+		}
+	}
+}

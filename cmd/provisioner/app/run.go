@@ -193,6 +193,8 @@ func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter
 		Lease:       orderLease,
 		Logger:      logger,
 		Now:         time.Now,
+		// At most five writes a second: a bulk issuance's grants share them, a lone one waits for none.
+		WriteEvery: 200 * time.Millisecond,
 	}
 }
 
@@ -220,5 +222,9 @@ func acmeTransport(cfg Config) *http.Transport {
 		TLSHandshakeTimeout:   30 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
 		TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
+		// Every order in flight keeps its connection to the CA between requests: Go's default of
+		// two idle connections per host made most requests of a burst a new TLS handshake.
+		MaxIdleConnsPerHost: cfg.OrderConcurrency + 8, // and the ARI checks
+		IdleConnTimeout:     90 * time.Second,
 	}
 }
