@@ -21,8 +21,7 @@ import (
 type Bundle struct {
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // intermediates, leaf's issuer first
-	Key   crypto.Signer
-	PEM   []byte
+	PEM   []byte              // the key is in it; once checked against the leaf it is not kept parsed
 }
 
 // ParseBundle reads certificates and exactly one private key from data. It checks the structure:
@@ -70,7 +69,7 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if key == nil {
 		return nil, errors.New("bundle: no private key")
 	}
-	b := &Bundle{Leaf: certs[0], Chain: certs[1:], Key: key, PEM: data}
+	b := &Bundle{Leaf: certs[0], Chain: certs[1:], PEM: data}
 	if !publicKeysEqual(b.Leaf.PublicKey, key.Public()) {
 		return nil, errors.New("bundle: private key does not match the leaf certificate")
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
+
+// defaultGCPercent is the service's GOGC when the environment sets none.
+const defaultGCPercent = 50
 
 func main() {
 	if len(os.Args) > 1 {
@@ -27,6 +31,12 @@ func main() {
 		os.Exit(2)
 	}
 	logger := app.NewLogger(cfg, os.Stdout)
+	if os.Getenv("GOGC") == "" {
+		// The service holds about 25 KB per name and allocates in bursts (a discovery poll, a
+		// reconciliation, a wave of orders); collecting at half the default growth keeps its idle
+		// memory near what it holds, for a little more CPU in bursts. GOGC set by the user wins.
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.Run(ctx, cfg, logger); err != nil {

@@ -46,7 +46,7 @@ func main() {
 	retryAfter := flag.Duration("retry-after", 0, "Retry-After on Pebble's challenge answers (0: none, as Let's Encrypt; lego then polls after about 5 s)")
 	flag.StringVar(&profiles, "profiles", "", "a folder for the service's profiles: CPU while it issues, heap when idle")
 	flag.Parse()
-	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, testca.Options{ChallengeRetryAfter: *retryAfter}); err != nil {
+	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, testca.Options{ChallengeRetryAfter: *retryAfter, OneRequestAtATime: true}); err != nil {
 		fmt.Fprintln(os.Stderr, "bulk:", err)
 		os.Exit(1)
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// and Let's Encrypt send none, so lego polls the authorization after about 5 s; benchmarks set
 	// it to measure the clients rather than that wait.
 	ChallengeRetryAfter time.Duration
+	// OneRequestAtATime serializes Pebble's HTTP handlers. Under many concurrent orders Pebble's
+	// in-memory store can deadlock (readers of its RWMutex never come back); the bulk command,
+	// which runs dozens of orders at once, sets it.
+	OneRequestAtATime bool
 }
 
 var startMu sync.Mutex
@@ -78,6 +82,8 @@ type CA struct {
 	retryAfter    time.Duration // the Retry-After those refusals carry
 
 	challengeRetryAfter time.Duration
+	serialize           bool
+	serving             sync.Mutex // held around each request when serialize
 }
 
 // Start runs a CA whose single profile ("default") gives every certificate the same lifetime:
@@ -102,7 +108,7 @@ func Start(opts Options) (*CA, error) {
 	}
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
-	c := &CA{log: logger, challengePort: opts.ChallengePort, challengeRetryAfter: opts.ChallengeRetryAfter}
+	c := &CA{log: logger, challengePort: opts.ChallengePort, challengeRetryAfter: opts.ChallengeRetryAfter, serialize: opts.OneRequestAtATime}
 	dnsAddr, dnsServer, err := StartDNS(opts.Addresses, opts.Unresolvable)
 	if err != nil {
 		return nil, err
@@ -180,6 +186,10 @@ func (c *CA) limitingHandler(next http.Handler) http.Handler {
 				return
 			}
 			c.orders.Add(1)
+		}
+		if c.serialize {
+			c.serving.Lock()
+			defer c.serving.Unlock()
 		}
 		next.ServeHTTP(w, r)
 	})
