@@ -99,6 +99,7 @@ type result struct {
 	cpu                time.Duration // the service's user and system time, issuing and idling
 	ledgerWrites       float64
 	idleRSS            int64 // bytes, after idling
+	idleMemory         string
 	restart            time.Duration
 	restartOrders      int64
 	restartIdleRSS     int64
@@ -111,7 +112,7 @@ func (r result) print() {
 		r.n, r.issued.Round(10*time.Millisecond), float64(r.n)/r.issued.Seconds(),
 		float64(r.n/2)/r.firstHalf.Seconds(), float64(r.n-r.n/2)/r.second.Seconds(), r.orders, r.ledgerWrites,
 		r.cpu.Round(10*time.Millisecond), float64(r.cpu.Milliseconds())/float64(r.n))
-	fmt.Printf("N=%-6d idle RSS %s (%.0f KiB per name)\n", r.n, mib(r.idleRSS), float64(r.idleRSS)/1024/float64(r.n))
+	fmt.Printf("N=%-6d idle RSS %s (%.0f KiB per name); Go's view: %s\n", r.n, mib(r.idleRSS), float64(r.idleRSS)/1024/float64(r.n), r.idleMemory)
 	fmt.Printf("N=%-6d restart: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s\n",
 		r.n, r.restart.Round(10*time.Millisecond), r.restartOrders, r.restartFirstUpload, mib(r.restartIdleRSS))
 }
@@ -184,6 +185,9 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 		return r, err
 	}
 	if r.ledgerWrites, err = metric(w.Env["METRICS_ADDR"], "dfp_letsencrypt_ledger_writes_total"); err != nil {
+		return r, err
+	}
+	if r.idleMemory, err = goMemory(w.Env["METRICS_ADDR"]); err != nil {
 		return r, err
 	}
 	if err := p.stop(); err != nil {
@@ -370,6 +374,25 @@ func metric(addr, name string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not in /metrics (%v)", name, lines.Err())
+}
+
+// goMemory says where the Go runtime's memory is, from its collector's series.
+func goMemory(addr string) (string, error) {
+	var parts []string
+	for _, m := range []struct{ name, label string }{
+		{"go_memstats_heap_inuse_bytes", "heap in use"},
+		{"go_memstats_heap_idle_bytes", "heap free"},
+		{"go_memstats_heap_released_bytes", "of it returned"},
+		{"go_memstats_stack_inuse_bytes", "stacks"},
+		{"go_memstats_sys_bytes", "all from the OS"},
+	} {
+		v, err := metric(addr, m.name)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f MiB", m.label, v/(1<<20)))
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 func get(u string) error {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-acme/lego/v4/acme/api"
@@ -68,6 +69,7 @@ type Issuer struct {
 	inFlightMu sync.Mutex
 	inFlight   map[string]bool
 	wg         sync.WaitGroup
+	finished   atomic.Uint64
 
 	// ARI checks share one client and go a few at a time: at start every certificate asks at once.
 	ariSlots *semaphore.Weighted
@@ -111,8 +113,12 @@ func (i *Issuer) end(name string) {
 	i.inFlightMu.Lock()
 	defer i.inFlightMu.Unlock()
 	delete(i.inFlight, name)
+	i.finished.Add(1)
 	i.wg.Done()
 }
+
+// Finished counts the orders that have ended, however they ended, since the issuer was made.
+func (i *Issuer) Finished() uint64 { return i.finished.Load() }
 
 // client builds a lego client for one order. A client per order keeps orders independent; it costs
 // one GET of the directory.

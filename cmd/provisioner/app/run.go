@@ -117,6 +117,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	answered := &atomic.Int64{}        // DFP's last answer, for /readyz
 	verdicts := uploader.NewVerdicts() // the serve checks', for /metrics
 	recoverFromDFP(ctx, dfp, st, iss, cfg, logger)
+	releaseAfterWaves(ctx, iss, releaseEvery)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
