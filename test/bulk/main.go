@@ -378,7 +378,11 @@ func metric(addr, name string) (float64, error) {
 
 // goMemory says where the Go runtime's memory is, from its collector's series.
 func goMemory(addr string) (string, error) {
-	var parts []string
+	goroutines, err := metric(addr, "go_goroutines")
+	if err != nil {
+		return "", err
+	}
+	parts := []string{fmt.Sprintf("%.0f goroutines", goroutines)}
 	for _, m := range []struct{ name, label string }{
 		{"go_memstats_heap_inuse_bytes", "heap in use"},
 		{"go_memstats_heap_idle_bytes", "heap free"},

@@ -49,7 +49,9 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 		}
 		return nil, fmt.Errorf("order for %s: %w", name, err)
 	}
-	pemBytes := append(append([]byte{}, res.Certificate...), res.PrivateKey...)
+	// Sized exactly: the bundle is held for the certificate's life, by every name.
+	pemBytes := make([]byte, 0, len(res.Certificate)+len(res.PrivateKey))
+	pemBytes = append(append(pemBytes, res.Certificate...), res.PrivateKey...)
 	b, err := proxyapi.ParseBundle(pemBytes)
 	if err == nil {
 		err = b.Check(name, time.Now())
