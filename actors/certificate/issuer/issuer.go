@@ -156,7 +156,7 @@ func (i *Issuer) newLegoClientWith(u *user, transport http.RoundTripper) (*lego.
 	if transport == nil {
 		transport = i.transport()
 	}
-	cfg.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: transport}
+	cfg.HTTPClient = &http.Client{Transport: withDeadline{next: transport, timeout: 2 * time.Minute}}
 	if i.cfg.UserAgent != "" {
 		cfg.UserAgent = i.cfg.UserAgent
 	}

@@ -30,7 +30,7 @@ func (i *Issuer) checkProfile() error {
 // directory fetches the CA's ACME directory.
 func (i *Issuer) directory() (acme.Directory, error) {
 	var dir acme.Directory
-	client := &http.Client{Timeout: 30 * time.Second, Transport: i.cfg.Transport}
+	client := &http.Client{Transport: withDeadline{next: i.transport(), timeout: 30 * time.Second}}
 	resp, err := client.Get(i.cfg.DirectoryURL)
 	if err != nil {
 		return dir, fmt.Errorf("acme directory: %w", err)
