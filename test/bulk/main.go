@@ -31,8 +31,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
@@ -40,6 +43,7 @@ func main() {
 	counts := flag.String("n", "100,1000", "comma-separated numbers of names")
 	lego := flag.String("lego", "", "path to lego's CLI, to time it on the same names")
 	legoMax := flag.Int("lego-max", 1000, "largest N the lego CLI is timed for")
+	flag.IntVar(&issueMax, "issue-max", 1000, "largest N issued at Pebble; larger N are written to DATA_DIR and DFP as stored certificates, for the start and memory figures")
 	parallel := flag.Int("parallel", 8, "lego CLI processes at a time")
 	concurrency := flag.Int("concurrency", 32, "the service's ORDER_CONCURRENCY")
 	idle := flag.Duration("idle", 20*time.Second, "how long the service idles before its memory is read")
@@ -54,6 +58,9 @@ func main() {
 
 // profiles is the -profiles folder, "" for none.
 var profiles string
+
+// issueMax is the largest N issued; above it the names start stored (-issue-max).
+var issueMax int
 
 func run(counts, lego string, legoMax, parallel, concurrency int, idle time.Duration, ca testca.Options) error {
 	dir, err := os.MkdirTemp("", "dfp-letsencrypt-bulk-")
@@ -93,6 +100,7 @@ func run(counts, lego string, legoMax, parallel, concurrency int, idle time.Dura
 // result is one N's figures.
 type result struct {
 	n                  int
+	seeded             bool          // the names were written as stored certificates, not issued
 	issued             time.Duration // start to every name served by the stand-in
 	firstHalf, second  time.Duration // the time the first and the second half of the names took
 	orders             int64         // orders Pebble saw
@@ -103,18 +111,27 @@ type result struct {
 	restart            time.Duration
 	restartOrders      int64
 	restartIdleRSS     int64
+	restartMemory      string
 	restartFirstUpload int // uploads to DFP after the restart (the stand-in kept its certificates)
 }
 
 func (r result) print() {
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	if r.seeded {
+		fmt.Printf("N=%-6d not issued (over -issue-max): started with %d stored certificates, DFP holding the same\n", r.n, r.n)
+		fmt.Printf("N=%-6d start: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s (%.0f KiB per name); Go's view: %s\n",
+			r.n, r.restart.Round(10*time.Millisecond), r.restartOrders, r.restartFirstUpload, mib(r.restartIdleRSS),
+			float64(r.restartIdleRSS)/1024/float64(r.n), r.restartMemory)
+		return
+	}
 	fmt.Printf("N=%-6d issued and served in %s: %.1f names/s (first half %.1f/s, second half %.1f/s); %d orders, %v ledger writes; %s CPU (%.1f ms per name)\n",
 		r.n, r.issued.Round(10*time.Millisecond), float64(r.n)/r.issued.Seconds(),
 		float64(r.n/2)/r.firstHalf.Seconds(), float64(r.n-r.n/2)/r.second.Seconds(), r.orders, r.ledgerWrites,
 		r.cpu.Round(10*time.Millisecond), float64(r.cpu.Milliseconds())/float64(r.n))
 	fmt.Printf("N=%-6d idle RSS %s (%.0f KiB per name); Go's view: %s\n", r.n, mib(r.idleRSS), float64(r.idleRSS)/1024/float64(r.n), r.idleMemory)
-	fmt.Printf("N=%-6d restart: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s\n",
-		r.n, r.restart.Round(10*time.Millisecond), r.restartOrders, r.restartFirstUpload, mib(r.restartIdleRSS))
+	fmt.Printf("N=%-6d restart: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s (%.0f KiB per name); Go's view: %s\n",
+		r.n, r.restart.Round(10*time.Millisecond), r.restartOrders, r.restartFirstUpload, mib(r.restartIdleRSS),
+		float64(r.restartIdleRSS)/1024/float64(r.n), r.restartMemory)
 }
 
 func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.Options) (result, error) {
@@ -136,6 +153,12 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 			return r, err
 		}
 	}
+	if n > issueMax {
+		r.seeded = true
+		if err := seed(w, names); err != nil {
+			return r, err
+		}
+	}
 	w.Env["RATE_LIMITS"] = "none"
 	w.Env["ORDER_CONCURRENCY"] = strconv.Itoa(concurrency)
 	w.Env["MAX_NAMES"] = strconv.Itoa(n + 100)
@@ -147,56 +170,14 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 		}
 	}
 
-	p, err := start(bin, w.Env)
-	if err != nil {
-		return r, err
-	}
-	cpuProfile := make(chan error, 1)
-	go func() { cpuProfile <- profile(w, fmt.Sprintf("cpu-%d.pprof", n), "profile?seconds=8") }()
-	half := time.Duration(0)
-	for served := 0; served < n; served = len(w.DFP.CertNames()) {
-		if half == 0 && served >= n/2 {
-			half = time.Since(p.began)
-		}
-		if err := p.alive(); err != nil {
+	if !r.seeded {
+		if err := issue(bin, w, &r, idle); err != nil {
 			return r, err
 		}
-		if time.Since(p.began) > time.Duration(n)*time.Second+time.Minute {
-			p.stop()
-			return r, fmt.Errorf("only %d of %d names served after %s", served, n, time.Since(p.began))
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	r.issued = time.Since(p.began)
-	if half == 0 {
-		half = r.issued
-	}
-	r.firstHalf, r.second = half, r.issued-half
-	r.orders = w.CA.Orders()
-	if err := <-cpuProfile; err != nil {
-		return r, err
-	}
-	time.Sleep(idle)
-	r.idleRSS, err = p.rss()
-	if err != nil {
-		return r, err
-	}
-	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap"); err != nil {
-		return r, err
-	}
-	if r.ledgerWrites, err = metric(w.Env["METRICS_ADDR"], "dfp_letsencrypt_ledger_writes_total"); err != nil {
-		return r, err
-	}
-	if r.idleMemory, err = goMemory(w.Env["METRICS_ADDR"]); err != nil {
-		return r, err
-	}
-	if err := p.stop(); err != nil {
-		return r, err
-	}
-	r.cpu = p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
 
 	uploads := len(w.DFP.Uploads())
-	p, err = start(bin, w.Env)
+	p, err := start(bin, w.Env)
 	if err != nil {
 		return r, err
 	}
@@ -217,7 +198,63 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	if r.restartIdleRSS, err = p.rss(); err != nil {
 		return r, err
 	}
+	if r.restartMemory, err = goMemory(w.Env["METRICS_ADDR"]); err != nil {
+		return r, err
+	}
 	return r, profile(w, fmt.Sprintf("heap-%d-restarted.pprof", n), "heap")
+}
+
+// issue runs the service on an empty DATA_DIR until DFP serves every name, then lets it idle.
+func issue(bin string, w *test.World, r *result, idle time.Duration) error {
+	n := r.n
+	p, err := start(bin, w.Env)
+	if err != nil {
+		return err
+	}
+	cpuProfile := make(chan error, 1)
+	go func() { cpuProfile <- profile(w, fmt.Sprintf("cpu-%d.pprof", n), "profile?seconds=8") }()
+	half := time.Duration(0)
+	for served := 0; served < n; served = len(w.DFP.CertNames()) {
+		if half == 0 && served >= n/2 {
+			half = time.Since(p.began)
+		}
+		if err := p.alive(); err != nil {
+			return err
+		}
+		if time.Since(p.began) > time.Duration(n)*time.Second+time.Minute {
+			p.stop()
+			return fmt.Errorf("only %d of %d names served after %s", served, n, time.Since(p.began))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.issued = time.Since(p.began)
+	if half == 0 {
+		half = r.issued
+	}
+	r.firstHalf, r.second = half, r.issued-half
+	r.orders = w.CA.Orders()
+	if err := <-cpuProfile; err != nil {
+		return err
+	}
+	time.Sleep(idle)
+	r.idleRSS, err = p.rss()
+	if err != nil {
+		return err
+	}
+	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap"); err != nil {
+		return err
+	}
+	if r.ledgerWrites, err = metric(w.Env["METRICS_ADDR"], "dfp_letsencrypt_ledger_writes_total"); err != nil {
+		return err
+	}
+	if r.idleMemory, err = goMemory(w.Env["METRICS_ADDR"]); err != nil {
+		return err
+	}
+	if err := p.stop(); err != nil {
+		return err
+	}
+	r.cpu = p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	return nil
 }
 
 // profile saves one of the service's profiles in the -profiles folder, if there is one.
@@ -252,6 +289,31 @@ func profile(w *test.World, file, which string) error {
 		return fmt.Errorf("profile %s: %w", which, err)
 	}
 	return f.Close()
+}
+
+// seed writes a certificate for every name into the service's store and into DFP, as a restart
+// of a service that issued them would find them.
+func seed(w *test.World, names []string) error {
+	ca, err := certgen.NewCA("bulk seed")
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(w.Env["DATA_DIR"], w.Env["ACME_DIRECTORY"])
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, name := range names {
+		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if err := st.SaveBundle(name, pem); err != nil {
+			return err
+		}
+		w.DFP.PutRaw(uploader.CertName(name), pem)
+	}
+	return nil
 }
 
 // process is the service's binary, running, with the names its log mentioned per event.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -159,5 +160,34 @@ func TestAdoptable(t *testing.T) {
 				t.Fatalf("Adoptable = %v, want ok %v", err, c.ok)
 			}
 		})
+	}
+}
+
+// The scrape cache keeps the leaf's validity and fingerprint only, not a second full copy of what
+// the certificate actors hold; the status built from it is the same.
+func TestStatusCacheKeepsThinBundles(t *testing.T) {
+	ca, err := certgen.NewCA("thin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	pem, err := ca.Bundle([]string{"thin.example.com"}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := proxyapi.ParseBundle(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := (&bundleCache{}).parse(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.PEM != nil || cached.Chain != nil || cached.Leaf.PublicKey != nil {
+		t.Error("the cache holds the PEM, the chain or a fully parsed leaf")
+	}
+	if cached.Fingerprint() != full.Fingerprint() || !cached.Leaf.NotAfter.Equal(full.Leaf.NotAfter) ||
+		!certificate.DueTime(cached, nil).Equal(certificate.DueTime(full, nil)) {
+		t.Error("the thin bundle does not say what the full one says")
 	}
 }
