@@ -17,8 +17,9 @@ import (
 
 const (
 	apiPrefix = "/v1/docker-flow-proxy"
-	// maxBody caps what is read from DFP: GET /certs carries every PEM it holds.
-	maxBody = 32 << 20
+	// DefaultMaxBody caps what is read from DFP: GET /certs carries every PEM it holds (about
+	// 3.5 KB per name). See LimitBody.
+	DefaultMaxBody = 32 << 20
 )
 
 // ErrUnreachable wraps transport failures: DFP is down, restarting or not resolvable.
@@ -45,8 +46,16 @@ func IsDistributeLookupFailure(err error) bool {
 
 // Client talks to one DFP address.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base    *url.URL
+	http    *http.Client
+	maxBody int
+}
+
+// LimitBody sets the largest answer read from DFP, in bytes; past it an answer is an error, never
+// a short list. The service sizes it to MAX_NAMES.
+func (c *Client) LimitBody(n int) *Client {
+	c.maxBody = n
+	return c
 }
 
 // New returns a client for base (scheme://host:port), with a per-request timeout.
@@ -59,7 +68,7 @@ func NewWithTransport(base *url.URL, timeout time.Duration, transport http.Round
 	if transport == nil {
 		transport = Transport()
 	}
-	return &Client{base: base, http: &http.Client{
+	return &Client{base: base, maxBody: DefaultMaxBody, http: &http.Client{
 		Timeout:   timeout,
 		Transport: transport,
 		// A redirect would turn an upload into a GET elsewhere (302) or send the private key to
@@ -136,12 +145,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	defer resp.Body.Close()
 	// One byte over the limit tells a body that was cut from one that fits: a cut list of
 	// certificates read as complete would look like certificates DFP lost.
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxBody)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: read body: %w", op, ErrUnreachable, err)
 	}
-	if len(data) > maxBody {
-		return nil, fmt.Errorf("%s: docker flow proxy's answer is larger than %d MiB; not read", op, maxBody>>20)
+	if len(data) > c.maxBody {
+		return nil, fmt.Errorf("%s: docker flow proxy's answer is larger than %d MiB; not read", op, c.maxBody>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &StatusError{Op: op, Code: resp.StatusCode, Message: errorMessage(data)}

@@ -64,11 +64,26 @@ func TestHugeErrorTextIsCut(t *testing.T) {
 func TestCertsLargerThanTheLimitFailLoudly(t *testing.T) {
 	c := clientFor(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"Status":"OK","Certs":[{"ProxyServiceName":"a.pem","CertContent":"`))
-		_, _ = w.Write([]byte(strings.Repeat("A", maxBody)))
+		_, _ = w.Write([]byte(strings.Repeat("A", DefaultMaxBody)))
 		_, _ = w.Write([]byte(`"}]}`))
 	})
 	certs, err := c.Certs(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("Certs = %d certificates, %v; want an error saying the answer is too large", len(certs), err)
+	}
+}
+
+// LimitBody moves the limit both ways: a service with many names reads a longer list.
+func TestLimitBodyMovesTheLimit(t *testing.T) {
+	c := clientFor(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"Status":"OK","Certs":[{"ProxyServiceName":"a.pem","CertContent":"`))
+		_, _ = w.Write([]byte(strings.Repeat("A", 2<<20)))
+		_, _ = w.Write([]byte(`"}]}`))
+	})
+	if _, err := c.LimitBody(1 << 20).Certs(context.Background()); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Errorf("a 2 MiB list under a 1 MiB limit: %v, want an error", err)
+	}
+	if certs, err := c.LimitBody(4 << 20).Certs(context.Background()); err != nil || len(certs) != 1 {
+		t.Errorf("a 2 MiB list under a 4 MiB limit: %d certificates, %v", len(certs), err)
 	}
 }

@@ -198,10 +198,16 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	if r.restartIdleRSS, err = p.rss(); err != nil {
 		return r, err
 	}
+	if err := profile(w, fmt.Sprintf("heap-%d-restarted.pprof", n), "heap?gc=1"); err != nil {
+		return r, err
+	}
 	if r.restartMemory, err = goMemory(w.Env["METRICS_ADDR"]); err != nil {
 		return r, err
 	}
-	return r, profile(w, fmt.Sprintf("heap-%d-restarted.pprof", n), "heap")
+	if ok, _ := metric(w.Env["METRICS_ADDR"], `dfp_letsencrypt_reconciliations_total{result="ok"}`); ok < 1 {
+		return r, fmt.Errorf("restart: DFP's list was never compared with the store")
+	}
+	return r, nil
 }
 
 // issue runs the service on an empty DATA_DIR until DFP serves every name, then lets it idle.
@@ -241,7 +247,7 @@ func issue(bin string, w *test.World, r *result, idle time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap"); err != nil {
+	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap?gc=1"); err != nil {
 		return err
 	}
 	if r.ledgerWrites, err = metric(w.Env["METRICS_ADDR"], "dfp_letsencrypt_ledger_writes_total"); err != nil {

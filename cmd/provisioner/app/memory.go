@@ -15,30 +15,33 @@ type orderCounts interface {
 	InFlight() []string
 }
 
-// releaseAfterWaves hands the memory a wave of orders used back to the operating system once the
-// wave is over. Go returns freed memory slowly on its own, so after a first issuance of hundreds
-// of names the process would sit for minutes at twice the memory it needs; one collection per
-// wave costs a few milliseconds.
+// releaseAfterWaves hands the memory a wave of work used back to the operating system once the
+// wave is over: the start's (every certificate loaded, DFP's whole list compared) and each wave of
+// orders. Go returns freed memory slowly on its own, so after a first issuance of hundreds of names,
+// or a start with thousands, the process would sit for minutes at twice the memory it needs; one
+// collection per wave costs a few milliseconds.
 func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Duration) {
 	go func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		var released uint64
+		releasedOnce := false
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
-			if finished := orders.Finished(); WaveOver(released, finished, len(orders.InFlight())) {
+			if finished := orders.Finished(); WaveOver(releasedOnce, released, finished, len(orders.InFlight())) {
 				debug.FreeOSMemory()
-				released = finished
+				released, releasedOnce = finished, true
 			}
 		}
 	}()
 }
 
-// WaveOver says whether orders have finished since the last release and none is running now.
-func WaveOver(released, finished uint64, inFlight int) bool {
-	return finished > released && inFlight == 0
+// WaveOver says whether a wave is over and its memory may go back: none is running now, and this
+// is the first look since the start or orders have finished since the last release.
+func WaveOver(releasedOnce bool, released, finished uint64, inFlight int) bool {
+	return inFlight == 0 && (!releasedOnce || finished > released)
 }

@@ -108,7 +108,8 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		Logger:       logger,
 		Profile:      cfg.Profile,
 	})
-	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport()))
+	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport())).
+		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
 	pf := preflightChecker(cfg, tokens)
 	if faults.Preflight != nil && pf != nil {
 		pf = faults.Preflight(pf)
@@ -215,6 +216,10 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 		ResolverName: cmp.Or(cfg.PreflightResolver, "system"),
 	}
 }
+
+// bytesPerName bounds one name's share of DFP's GET /certs: a bundle with an RSA-4096 key and two
+// intermediates, JSON-escaped, is under 16 KiB (Let's Encrypt's ECDSA bundles are about 3.5 KB).
+const bytesPerName = 16 << 10
 
 func acmeTransport(cfg Config) *http.Transport {
 	return &http.Transport{
