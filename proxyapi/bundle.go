@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -135,24 +134,4 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 		return k.(equaler).Equal(b)
 	}
 	return false
-}
-
-// Compact returns the bundle with a leaf that keeps only what the service reads once a bundle has
-// been checked: validity, names, fingerprint (Raw), and what the CA's renewal information and
-// "replaces" identify it by (serial, authority key id). A fully parsed leaf is several kilobytes
-// of extensions, key and names; a certificate actor holds its bundle for the certificate's life,
-// for every name. Verify, the key check and the chain check need a bundle from ParseBundle.
-func (b *Bundle) Compact() *Bundle {
-	l := b.Leaf
-	return &Bundle{
-		Leaf: &x509.Certificate{
-			Raw: l.Raw, NotBefore: l.NotBefore, NotAfter: l.NotAfter,
-			DNSNames: l.DNSNames, IPAddresses: l.IPAddresses,
-			SerialNumber: l.SerialNumber, AuthorityKeyId: l.AuthorityKeyId, SubjectKeyId: l.SubjectKeyId,
-			Subject: pkix.Name{CommonName: l.Subject.CommonName},
-			Issuer:  pkix.Name{CommonName: l.Issuer.CommonName, Organization: l.Issuer.Organization},
-		},
-		Chain: b.Chain,
-		PEM:   b.PEM,
-	}
 }

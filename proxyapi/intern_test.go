@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-acme/lego/v4/certificate"
-
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
 
@@ -40,32 +38,5 @@ func TestInternTableIsBounded(t *testing.T) {
 	}
 	if len(table.parsed) != maxInterned {
 		t.Errorf("%d intermediates kept, want the bound %d", len(table.parsed), maxInterned)
-	}
-}
-
-// A compacted bundle answers every question the service asks of a stored certificate as the full
-// one does, and holds none of the rest.
-func TestCompactKeepsWhatTheServiceReads(t *testing.T) {
-	now := time.Now()
-	ca := must[*certgen.CA](t)(certgen.NewCA("compact"))
-	full := must[*Bundle](t)(ParseBundle(must[[]byte](t)(ca.Bundle([]string{"a.example.com", "*.b.example.com"}, now.Add(-time.Hour), now.Add(time.Hour)))))
-	c := full.Compact()
-	for _, host := range []string{"a.example.com", "x.b.example.com", "other.example.com"} {
-		if (c.Check(host, now) == nil) != (full.Check(host, now) == nil) {
-			t.Errorf("%s: the compact bundle checks %v, the full one %v", host, c.Check(host, now), full.Check(host, now))
-		}
-	}
-	if c.Fingerprint() != full.Fingerprint() || c.Lifetime() != full.Lifetime() || string(c.PEM) != string(full.PEM) {
-		t.Error("fingerprint, lifetime or PEM differ")
-	}
-	fullID, err := certificate.MakeARICertID(full.Leaf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if id, err := certificate.MakeARICertID(c.Leaf); err != nil || id != fullID {
-		t.Errorf("ARI certificate id %q (%v), want %q", id, err, fullID)
-	}
-	if c.Leaf.RawTBSCertificate != nil || c.Leaf.PublicKey != nil || c.Leaf.Extensions != nil {
-		t.Error("the compact leaf still holds the parsed body, key or extensions")
 	}
 }

@@ -116,12 +116,11 @@ func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi
 		a.log.Warn("stored certificate unreadable, will issue a new one", "event", event.CertificateUnreadable, "error", err)
 		return nil, false
 	}
-	full, err := proxyapi.ParseBundle(data)
+	b, err := proxyapi.ParseBundle(data)
 	if err != nil {
 		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
 		return nil, false
 	}
-	b := full.Compact() // held until the next evaluation, for every name
 	if err := b.Check(a.name, now); err != nil {
 		if a.once("unusable:" + b.Fingerprint()) {
 			a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)

@@ -62,7 +62,7 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	if err := i.cfg.Store.SaveBundle(name, pemBytes); err != nil {
 		return nil, fmt.Errorf("store certificate for %s: %w", name, err)
 	}
-	return b.Compact(), nil
+	return b, nil
 }
 
 // refusedReplaces tells the CA's refusal of an order's "replaces" from any other failure: 409
