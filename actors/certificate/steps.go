@@ -277,5 +277,5 @@ func (a *certActor) reportTroubles(ctx actor.Context, st store.State) {
 // deploy hands b to the uploader; stored says it comes from the store, not from the CA just now.
 func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle, stored bool) {
 	a.deployed = b.Fingerprint()
-	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM, Stored: stored})
+	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM, Parsed: b, Stored: stored})
 }

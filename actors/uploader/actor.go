@@ -4,6 +4,7 @@
 package uploader
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"time"
@@ -122,7 +123,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 			u.cancelReconcile()
 		}
 	case *messages.DeployCertificate:
-		b := u.validate(msg.Name, msg.Bundle)
+		b := u.validate(msg.Name, msg.Bundle, msg.Parsed)
 		switch {
 		case b == nil:
 		case msg.Stored:
@@ -155,9 +156,13 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	}
 }
 
-// validate checks a bundle before it is queued: nothing invalid ever leaves the process.
-func (u *uploaderActor) validate(name string, pem []byte) *proxyapi.Bundle {
-	b, err := proxyapi.ParseBundle(pem)
+// validate checks a bundle before it is queued: nothing invalid ever leaves the process. A bundle
+// the sender parsed is checked for the name and the time only.
+func (u *uploaderActor) validate(name string, pem []byte, parsed *proxyapi.Bundle) *proxyapi.Bundle {
+	b, err := parsed, error(nil)
+	if b == nil || !bytes.Equal(b.PEM, pem) {
+		b, err = proxyapi.ParseBundle(pem)
+	}
 	if err == nil {
 		err = b.Check(name, u.cfg.Now())
 	}
