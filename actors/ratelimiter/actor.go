@@ -108,8 +108,10 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		l.restarted = true
 		l.stopTimer()
+		l.flushNow(ctx)
 	case *actor.Stopping:
 		l.stopTimer()
+		l.flushNow(ctx)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.PermitRequest:
@@ -206,6 +208,14 @@ func (l *limiterActor) flushSoon(ctx actor.Context) {
 		return
 	}
 	ctx.Send(ctx.Self(), flush{})
+}
+
+// flushNow writes what a spaced flush still holds (an order's report books its issuance) before
+// the instance goes: the next one reads the ledger from disk.
+func (l *limiterActor) flushNow(ctx actor.Context) {
+	if l.flushing {
+		l.flush(ctx)
+	}
 }
 
 // NextWrite is how long a flush waits so that writes are at least every apart.

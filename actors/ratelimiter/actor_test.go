@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -250,5 +251,30 @@ func TestNextWrite(t *testing.T) {
 		if got := NextWrite(c.last, now, c.every); got != c.want {
 			t.Errorf("%s: NextWrite = %s, want %s", c.name, got, c.want)
 		}
+	}
+}
+
+// A report that waits for a spaced write is written when the limiter stops: the next process reads
+// the ledger from disk, and an issuance it did not see would be counted nowhere.
+func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	t.Cleanup(system.Shutdown)
+	pid := system.Root.Spawn(Props(Config{Table: Staging, LedgerPath: path, Concurrency: 10, Lease: time.Hour,
+		Logger: logger, Now: time.Now, WriteEvery: time.Hour}))
+	h := &holder{got: make(chan any, 10)}
+	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "a.example.com", Permit: "a1"}, hPID)
+	if _, ok := answer(t, h).(*messages.PermitGranted); !ok {
+		t.Fatal("not granted")
+	}
+	granted := readLedger(t, path)
+	system.Root.Send(pid, &messages.OrderFinished{Name: "a.example.com", Permit: "a1", Outcome: messages.OutcomeIssued})
+	if err := system.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(readLedger(t, path), granted) {
+		t.Fatal("the order's report was not written before the limiter stopped")
 	}
 }
