@@ -5,7 +5,10 @@ package test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -49,12 +52,30 @@ func (b *LogBuffer) String() string {
 }
 
 // FreeLoopbackAddr returns a 127.0.0.1 address with a port that was free a moment ago. Pebble needs
-// the responder's port before the responder starts, hence this.
+// the responder's port before the responder starts, hence this. The port is below Linux's
+// ephemeral range (32768 and up), where port-0 listeners and outgoing connections take theirs, and
+// never handed out twice in a process: a port freed here and taken by another test's listener or
+// connection before the service binds it failed the start ("address already in use").
 func FreeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	handedMu.Lock()
+	defer handedMu.Unlock()
+	for try := 0; try < 1000; try++ {
+		port := 20000 + rand.IntN(12000)
+		if handed[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		handed[port] = true
+		addr := ln.Addr().String()
+		return addr, ln.Close()
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no free loopback port below the ephemeral range")
 }
+
+var (
+	handedMu sync.Mutex
+	handed   = map[int]bool{}
+)
