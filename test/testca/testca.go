@@ -51,6 +51,10 @@ type Options struct {
 	// and Let's Encrypt send none, so lego polls the authorization after about 5 s; benchmarks set
 	// it to measure the clients rather than that wait.
 	ChallengeRetryAfter time.Duration
+	// AlternateRoots adds roots, each with its own chain to the same intermediate key: the CA offers
+	// every certificate with alternate chains (Link rel="alternate"), as Let's Encrypt did with
+	// its cross-signed root.
+	AlternateRoots int
 	// OneRequestAtATime serializes Pebble's HTTP handlers. Under many concurrent orders Pebble's
 	// in-memory store can deadlock (readers of its RWMutex never come back); the bulk command,
 	// which runs dozens of orders at once, sets it.
@@ -119,7 +123,7 @@ func Start(opts Options) (*CA, error) {
 	for name, validity := range opts.Profiles {
 		profiles[name] = ca.Profile{Description: name, ValidityPeriod: validity}
 	}
-	c.ca = ca.New(logger, store, "", "ecdsa", 0, 1, profiles)
+	c.ca = ca.New(logger, store, "", "ecdsa", opts.AlternateRoots, 1, profiles)
 	validator := va.New(logger, opts.ChallengePort, 0, false, dnsAddr, store)
 	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
 
@@ -155,6 +159,16 @@ func (c *CA) RateLimitNextOrders(n int, retryAfter time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.limitOrders, c.retryAfter = n, retryAfter
+}
+
+// RootNames are the common names of the CA's roots: the default chain's first, then the
+// alternates'.
+func (c *CA) RootNames() []string {
+	names := make([]string, c.ca.GetNumberOfRootCerts())
+	for i := range names {
+		names[i] = c.ca.GetRootCert(i).Cert.Subject.CommonName
+	}
+	return names
 }
 
 // Orders counts the new-order requests Pebble itself received (rate-limited ones excluded).

@@ -55,6 +55,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// Profile is the ACME profile to order (ACME_PROFILE); "" leaves the choice to the CA.
 	Profile string
+	// PreferredChain is the issuer common name at the top of the chain to take when the CA offers
+	// alternates (PREFERRED_CHAIN); "" takes the CA's default, as does a name no chain matches.
+	PreferredChain string
 }
 
 // Issuer orders certificates. It is safe for concurrent use by many certificate actors.

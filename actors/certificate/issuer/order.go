@@ -36,7 +36,7 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	if err := i.checkProfile(); err != nil {
 		return nil, err
 	}
-	req := certificate.ObtainRequest{Domains: []string{name}, Bundle: true, Profile: i.cfg.Profile}
+	req := certificate.ObtainRequest{Domains: []string{name}, Bundle: true, Profile: i.cfg.Profile, PreferredChain: i.cfg.PreferredChain}
 	if replaces != nil {
 		if req.ReplacesCertID, err = certificate.MakeARICertID(replaces); err != nil {
 			return nil, fmt.Errorf("order for %s: ARI certificate id: %w", name, err)

@@ -53,6 +53,7 @@ type Config struct {
 	AlertWebhookURL   string             // ALERT_WEBHOOK_URL; "" for none
 	AlertAfter        int                // ALERT_AFTER_FAILURES
 	Profile           string             // ACME_PROFILE
+	PreferredChain    string             // PREFERRED_CHAIN: the issuer common name of the chain to prefer
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 }
 
@@ -147,6 +148,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"ACME_PROFILE", fmt.Sprintf("%q is not a profile name (e.g. classic, tlsserver, shortlived)", v)}
 		}
 		c.Profile = v
+	}
+	if v := env("PREFERRED_CHAIN"); v != "" {
+		if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return c, &ConfigError{"PREFERRED_CHAIN", fmt.Sprintf("%q is not a certificate common name (e.g. ISRG Root X1)", v)}
+		}
+		c.PreferredChain = v
 	}
 	if v := env("KEY_TYPE"); v != "" {
 		kt, ok := keyTypes[strings.ToLower(v)]

@@ -105,6 +105,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"RATE_LIMIT_MARGIN":  {"RATE_LIMIT_MARGIN": "0.95"},
 		"PREFLIGHT":          {"PREFLIGHT": "off"},
 		"PPROF":              {"PPROF": "yes please"},
+		"PREFERRED_CHAIN":    {"PREFERRED_CHAIN": "ISRG Root X1\nX-Injected: 1"},
 		"PREFLIGHT_ADDR":     {"PREFLIGHT_ADDR": "proxy"},
 		"PREFLIGHT_RESOLVER": {"PREFLIGHT_RESOLVER": "10.0.0.2"},
 		"SERVE_CHECK":        {"SERVE_CHECK": "yes"},

@@ -98,15 +98,16 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	logger.Info("challenge responder listening", "event", event.ResponderStarted, "addr", responder.Addr().String())
 
 	iss := issuer.New(issuer.Config{
-		DirectoryURL: cfg.DirectoryURL,
-		Email:        cfg.Email,
-		KeyType:      cfg.KeyType,
-		Transport:    wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)}),
-		UserAgent:    "dfp-letsencrypt/" + Version,
-		HTTP01:       webroot.Provider{Tokens: tokens},
-		Store:        st,
-		Logger:       logger,
-		Profile:      cfg.Profile,
+		DirectoryURL:   cfg.DirectoryURL,
+		Email:          cfg.Email,
+		KeyType:        cfg.KeyType,
+		Transport:      wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)}),
+		UserAgent:      "dfp-letsencrypt/" + Version,
+		HTTP01:         webroot.Provider{Tokens: tokens},
+		Store:          st,
+		Logger:         logger,
+		Profile:        cfg.Profile,
+		PreferredChain: cfg.PreferredChain,
 	})
 	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport())).
 		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
