@@ -262,7 +262,7 @@ func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	pid := system.Root.Spawn(Props(Config{Table: Staging, LedgerPath: path, Concurrency: 10, Lease: time.Hour,
-		Logger: logger, Now: time.Now, WriteEvery: time.Hour}))
+		Logger: logger, Now: time.Now, WriteEvery: 2 * time.Second})) // the grant may wait for the start's write
 	h := &holder{got: make(chan any, 10)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
 	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "a.example.com", Permit: "a1"}, hPID)
