@@ -4,7 +4,6 @@
 package uploader
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"time"
@@ -123,9 +122,11 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 			u.cancelReconcile()
 		}
 	case *messages.DeployCertificate:
-		b := u.validate(msg.Name, msg.Bundle, msg.Parsed)
+		b, err := Validate(msg.Name, msg.Bundle, msg.Parsed, u.cfg.Now())
 		switch {
-		case b == nil:
+		case err != nil:
+			u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", event.UploadRejected,
+				"domain", msg.Name, "error", err)
 		case msg.Stored:
 			u.queue.Learn(msg.Name, b)
 			u.compareSoon(ctx, u.cfg.SettleDelay)
@@ -154,24 +155,6 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		u.reportServed(ctx, msg)
 		u.next(ctx)
 	}
-}
-
-// validate checks a bundle before it is queued: nothing invalid ever leaves the process. A bundle
-// the sender parsed is checked for the name and the time only.
-func (u *uploaderActor) validate(name string, pem []byte, parsed *proxyapi.Bundle) *proxyapi.Bundle {
-	b, err := parsed, error(nil)
-	if b == nil || !bytes.Equal(b.PEM, pem) {
-		b, err = proxyapi.ParseBundle(pem)
-	}
-	if err == nil {
-		err = b.Check(name, u.cfg.Now())
-	}
-	if err != nil {
-		u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", event.UploadRejected,
-			"domain", name, "error", err)
-		return nil
-	}
-	return b
 }
 
 // reconcile fetches what DFP holds, off the mailbox.

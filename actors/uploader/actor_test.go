@@ -276,29 +276,3 @@ func TestStoredCertificatesAreComparedBeforeUploading(t *testing.T) {
 		t.Fatalf("uploads %v, want only lost.example.com.pem", ups)
 	}
 }
-
-// A bundle the certificate actor parsed is shared, not parsed a second time; one whose bytes are
-// not the message's is not trusted.
-func TestDeployedBundlesAreParsedOnce(t *testing.T) {
-	ca, err := certgen.NewCA("once")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	pem, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	other, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	parsed, err := proxyapi.ParseBundle(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &uploaderActor{cfg: Config{Now: time.Now, Logger: slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))}}
-	if got := u.validate("a.example.com", pem, parsed); got != parsed {
-		t.Error("the sender's parsed bundle was parsed again")
-	}
-	if got := u.validate("a.example.com", other, parsed); got == parsed || got == nil || !bytes.Equal(got.PEM, other) {
-		t.Error("a parsed bundle that is not the message's bytes was used")
-	}
-	if got := u.validate("b.example.com", pem, parsed); got != nil {
-		t.Error("a shared bundle for another name was accepted")
-	}
-}

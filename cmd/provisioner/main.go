@@ -32,7 +32,7 @@ func main() {
 	}
 	logger := app.NewLogger(cfg, os.Stdout)
 	if os.Getenv("GOGC") == "" {
-		// The service holds about 25 KB per name and allocates in bursts (a discovery poll, a
+		// The service holds about 12 KB per name and allocates in bursts (a discovery poll, a
 		// reconciliation, a wave of orders); collecting at half the default growth keeps its idle
 		// memory near what it holds, for a little more CPU in bursts. GOGC set by the user wins.
 		debug.SetGCPercent(defaultGCPercent)
