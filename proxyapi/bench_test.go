@@ -31,7 +31,7 @@ func BenchmarkExtractNames5000(b *testing.B) {
 		if err := json.Unmarshal(raw, &decoded); err != nil {
 			b.Fatal(err)
 		}
-		n = len(ExtractNames(decoded).Names)
+		n = len(ExtractNames(decoded, true).Names)
 	}
 	if n != 20000 {
 		b.Fatalf("extracted %d names, want 20000", n)

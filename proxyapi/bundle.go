@@ -83,6 +83,8 @@ func ParseBundle(data []byte) (*Bundle, error) {
 
 // Check is what must hold before the bundle is served for name at now.
 func (b *Bundle) Check(name string, now time.Time) error {
+	// A wildcard name is matched exactly against the leaf's names: VerifyHostname does that for
+	// any name a client could not send.
 	if err := b.Leaf.VerifyHostname(name); err != nil {
 		return fmt.Errorf("bundle: does not cover %s: %w", name, err)
 	}

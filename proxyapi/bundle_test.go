@@ -26,6 +26,8 @@ func TestBundleValidation(t *testing.T) {
 	leaf := leafOf(ca.Leaf([]string{"example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
 	other := leafOf(ca.Leaf([]string{"other.com"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
 	expired := leafOf(ca.Leaf([]string{"example.com"}, now.Add(-48*time.Hour), now.Add(-time.Hour)))
+	wild := leafOf(ca.Leaf([]string{"*.wild.test"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
+	oneSub := leafOf(ca.Leaf([]string{"a.wild.test"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
 	inter, root := ca.Intermediate, ca.Root
 
 	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -42,6 +44,10 @@ func TestBundleValidation(t *testing.T) {
 		{"mismatched key", join(leaf.CertPEM(), inter.CertPEM(), other.KeyPEM()), "example.com", "does not match"},
 		{"chain out of order", join(leaf.CertPEM(), root.CertPEM(), inter.CertPEM(), leaf.KeyPEM()), "example.com", "out of order"},
 		{"name not covered", good, "www.example.com", "does not cover"},
+		{"wildcard for the wildcard", join(wild.CertPEM(), inter.CertPEM(), wild.KeyPEM()), "*.wild.test", ""},
+		{"wildcard for a subdomain", join(wild.CertPEM(), inter.CertPEM(), wild.KeyPEM()), "a.wild.test", ""},
+		{"one subdomain is not the wildcard", join(oneSub.CertPEM(), inter.CertPEM(), oneSub.KeyPEM()), "*.wild.test", "does not cover"},
+		{"exact name is not the wildcard", good, "*.example.com", "does not cover"},
 		{"expired", join(expired.CertPEM(), inter.CertPEM(), expired.KeyPEM()), "example.com", "expired"},
 		{"garbage", []byte("not a pem"), "example.com", "trailing data"},
 		{"empty", nil, "example.com", "no certificate"},

@@ -3,6 +3,7 @@ package proxyapi
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,10 +25,15 @@ func FuzzExtractNames(f *testing.F) {
 		if json.Unmarshal(data, &services) != nil {
 			return
 		}
-		ex := ExtractNames(services)
-		for _, n := range ex.Names {
-			if got, err := NormaliseName(n); err != nil || got != n {
-				t.Fatalf("extracted %q, which normalises to %q, %v", n, got, err)
+		for _, wildcards := range []bool{false, true} {
+			ex := ExtractNames(services, wildcards)
+			for _, n := range ex.Names {
+				if got, err := NormaliseHost(n, wildcards); err != nil || got != n {
+					t.Fatalf("extracted %q, which normalises to %q, %v", n, got, err)
+				}
+				if NameFromFileStem(FileStem(n)) != n || strings.ContainsAny(FileStem(n), "*/") {
+					t.Fatalf("extracted %q, whose file stem %q does not round-trip or is unsafe", n, FileStem(n))
+				}
 			}
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 // Reasons a host DFP serves gets no certificate. They are stable strings: logs carry them.
 var (
-	ErrWildcard    = errors.New("wildcard: HTTP-01 cannot issue wildcard names")
+	ErrWildcard    = errors.New("wildcard: needs DNS-01, which DNS_PROVIDER turns on")
 	ErrIPAddress   = errors.New("IP address: only DNS names are issued")
 	ErrSingleLabel = errors.New("single-label name: not publicly resolvable")
 	ErrLocalhost   = errors.New("localhost: not publicly resolvable")
@@ -36,7 +36,9 @@ type Extraction struct {
 
 // ExtractNames lists the DNS names that need a certificate: the domains and redirected-from domains
 // of every http destination. tcp and sni destinations are left out, since their backends terminate TLS.
-func ExtractNames(services map[string]Service) Extraction {
+// With wildcards (DNS-01 is configured), "*.x" and DFP's ".x" give the name "*.x"; without, they
+// are skipped with ErrWildcard.
+func ExtractNames(services map[string]Service, wildcards bool) Extraction {
 	seen := map[string]bool{}
 	var ex Extraction
 	for _, svcName := range sortedKeys(services) {
@@ -46,7 +48,7 @@ func ExtractNames(services map[string]Service) Extraction {
 			}
 			hosts := append(append([]string{}, dest.ServiceDomain...), dest.RedirectFromDomain...)
 			for _, host := range hosts {
-				name, err := NormaliseName(host)
+				name, err := NormaliseHost(host, wildcards)
 				if err != nil {
 					ex.Skipped = append(ex.Skipped, Skipped{Host: host, Service: svcName, Reason: err})
 					continue
@@ -60,6 +62,51 @@ func ExtractNames(services map[string]Service) Extraction {
 	}
 	sort.Strings(ex.Names)
 	return ex
+}
+
+// WildcardPrefix starts a wildcard name: "*.example.com" covers every direct subdomain of example.com.
+const WildcardPrefix = "*."
+
+// IsWildcard reports whether a normalised name is a wildcard.
+func IsWildcard(name string) bool { return strings.HasPrefix(name, WildcardPrefix) }
+
+// NormaliseHost is NormaliseName that, with wildcards, also takes "*.x" and DFP's ".x" (dfp-api.md
+// a) and gives "*.x" for them.
+func NormaliseHost(host string, wildcards bool) (string, error) {
+	h := strings.TrimSpace(host)
+	base, cut := strings.CutPrefix(h, WildcardPrefix)
+	if !cut {
+		base, cut = strings.CutPrefix(h, ".")
+	}
+	if !cut || !wildcards {
+		return NormaliseName(host)
+	}
+	name, err := NormaliseName(base)
+	if err != nil {
+		return "", err
+	}
+	return WildcardPrefix + name, nil
+}
+
+// wildcardStem stands for "*" in file names: HAProxy loads every file in DFP's /certs whatever its
+// name, but "*" in a file name trips shells and globs, and "_" can start no name NormaliseName
+// gives, so "_wildcard.x" never meets a real host's file (mkcert names its files the same way).
+const wildcardStem = "_wildcard."
+
+// FileStem is the name as a file or directory name: the name itself, "_wildcard.x" for "*.x".
+func FileStem(name string) string {
+	if base, ok := strings.CutPrefix(name, WildcardPrefix); ok {
+		return wildcardStem + base
+	}
+	return name
+}
+
+// NameFromFileStem undoes FileStem.
+func NameFromFileStem(stem string) string {
+	if base, ok := strings.CutPrefix(stem, wildcardStem); ok {
+		return WildcardPrefix + base
+	}
+	return stem
 }
 
 // NormaliseName turns a host as DFP stores it (any case, maybe host:port, maybe Unicode) into the

@@ -18,7 +18,7 @@ func TestExtractNamesFromCapturedFixture(t *testing.T) {
 	if err := json.Unmarshal(data, &services); err != nil {
 		t.Fatalf("decode fixture: %v", err)
 	}
-	ex := ExtractNames(services)
+	ex := ExtractNames(services, false)
 	want := []string{
 		"a.multi.test", "api.multi.test", "b.multi.test", "dsvc.test", "example.test",
 		"late.test", "old.multi.test", "www.example.test",
@@ -29,6 +29,50 @@ func TestExtractNamesFromCapturedFixture(t *testing.T) {
 	if len(ex.Skipped) != 1 || ex.Skipped[0].Host != ".wild.test" || !errors.Is(ex.Skipped[0].Reason, ErrWildcard) {
 		t.Errorf("skipped = %+v, want only .wild.test as a wildcard", ex.Skipped)
 	}
+	// With DNS-01, DFP's mangled ".wild.test" is the wildcard it was registered as.
+	ex = ExtractNames(services, true)
+	if want := append([]string{"*.wild.test"}, want...); !reflect.DeepEqual(ex.Names, want) || len(ex.Skipped) != 0 {
+		t.Errorf("with wildcards: names = %v, skipped = %+v; want %v and none skipped", ex.Names, ex.Skipped, want)
+	}
+}
+
+func TestNormaliseHostWithWildcards(t *testing.T) {
+	cases := []struct {
+		in        string
+		wildcards bool
+		want      string
+		wantErr   error
+	}{
+		{"*.Wild.Test", true, "*.wild.test", nil},
+		{".wild.test", true, "*.wild.test", nil},
+		{"*.bücher.example", true, "*.xn--bcher-kva.example", nil},
+		{"plain.test", true, "plain.test", nil},
+		{"*.wild.test", false, "", ErrWildcard},
+		{".wild.test", false, "", ErrWildcard},
+		{"*.test", true, "", ErrSingleLabel},
+		{"*.*.wild.test", true, "", ErrWildcard},
+		{"a.*.wild.test", true, "", ErrMalformed},
+		{"*.10.0.0.1", true, "", ErrIPAddress},
+		{"*.localhost", true, "", ErrLocalhost},
+		{"*./etc/x", true, "", ErrMalformed},
+	}
+	for _, c := range cases {
+		got, err := NormaliseHost(c.in, c.wildcards)
+		if got != c.want || !errors.Is(err, c.wantErr) {
+			t.Errorf("NormaliseHost(%q, %v) = %q, %v; want %q, %v", c.in, c.wildcards, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
+func TestFileStemRoundTrips(t *testing.T) {
+	for name, stem := range map[string]string{"*.wild.test": "_wildcard.wild.test", "www.example.test": "www.example.test"} {
+		if got := FileStem(name); got != stem {
+			t.Errorf("FileStem(%q) = %q, want %q", name, got, stem)
+		}
+		if got := NameFromFileStem(stem); got != name {
+			t.Errorf("NameFromFileStem(%q) = %q, want %q", stem, got, name)
+		}
+	}
 }
 
 func TestExtractNamesLeavesOutTCPAndSNI(t *testing.T) {
@@ -37,14 +81,14 @@ func TestExtractNamesLeavesOutTCPAndSNI(t *testing.T) {
 		"sni": {ServiceDest: []ServiceDest{{ServiceDomain: []string{"sni.example.com"}, ReqMode: "sni"}}},
 		"web": {ServiceDest: []ServiceDest{{ServiceDomain: []string{"Web.Example.com", "web.example.com:443"}, ReqMode: "http"}}},
 	}
-	ex := ExtractNames(services)
+	ex := ExtractNames(services, true)
 	if !reflect.DeepEqual(ex.Names, []string{"web.example.com"}) {
 		t.Errorf("names = %v, want only web.example.com once", ex.Names)
 	}
 }
 
 func TestExtractNamesOfEmptyProxy(t *testing.T) {
-	ex := ExtractNames(map[string]Service{})
+	ex := ExtractNames(map[string]Service{}, true)
 	if len(ex.Names) != 0 || len(ex.Skipped) != 0 {
 		t.Errorf("empty proxy gave %+v", ex)
 	}

@@ -7,13 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ServedFingerprint asks the proxy's TLS port at addr which certificate it presents for name (by
 // SNI), as a client would, and returns the leaf's SHA-256. It does not judge trust: it only tells
 // whether HAProxy picked up what was uploaded (DFP answers 200 even when the reload failed).
 func ServedFingerprint(ctx context.Context, addr, name string) (string, error) {
-	d := tls.Dialer{Config: &tls.Config{ServerName: name, InsecureSkipVerify: true}} //nolint:gosec // fingerprint compared, not trusted
+	d := tls.Dialer{Config: &tls.Config{ServerName: SNIFor(name), InsecureSkipVerify: true}} //nolint:gosec // fingerprint compared, not trusted
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("TLS handshake with %s for %s: %w", addr, name, err)
@@ -25,4 +26,17 @@ func ServedFingerprint(ctx context.Context, addr, name string) (string, error) {
 	}
 	sum := sha256.Sum256(certs[0].Raw)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// wildcardCheckLabel is the subdomain a wildcard's serve check asks for: a client sends a name, never
+// "*", and a made-up label is unlikely to have an exact certificate of its own that HAProxy would
+// prefer.
+const wildcardCheckLabel = "wildcard-check"
+
+// SNIFor is the server name a client would send to reach name: a subdomain for a wildcard.
+func SNIFor(name string) string {
+	if base, ok := strings.CutPrefix(name, WildcardPrefix); ok {
+		return wildcardCheckLabel + "." + base
+	}
+	return name
 }

@@ -26,10 +26,12 @@ type Config struct {
 	DFP        Lister
 	Interval   time.Duration
 	Timeout    time.Duration
-	Extra      []string // DOMAINS: names DFP cannot list
-	Exclusions Exclusions
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Extra      []string          // DOMAINS: names DFP cannot list
+	Exclusions proxyapi.Patterns // EXCLUDE_DOMAINS
+	// Wildcards says DNS-01 is configured: wildcard names are issued, not skipped.
+	Wildcards bool
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// Answered, when set, gets the time (Unix nanoseconds) of DFP's last answer: readiness is
 	// DFP answering within the last three intervals.
 	Answered *atomic.Int64
@@ -121,7 +123,7 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 				"event", event.SubdomainsUnlisted, "service", event.PeerText(name))
 		}
 	}
-	ex := proxyapi.ExtractNames(res.services)
+	ex := proxyapi.ExtractNames(res.services, d.cfg.Wildcards)
 	for _, s := range ex.Skipped {
 		if d.once("skip:" + s.Host) {
 			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", event.PeerText(s.Host),

@@ -58,7 +58,7 @@ func TestNamesAreAnnouncedOnceWhileListedAndAgainWhenBack(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	p := &parent{props: Props(Config{DFP: proxyapi.New(u, 5*time.Second), Interval: 20 * time.Millisecond, Timeout: 5 * time.Second,
-		Exclusions: NewExclusions(nil), Logger: logger, Now: time.Now})}
+		Exclusions: proxyapi.NewPatterns(nil), Logger: logger, Now: time.Now})}
 	system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return p }))
 
 	announced := func(name string) int {

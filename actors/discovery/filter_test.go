@@ -3,10 +3,12 @@ package discovery
 import (
 	"reflect"
 	"testing"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 func TestMergeAppliesExclusionsAndExtras(t *testing.T) {
-	ex := NewExclusions([]string{"skip.example.com", "*.internal.example.com"})
+	ex := proxyapi.NewPatterns([]string{"skip.example.com", "*.internal.example.com"})
 	names, excluded := Merge(
 		[]string{"www.example.com", "skip.example.com", "a.internal.example.com", "internal.example.com"},
 		[]string{"extra.example.org", "www.example.com"},

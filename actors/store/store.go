@@ -28,6 +28,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // Store is the on-disk state for one ACME directory.
@@ -69,13 +71,14 @@ func CAKey(directoryURL string) string {
 	return key
 }
 
-// certDir is the directory of one name. Names reach here already normalised to DNS characters,
-// but the check stays so that no caller can make the store write outside root.
+// certDir is the directory of one name ("_wildcard.x" for "*.x"). Names reach here already
+// normalised to DNS characters, but the check stays so that no caller can make the store write
+// outside root.
 func (s *Store) certDir(ca, name string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.Trim(name, ".") == "" {
 		return "", fmt.Errorf("store: unsafe name %q", name)
 	}
-	return filepath.Join(s.root, "certificates", ca, name), nil
+	return filepath.Join(s.root, "certificates", ca, proxyapi.FileStem(name)), nil
 }
 
 // LoadBundle returns the stored bundle for name from the configured CA, or an error wrapping
@@ -186,7 +189,7 @@ func (s *Store) Names() ([]string, error) {
 	seen := map[string]bool{}
 	var names []string
 	for _, m := range matches {
-		name := filepath.Base(filepath.Dir(m))
+		name := proxyapi.NameFromFileStem(filepath.Base(filepath.Dir(m)))
 		if !seen[name] {
 			seen[name] = true
 			names = append(names, name)

@@ -70,6 +70,25 @@ func TestAnotherCAHasItsOwnCertificatesButNamesAreShared(t *testing.T) {
 	}
 }
 
+// A wildcard's files sit under "_wildcard.x", with no "*" on disk, and list as the wildcard again.
+func TestWildcardNameIsStoredWithoutAStar(t *testing.T) {
+	root := t.TempDir()
+	s, _ := Open(root, "https://ca.test/dir")
+	if err := s.SaveBundle("*.wild.test", []byte("pem")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "certificates", CAKey("https://ca.test/dir"), "_wildcard.wild.test", "bundle.pem")); err != nil {
+		t.Fatalf("bundle not under _wildcard.wild.test: %v", err)
+	}
+	if got, err := s.LoadBundle("*.wild.test"); err != nil || string(got) != "pem" {
+		t.Fatalf("LoadBundle = %q, %v", got, err)
+	}
+	names, err := s.Names()
+	if err != nil || !reflect.DeepEqual(names, []string{"*.wild.test"}) {
+		t.Fatalf("Names = %v, %v; want the wildcard", names, err)
+	}
+}
+
 func TestUnsafeNamesAreRefused(t *testing.T) {
 	s, _ := Open(t.TempDir(), "https://ca.test/dir")
 	for _, name := range []string{"", "..", "../x", "a/b", `a\b`} {

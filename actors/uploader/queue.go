@@ -7,8 +7,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// CertName is the file name a certificate for name gets in DFP's /certs.
-func CertName(name string) string { return name + ".pem" }
+// CertName is the file name a certificate for name gets in DFP's /certs ("_wildcard.x.pem" for
+// "*.x": see proxyapi.FileStem).
+func CertName(name string) string { return proxyapi.FileStem(name) + ".pem" }
 
 // Queue is the uploader's work as plain code: the newest bundle per name, names in arrival
 // order, and a retry time per name, so that one name DFP keeps refusing never holds up the

@@ -70,7 +70,7 @@ func command(name string, args []string) int {
 		dataDir = "/etc/letsencrypt"
 	}
 	for _, arg := range args {
-		n, err := proxyapi.NormaliseName(arg)
+		n, err := proxyapi.NormaliseHost(arg, true)
 		if err == nil {
 			err = store.RequestRetry(dataDir, n)
 		}

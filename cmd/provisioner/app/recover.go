@@ -54,10 +54,11 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 	var recovered []*proxyapi.Bundle
 	var names []string
 	for _, c := range certs {
-		name, ok := strings.CutSuffix(c.ProxyServiceName, ".pem")
+		stem, ok := strings.CutSuffix(c.ProxyServiceName, ".pem")
 		if !ok {
 			continue
 		}
+		name := proxyapi.NameFromFileStem(stem)
 		if _, err := st.LoadBundle(name); !errors.Is(err, os.ErrNotExist) {
 			continue // the store has one (or an unreadable one, which the actor reports)
 		}
