@@ -46,7 +46,13 @@ func (i *Issuer) loadOrRegister() (*user, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := c.Registration.Register(registration.RegisterOptions{TermsOfServiceAgreed: true})
+	var reg *registration.Resource
+	if i.cfg.EAB.KeyID != "" {
+		reg, err = c.Registration.RegisterWithExternalAccountBinding(registration.RegisterEABOptions{
+			TermsOfServiceAgreed: true, Kid: i.cfg.EAB.KeyID, HmacEncoded: i.cfg.EAB.HMAC})
+	} else {
+		reg, err = c.Registration.Register(registration.RegisterOptions{TermsOfServiceAgreed: true})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("acme account: register: %w", err)
 	}

@@ -40,4 +40,12 @@ func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
 
 // renewalInfoClient is the one lego client all renewal-info requests share; lego's GETs are safe
 // for concurrent use once the client is built.
-func (i *Issuer) renewalInfoClient() (*lego.Client, error) { return i.ariClient.get(i.client) }
+func (i *Issuer) renewalInfoClient() (*lego.Client, error) {
+	return i.ariClient.get(func() (*lego.Client, error) {
+		u, err := i.ensureAccount()
+		if err != nil {
+			return nil, err
+		}
+		return i.newLegoClient(u)
+	})
+}

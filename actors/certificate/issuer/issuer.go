@@ -24,6 +24,7 @@ import (
 	"github.com/go-acme/lego/v4/acme/api"
 	"github.com/go-acme/lego/v4/certcrypto"
 	"github.com/go-acme/lego/v4/challenge"
+	"github.com/go-acme/lego/v4/challenge/dns01"
 	"github.com/go-acme/lego/v4/lego"
 	"golang.org/x/sync/semaphore"
 
@@ -51,8 +52,12 @@ type Config struct {
 	Transport http.RoundTripper
 	UserAgent string
 	HTTP01    challenge.Provider
-	Store     *store.Store
-	Logger    *slog.Logger
+	// DNS validates wildcards and DNS01_DOMAINS through a lego provider (dns.go).
+	DNS DNSConfig
+	// EAB binds the account to one the CA already knows (ACME_EAB_KID, ACME_EAB_HMAC); zero: none.
+	EAB    EAB
+	Store  *store.Store
+	Logger *slog.Logger
 	// Profile is the ACME profile to order (ACME_PROFILE); "" leaves the choice to the CA.
 	Profile string
 	// PreferredChain is the issuer common name at the top of the chain to take when the CA offers
@@ -83,6 +88,9 @@ const ariConcurrency = 8
 
 // New returns an issuer; the account is loaded or registered on the first order.
 func New(cfg Config) *Issuer {
+	if len(cfg.DNS.Resolvers) > 0 {
+		_ = dns01.AddRecursiveNameservers(cfg.DNS.Resolvers)(nil) // sets lego's package variable; never fails
+	}
 	return &Issuer{cfg: cfg, inFlight: map[string]bool{}, ariSlots: semaphore.NewWeighted(ariConcurrency)}
 }
 
@@ -123,12 +131,10 @@ func (i *Issuer) end(name string) {
 // Finished counts the orders that have ended, however they ended, since the issuer was made.
 func (i *Issuer) Finished() uint64 { return i.finished.Load() }
 
-// client builds a lego client for one order. A client per order keeps orders independent; it costs
-// one GET of the directory.
-func (i *Issuer) client() (*lego.Client, error) { return i.clientWith(nil) }
-
-// clientWith builds the client with transport in place of the configured one (nil: configured).
-func (i *Issuer) clientWith(transport http.RoundTripper) (*lego.Client, error) {
+// clientFor builds a lego client for one order of name, able to solve only the name's method. A
+// client per order keeps orders independent; it costs one GET of the directory. transport replaces
+// the configured one (nil: configured).
+func (i *Issuer) clientFor(name string, transport http.RoundTripper) (*lego.Client, error) {
 	u, err := i.ensureAccount()
 	if err != nil {
 		return nil, err
@@ -137,8 +143,16 @@ func (i *Issuer) clientWith(transport http.RoundTripper) (*lego.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Challenge.SetHTTP01Provider(i.cfg.HTTP01); err != nil {
-		return nil, fmt.Errorf("acme: set http-01 provider: %w", err)
+	if i.Method(name) == DNS01 {
+		if i.cfg.DNS.Provider == nil {
+			return nil, fmt.Errorf("acme: %s needs DNS-01, and DNS_PROVIDER is not set", name)
+		}
+		err = c.Challenge.SetDNS01Provider(i.cfg.DNS.provider(), i.cfg.DNS.dnsOptions()...)
+	} else {
+		err = c.Challenge.SetHTTP01Provider(i.cfg.HTTP01)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("acme: set %s provider: %w", i.Method(name), err)
 	}
 	return c, nil
 }

@@ -29,7 +29,7 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 		guard = &replacesGuard{next: i.transport()}
 		transport = guard
 	}
-	client, err := i.clientWith(transport)
+	client, err := i.clientFor(name, transport)
 	if err != nil {
 		return nil, err
 	}

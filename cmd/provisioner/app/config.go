@@ -55,6 +55,16 @@ type Config struct {
 	Profile           string             // ACME_PROFILE
 	PreferredChain    string             // PREFERRED_CHAIN: the issuer common name of the chain to prefer
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
+
+	// DNS-01 and other CAs (config_reach.go).
+	DNSProvider              string        // DNS_PROVIDER: a lego provider code; "" for HTTP-01 only
+	DNSResolvers             []string      // DNS_RESOLVERS: host:port list for lego's checks; nil for the system's
+	DNSPropagationTimeout    time.Duration // DNS_PROPAGATION_TIMEOUT; 0 for the provider's own
+	DNSPropagationWait       time.Duration // DNS_PROPAGATION_WAIT: a fixed wait instead of checking; 0 for none
+	DNSPropagationDisableANS bool          // DNS_PROPAGATION_DISABLE_ANS
+	DNS01Domains             []string      // DNS01_DOMAINS: patterns of names validated by DNS-01
+	EABKeyID                 string        // ACME_EAB_KID (or _FILE)
+	EABHMAC                  string        // ACME_EAB_HMAC (or _FILE), base64url without padding
 }
 
 // ConfigError names the variable that stopped the start.
@@ -117,7 +127,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.ChallengeAddr, err = hostPortVar(env, "CHALLENGE_ADDR", ":80", ":80", false); err != nil {
 		return c, err
 	}
-	if c.Domains, err = parseNames(env("DOMAINS"), false); err != nil {
+	if c.Domains, err = parseNames(env("DOMAINS"), true); err != nil {
 		return c, &ConfigError{"DOMAINS", err.Error()}
 	}
 	if c.Exclude, err = parseNames(env("EXCLUDE_DOMAINS"), true); err != nil {
@@ -215,14 +225,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err := c.loadLimitsAndPreflight(env); err != nil {
 		return c, err
 	}
+	if err := c.loadReach(env); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
 func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
-	// Let's Encrypt staging has its own, larger limits; any other CA gets production's unless told.
-	c.RateLimits = "production"
-	if c.DirectoryURL == lego.LEDirectoryStaging {
+	// Let's Encrypt staging has its own, larger limits. Other CAs have other limits, which the
+	// tables do not describe (the README lists some): none unless told.
+	switch c.DirectoryURL {
+	case lego.LEDirectoryProduction:
+		c.RateLimits = "production"
+	case lego.LEDirectoryStaging:
 		c.RateLimits = "staging"
+	default:
+		c.RateLimits = "none"
 	}
 	if v := strings.ToLower(env("RATE_LIMITS")); v != "" {
 		if v != "production" && v != "staging" && v != "none" {

@@ -89,27 +89,36 @@ func TestLegoCACertificates(t *testing.T) {
 
 func TestBadValuesNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"PROXY_ADDRESS":      {},
-		"CERTBOT_EMAIL":      {"CERTBOT_EMAIL": "not an address"},
-		"STAGING":            {"STAGING": "maybe"},
-		"ACME_DIRECTORY":     {"ACME_DIRECTORY": "http://ca.example.com/dir"},
-		"CHALLENGE_ADDR":     {"CHALLENGE_ADDR": "80"},
-		"DOMAINS":            {"DOMAINS": "*.example.com"},
-		"EXCLUDE_DOMAINS":    {"EXCLUDE_DOMAINS": "bad_name.example.com"},
-		"DISCOVERY_INTERVAL": {"DISCOVERY_INTERVAL": "10ms"},
-		"KEY_TYPE":           {"KEY_TYPE": "dsa"},
-		"ORDER_CONCURRENCY":  {"ORDER_CONCURRENCY": "0"},
-		"LOG_FORMAT":         {"LOG_FORMAT": "xml"},
-		"LOG_LEVEL":          {"LOG_LEVEL": "loud"},
-		"RATE_LIMITS":        {"RATE_LIMITS": "lenient"},
-		"RATE_LIMIT_MARGIN":  {"RATE_LIMIT_MARGIN": "0.95"},
-		"PREFLIGHT":          {"PREFLIGHT": "off"},
-		"PPROF":              {"PPROF": "yes please"},
-		"PREFERRED_CHAIN":    {"PREFERRED_CHAIN": "ISRG Root X1\nX-Injected: 1"},
-		"PREFLIGHT_ADDR":     {"PREFLIGHT_ADDR": "proxy"},
-		"PREFLIGHT_RESOLVER": {"PREFLIGHT_RESOLVER": "10.0.0.2"},
-		"SERVE_CHECK":        {"SERVE_CHECK": "yes"},
-		"SERVE_CHECK_ADDR":   {"SERVE_CHECK_ADDR": "proxy"},
+		"PROXY_ADDRESS":               {},
+		"CERTBOT_EMAIL":               {"CERTBOT_EMAIL": "not an address"},
+		"STAGING":                     {"STAGING": "maybe"},
+		"ACME_DIRECTORY":              {"ACME_DIRECTORY": "http://ca.example.com/dir"},
+		"CHALLENGE_ADDR":              {"CHALLENGE_ADDR": "80"},
+		"DOMAINS":                     {"DOMAINS": "*.example.com"},
+		"EXCLUDE_DOMAINS":             {"EXCLUDE_DOMAINS": "bad_name.example.com"},
+		"DISCOVERY_INTERVAL":          {"DISCOVERY_INTERVAL": "10ms"},
+		"KEY_TYPE":                    {"KEY_TYPE": "dsa"},
+		"ORDER_CONCURRENCY":           {"ORDER_CONCURRENCY": "0"},
+		"LOG_FORMAT":                  {"LOG_FORMAT": "xml"},
+		"LOG_LEVEL":                   {"LOG_LEVEL": "loud"},
+		"RATE_LIMITS":                 {"RATE_LIMITS": "lenient"},
+		"RATE_LIMIT_MARGIN":           {"RATE_LIMIT_MARGIN": "0.95"},
+		"PREFLIGHT":                   {"PREFLIGHT": "off"},
+		"PPROF":                       {"PPROF": "yes please"},
+		"PREFERRED_CHAIN":             {"PREFERRED_CHAIN": "ISRG Root X1\nX-Injected: 1"},
+		"PREFLIGHT_ADDR":              {"PREFLIGHT_ADDR": "proxy"},
+		"PREFLIGHT_RESOLVER":          {"PREFLIGHT_RESOLVER": "10.0.0.2"},
+		"SERVE_CHECK":                 {"SERVE_CHECK": "yes"},
+		"SERVE_CHECK_ADDR":            {"SERVE_CHECK_ADDR": "proxy"},
+		"DNS_PROVIDER":                {"DNS_PROVIDER": "Cloud Flare"},
+		"DNS01_DOMAINS":               {"DNS01_DOMAINS": "intranet.example.com"}, // without DNS_PROVIDER
+		"DNS_RESOLVERS":               {"DNS_PROVIDER": "httpreq", "DNS_RESOLVERS": "1.1.1.1:53,:53"},
+		"DNS_PROPAGATION_TIMEOUT":     {"DNS_PROVIDER": "httpreq", "DNS_PROPAGATION_TIMEOUT": "500ms"},
+		"DNS_PROPAGATION_WAIT":        {"DNS_PROVIDER": "httpreq", "DNS_PROPAGATION_WAIT": "30s", "DNS_PROPAGATION_DISABLE_ANS": "true"},
+		"DNS_PROPAGATION_DISABLE_ANS": {"DNS_PROVIDER": "httpreq", "DNS_PROPAGATION_DISABLE_ANS": "yes"},
+		"ACME_EAB_KID":                {"ACME_EAB_KID": "kid-1"}, // without the key
+		"ACME_EAB_HMAC":               {"ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC": "not base64url!"},
+		"ACME_EAB_HMAC_FILE":          {"ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC_FILE": "/nonexistent/hmac"},
 	}
 	for variable, vars := range cases {
 		if variable != "PROXY_ADDRESS" {
@@ -193,6 +202,40 @@ func assertVar(t *testing.T, err error, variable string) {
 	}
 }
 
+func TestDNS01AndEABValues(t *testing.T) {
+	hmacFile := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(hmacFile, []byte("c2VjcmV0LWtleQ==\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "DNS_PROVIDER": "cloudflare",
+		"DOMAINS": "*.Example.com, www.example.com", "DNS01_DOMAINS": "*.internal.example.com,vpn.example.com",
+		"DNS_RESOLVERS": "1.1.1.1, 8.8.8.8:5353", "DNS_PROPAGATION_TIMEOUT": "3m", "DNS_PROPAGATION_DISABLE_ANS": "true",
+		"ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC_FILE": hmacFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNSProvider != "cloudflare" || !reflect.DeepEqual(c.Domains, []string{"*.example.com", "www.example.com"}) ||
+		!reflect.DeepEqual(c.DNS01Domains, []string{"*.internal.example.com", "vpn.example.com"}) ||
+		!reflect.DeepEqual(c.DNSResolvers, []string{"1.1.1.1:53", "8.8.8.8:5353"}) ||
+		c.DNSPropagationTimeout != 3*time.Minute || !c.DNSPropagationDisableANS || c.DNSPropagationWait != 0 {
+		t.Errorf("DNS values wrong: %+v", c)
+	}
+	// The file's padding and newline go: lego takes the key unpadded.
+	if c.EABKeyID != "kid-1" || c.EABHMAC != "c2VjcmV0LWtleQ" {
+		t.Errorf("EAB = %q, %q", c.EABKeyID, c.EABHMAC)
+	}
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "ACME_EAB_KID": "kid-1", "ACME_EAB_KID_FILE": hmacFile, "ACME_EAB_HMAC": "c2VjcmV0"})
+	assertVar(t, err, "ACME_EAB_KID")
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "DOMAINS": "*.example.com"})
+	if err == nil || !strings.Contains(err.Error(), "DNS_PROVIDER") {
+		t.Errorf("a wildcard in DOMAINS without DNS_PROVIDER: %v, want an error naming DNS_PROVIDER", err)
+	}
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC": "!!!secret-value"})
+	if err == nil || strings.Contains(err.Error(), "secret-value") {
+		t.Errorf("a bad HMAC key: %v; want an error that does not show it", err)
+	}
+}
+
 func TestLimitsAndPreflightDefaults(t *testing.T) {
 	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy:9000"})
 	if err != nil {
@@ -206,8 +249,8 @@ func TestLimitsAndPreflightDefaults(t *testing.T) {
 		t.Errorf("production directory got %s limits", c.RateLimits)
 	}
 	c, _ = load(map[string]string{"PROXY_ADDRESS": "proxy", "ACME_DIRECTORY": "https://ca.internal/dir"})
-	if c.RateLimits != "production" {
-		t.Errorf("a custom CA must get production limits unless told, got %s", c.RateLimits)
+	if c.RateLimits != "none" {
+		t.Errorf("another CA's limits are not Let's Encrypt's: want none unless told, got %s", c.RateLimits)
 	}
 	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "RATE_LIMITS": "None", "RATE_LIMIT_MARGIN": "0",
 		"PREFLIGHT": "false", "PREFLIGHT_ADDR": "lb:8080", "PREFLIGHT_RESOLVER": "127.0.0.1:5353"})
