@@ -1,5 +1,6 @@
-// Package preflight checks, for free, that a name can pass HTTP-01 before an order spends any of
-// the CA's budget: the name resolves, and a probe token put into the responder comes back.
+// Package preflight checks, for free, that a name can pass its challenge before an order spends
+// any of the CA's budget. For HTTP-01: the name resolves, and a probe token put into the responder
+// comes back. For DNS-01: the name's zone can be found (dns.go).
 //
 // The probe goes first the CA's route (route.go): to each address the name resolves to, on port
 // 80, with the name as Host, following redirects as the CA does. A name whose DNS points at
@@ -43,6 +44,10 @@ type Checker struct {
 	HTTPPort int
 	// ResolverName says which resolver Resolver asks, for the failure message.
 	ResolverName string
+	// UsesDNS01 says which names the CA validates by DNS-01 (nil: none); they get DNS's check
+	// (dns.go) instead of the probe.
+	UsesDNS01 func(name string) bool
+	DNS       DNSCheck
 }
 
 // direct is the probe's transport: to the proxy's port 80 on the overlay network, never through
@@ -90,6 +95,9 @@ func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	if c.UsesDNS01 != nil && c.UsesDNS01(name) {
+		return Result{DecidedBy: ByDNS}, c.DNS.check(ctx, name)
+	}
 	var res Result
 	resolver := c.Resolver
 	if resolver == nil {

@@ -1,0 +1,97 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-acme/lego/v4/challenge/dns01"
+	"github.com/miekg/dns"
+)
+
+// ByDNS says the DNS-01 check decided: the name's zone was found (or, without the zone check, the
+// resolvers answered for its challenge record).
+const ByDNS = "dns"
+
+// DNSCheck is the pre-flight of names the CA validates by DNS-01. Nothing is written: lego's
+// providers offer no way to test credentials without a write, and a write probe at
+// "_acme-challenge" could race a real order's record on providers that clean up by name.
+type DNSCheck struct {
+	// Resolvers are lego's (DNS_RESOLVERS); nil: the system's.
+	Resolvers []string
+	// SkipZone (DNS_PROPAGATION_DISABLE_ANS): lego will not ask the zone's servers, and test DNS
+	// servers answer no SOA, so only an answer for the challenge record is required.
+	SkipZone bool
+}
+
+// check looks, for free, for what DNS-01 needs before an order is spent on name: the zone the
+// provider must write into, found as lego finds it.
+func (d *DNSCheck) check(ctx context.Context, name string) error {
+	base := strings.TrimPrefix(name, "*.")
+	if !d.SkipZone {
+		if _, err := d.findZone(ctx, dns01.ToFqdn(base)); err != nil {
+			return fmt.Errorf("preflight for %s: DNS-01: no zone found for %s (resolvers %s): %w", name, base, d.resolverNames(), err)
+		}
+		return nil
+	}
+	return d.answers(ctx, "_acme-challenge."+dns01.ToFqdn(base))
+}
+
+// findZone is lego's zone lookup, bounded by ctx.
+func (d *DNSCheck) findZone(ctx context.Context, fqdn string) (string, error) {
+	type found struct {
+		zone string
+		err  error
+	}
+	done := make(chan found, 1)
+	go func() {
+		var f found
+		if len(d.Resolvers) > 0 {
+			f.zone, f.err = dns01.FindZoneByFqdnCustom(fqdn, d.Resolvers)
+		} else {
+			f.zone, f.err = dns01.FindZoneByFqdn(fqdn)
+		}
+		done <- f
+	}()
+	select {
+	case f := <-done:
+		return f.zone, f.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// answers asks each resolver for the TXT record at fqdn: one NOERROR or NXDOMAIN answer passes
+// (the record need not exist yet); SERVFAIL, REFUSED and silence fail.
+func (d *DNSCheck) answers(ctx context.Context, fqdn string) error {
+	servers := d.Resolvers
+	if len(servers) == 0 {
+		if conf, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil {
+			servers = dns01.ParseNameservers(conf.Servers)
+		}
+	}
+	msg := new(dns.Msg)
+	msg.SetQuestion(fqdn, dns.TypeTXT)
+	client := &dns.Client{Timeout: 5 * time.Second}
+	var last error = fmt.Errorf("no resolver configured")
+	for _, s := range servers {
+		in, _, err := client.ExchangeContext(ctx, msg, s)
+		switch {
+		case err != nil:
+			last = fmt.Errorf("%s: %w", s, err)
+		case in.Rcode == dns.RcodeSuccess || in.Rcode == dns.RcodeNameError:
+			return nil
+		default:
+			last = fmt.Errorf("%s answered %s", s, dns.RcodeToString[in.Rcode])
+		}
+	}
+	return fmt.Errorf("preflight for %s: DNS-01: no resolver answered for the challenge record: %w", strings.TrimSuffix(fqdn, "."), last)
+}
+
+func (d *DNSCheck) resolverNames() string {
+	if len(d.Resolvers) == 0 {
+		return "system"
+	}
+	return strings.Join(d.Resolvers, ",")
+}
