@@ -5,10 +5,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +28,12 @@ func main() {
 		os.Exit(command(os.Args[1], os.Args[2:]))
 	}
 	cfg, err := app.LoadConfig(os.Getenv)
+	if err == nil && cfg.DNSProvider != "" {
+		if cfg.DNS01Provider, err = dnsProvider(cfg.DNSProvider); err != nil {
+			// lego names the provider's variables that are missing or wrong.
+			err = &app.ConfigError{Var: "DNS_PROVIDER", Msg: strings.ReplaceAll(err.Error(), "\n", " ")}
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -40,6 +48,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.Run(ctx, cfg, logger); err != nil {
+		var ce *app.ConfigError
+		if errors.As(err, &ce) { // the CA's answer that the configuration is wrong (EAB, contact)
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 		logger.Error("provisioner stopped on an error", "event", event.Fatal, "error", err)
 		os.Exit(1)
 	}

@@ -78,6 +78,7 @@ const (
 	ARIReplacesRefused    Name = "ari_replaces_refused"
 	AccountRegistered     Name = "account_registered"
 	AccountLoaded         Name = "account_loaded"
+	AccountCheckFailed    Name = "account_check_failed"
 )
 
 // The rate limiter.

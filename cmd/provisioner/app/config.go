@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/go-acme/lego/v4/certcrypto"
+	"github.com/go-acme/lego/v4/challenge"
 	"github.com/go-acme/lego/v4/lego"
 
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// Config is the whole configuration; every field comes from one environment variable.
+// Config is the whole configuration; every field comes from one environment variable (the DNS
+// provider from DNS_PROVIDER and the provider's own).
 type Config struct {
 	Email             string             // CERTBOT_EMAIL
 	ProxyURL          *url.URL           // PROXY_ADDRESS
@@ -65,6 +67,10 @@ type Config struct {
 	DNS01Domains             []string      // DNS01_DOMAINS: patterns of names validated by DNS-01
 	EABKeyID                 string        // ACME_EAB_KID (or _FILE)
 	EABHMAC                  string        // ACME_EAB_HMAC (or _FILE), base64url without padding
+
+	// DNS01Provider is built by the command from DNS_PROVIDER (lego reads the provider's own
+	// variables then), so that only the binary links every provider's SDK.
+	DNS01Provider challenge.Provider
 }
 
 // ConfigError names the variable that stopped the start.

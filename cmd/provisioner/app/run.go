@@ -67,6 +67,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 // RunWith is Run with faults injected.
 func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
+	if cfg.DNSProvider != "" && cfg.DNS01Provider == nil {
+		return &ConfigError{"DNS_PROVIDER", "set, but no provider was built for it"}
+	}
 	routeLegoLogs(logger)
 	lock, err := holdDataDir(ctx, cfg.DataDir, cfg.MetricsAddr, logger)
 	if err != nil || lock == nil {
@@ -108,7 +111,13 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		Logger:         logger,
 		Profile:        cfg.Profile,
 		PreferredChain: cfg.PreferredChain,
+		DNS:            dnsConfig(cfg),
+		EAB:            issuer.EAB{KeyID: cfg.EABKeyID, HMAC: cfg.EABHMAC},
 	})
+	if err := prepareAccount(iss, logger); err != nil {
+		_ = responder.Shutdown(context.Background())
+		return err
+	}
 	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport())).
 		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
 	pf := preflightChecker(cfg, tokens)
@@ -130,7 +139,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		Preflight: pf,
 		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Verdicts: verdicts, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
-			Exclusions: proxyapi.NewPatterns(cfg.Exclude), Logger: logger, Now: time.Now, Answered: answered}),
+			Exclusions: proxyapi.NewPatterns(cfg.Exclude), Wildcards: cfg.DNSProvider != "", Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:             logger,
 		Now:                time.Now,
 		RestartBase:        time.Second,
@@ -206,7 +215,7 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 	if !cfg.Preflight {
 		return nil
 	}
-	return &preflight.Checker{
+	c := &preflight.Checker{
 		Resolver:  preflight.NewResolver(cfg.PreflightResolver),
 		ProxyAddr: cfg.PreflightAddr,
 		Tokens:    tokens,
@@ -216,6 +225,8 @@ func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighte
 		// Named in failures: a name resolving elsewhere than expected is often a resolver question.
 		ResolverName: cmp.Or(cfg.PreflightResolver, "system"),
 	}
+	dnsPreflight(cfg, c)
+	return c
 }
 
 // bytesPerName bounds one name's share of DFP's GET /certs: a bundle with an RSA-4096 key and two
