@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,16 +21,41 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// buildBinary compiles the real command once per test binary run.
+// built is the real command, compiled once per test process: linking every DNS provider's SDK
+// takes seconds, and the tests that run the binary would each pay them.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// buildBinary returns the real command, compiling it on the first call.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "provisioner")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/provisioner")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "provisioner-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "provisioner")
+		cmd := exec.Command("go", "build", "-o", built.bin, "../cmd/provisioner")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func TestBinaryBadEnvironmentStopsWithOneLine(t *testing.T) {

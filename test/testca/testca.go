@@ -1,12 +1,15 @@
 // Package testca runs Let's Encrypt's test CA, Pebble, inside the test process: its web front end
 // over TLS on loopback, its validation authority, and a tiny DNS server that resolves every name to
 // 127.0.0.1, so HTTP-01 challenges reach the provisioner's responder with no network and no Docker.
+// The DNS server answers TXT records from challtestsrv, Let's Encrypt's challenge test server (its
+// record store, used as a library), for DNS-01.
 package testca
 
 import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -20,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/letsencrypt/challtestsrv"
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
@@ -55,6 +59,9 @@ type Options struct {
 	// every certificate with alternate chains (Link rel="alternate"), as Let's Encrypt did with
 	// its cross-signed root.
 	AlternateRoots int
+	// EAB, when set, makes Pebble require External Account Binding, with these key IDs and
+	// base64url HMAC keys.
+	EAB map[string]string
 	// OneRequestAtATime serializes Pebble's HTTP handlers. Under many concurrent orders Pebble's
 	// in-memory store can deadlock (readers of its RWMutex never come back); the bulk command,
 	// which runs dozens of orders at once, sets it.
@@ -71,12 +78,15 @@ type CA struct {
 	// TLSRootPEM is that certificate as PEM, for writing to a LEGO_CA_CERTIFICATES file.
 	TLSRootPEM []byte
 
-	// DNSAddr is the DNS server (TCP) that answers 127.0.0.1 for every resolvable name.
+	// DNSAddr is the DNS server (TCP and UDP) that answers 127.0.0.1 for every resolvable name.
 	DNSAddr string
+	// Records holds the TXT records (and SERVFAIL names) the DNS server answers with: what a DNS
+	// provider writes for DNS-01 lands here.
+	Records *challtestsrv.ChallSrv
 
 	ca     *ca.CAImpl
 	server *httptest.Server
-	dns    *dns.Server
+	dns    *dnsServer
 
 	log           *log.Logger
 	challengePort int
@@ -112,20 +122,29 @@ func Start(opts Options) (*CA, error) {
 	}
 	logger := log.New(out, "pebble ", log.LstdFlags)
 
+	var err error
 	c := &CA{log: logger, challengePort: opts.ChallengePort, challengeRetryAfter: opts.ChallengeRetryAfter, serialize: opts.OneRequestAtATime}
-	dnsAddr, dnsServer, err := StartDNS(opts.Addresses, opts.Unresolvable)
+	if c.Records, err = newRecords(); err != nil {
+		return nil, err
+	}
+	dnsAddr, dnsServer, err := startDNS(opts.Addresses, opts.Unresolvable, c.Records)
 	if err != nil {
 		return nil, err
 	}
 	c.dns = dnsServer
 	store := db.NewMemoryStore()
+	for kid, key := range opts.EAB {
+		if err := store.AddExternalAccountKeyByID(kid, key); err != nil {
+			return nil, fmt.Errorf("testca: EAB key %s: %w", kid, err)
+		}
+	}
 	profiles := map[string]ca.Profile{"default": {Description: "the default profile", ValidityPeriod: opts.ValiditySeconds}}
 	for name, validity := range opts.Profiles {
 		profiles[name] = ca.Profile{Description: name, ValidityPeriod: validity}
 	}
 	c.ca = ca.New(logger, store, "", "ecdsa", opts.AlternateRoots, 1, profiles)
 	validator := va.New(logger, opts.ChallengePort, 0, false, dnsAddr, store)
-	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
+	front := wfe.New(logger, store, validator, c.ca, []string{"pebble.letsencrypt.org"}, false, len(opts.EAB) > 0, 1, 1)
 
 	c.DNSAddr = dnsAddr
 	handler := c.limitingHandler(front.Handler())
@@ -251,33 +270,71 @@ func (c *CA) Close() {
 	_ = c.dns.Shutdown()
 }
 
-// StartDNS serves DNS over TCP on loopback: 127.0.0.1 for every name, except the names (and
-// subdomains) in addresses, which get theirs, and those in unresolvable, which get none. Tests
-// start a second one when the pre-flight must see other addresses than the CA (hairpin NAT).
-func StartDNS(addresses map[string]string, unresolvable []string) (string, *dns.Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("testca: dns listen: %w", err)
-	}
-	server := &dns.Server{Listener: ln, Net: "tcp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+// StartDNS serves DNS over TCP and UDP on loopback: 127.0.0.1 for every name, except the names
+// (and subdomains) in addresses, which get theirs, and those in unresolvable, which get none.
+// Tests start a second one when the pre-flight must see other addresses than the CA (hairpin NAT).
+func StartDNS(addresses map[string]string, unresolvable []string) (string, interface{ Shutdown() error }, error) {
+	return startDNS(addresses, unresolvable, nil)
+}
+
+// newRecords is a challtestsrv used only as a record store: New wants an address for some
+// server, and none is run (its DNS server registers with miekg/dns's global mux, which parallel
+// tests would share).
+func newRecords() (*challtestsrv.ChallSrv, error) {
+	return challtestsrv.New(challtestsrv.Config{HTTPOneAddrs: []string{"127.0.0.1:0"}, Log: log.New(io.Discard, "", 0)})
+}
+
+// dnsServer is the TCP and the UDP server on one port.
+type dnsServer struct{ tcp, udp *dns.Server }
+
+func (s *dnsServer) Shutdown() error {
+	return errors.Join(s.tcp.Shutdown(), s.udp.Shutdown())
+}
+
+// startDNS is StartDNS with TXT records and SERVFAIL names from records (nil: none). lego checks
+// propagation over UDP, Pebble validates over TCP.
+func startDNS(addresses map[string]string, unresolvable []string, records *challtestsrv.ChallSrv) (string, *dnsServer, error) {
+	handler := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(req)
 		for _, q := range req.Question {
-			if q.Qtype != dns.TypeA || matches(unresolvable, q.Name) {
-				continue
-			}
-			ip := net.IPv4(127, 0, 0, 1)
-			for name, addr := range addresses {
-				if matches([]string{name}, q.Name) {
-					ip = net.ParseIP(addr)
+			switch {
+			case records != nil && records.GetDNSServFailRecord(q.Name):
+				m.Rcode = dns.RcodeServerFailure
+			case q.Qtype == dns.TypeTXT && records != nil:
+				for _, v := range records.GetDNSTXTRecords(q.Name) {
+					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{v}})
 				}
+			case q.Qtype == dns.TypeA && !matches(unresolvable, q.Name):
+				ip := net.IPv4(127, 0, 0, 1)
+				for name, addr := range addresses {
+					if matches([]string{name}, q.Name) {
+						ip = net.ParseIP(addr)
+					}
+				}
+				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0}, A: ip})
 			}
-			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0}, A: ip})
 		}
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = server.ActivateAndServe() }()
-	return ln.Addr().String(), server, nil
+	})
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, fmt.Errorf("testca: dns listen: %w", err)
+		}
+		pc, err := net.ListenPacket("udp", ln.Addr().String())
+		if err != nil { // the port is taken for UDP: try another
+			ln.Close()
+			if attempt < 10 {
+				continue
+			}
+			return "", nil, fmt.Errorf("testca: dns listen udp: %w", err)
+		}
+		s := &dnsServer{tcp: &dns.Server{Listener: ln, Net: "tcp", Handler: handler}, udp: &dns.Server{PacketConn: pc, Net: "udp", Handler: handler}}
+		go func() { _ = s.tcp.ActivateAndServe() }()
+		go func() { _ = s.udp.ActivateAndServe() }()
+		return ln.Addr().String(), s, nil
+	}
 }
 
 // Port returns the numeric port of a host:port address.

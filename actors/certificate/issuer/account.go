@@ -60,7 +60,8 @@ func (i *Issuer) loadOrRegister() (*user, error) {
 	if err := i.cfg.Store.SaveAccount(accountForStore(u)); err != nil {
 		return nil, fmt.Errorf("acme account: registered %s but could not store it: %w", reg.URI, err)
 	}
-	i.cfg.Logger.Info("ACME account registered", "event", event.AccountRegistered, "account", reg.URI)
+	i.cfg.Logger.Info("ACME account registered", "event", event.AccountRegistered, "account", reg.URI,
+		"external_account_binding", i.cfg.EAB.KeyID != "")
 	return u, nil
 }
 

@@ -58,7 +58,7 @@ func (i *Issuer) Prepare() error {
 	}
 	_, err = i.ensureAccount()
 	if vars := refusedAccountVars(err, i.cfg.EAB.KeyID != ""); vars != "" {
-		return &Refusal{Vars: vars, Err: err}
+		return &Refusal{Vars: vars, Err: fmt.Errorf("the CA refused the new account: %w", err)}
 	}
 	return err
 }

@@ -35,7 +35,10 @@ func (d *DNSCheck) check(ctx context.Context, name string) error {
 		}
 		return nil
 	}
-	return d.answers(ctx, "_acme-challenge."+dns01.ToFqdn(base))
+	if err := d.answers(ctx, "_acme-challenge."+dns01.ToFqdn(base)); err != nil {
+		return fmt.Errorf("preflight for %s: DNS-01: no resolver answered for its challenge record: %w", name, err)
+	}
+	return nil
 }
 
 // findZone is lego's zone lookup, bounded by ctx.
@@ -63,7 +66,7 @@ func (d *DNSCheck) findZone(ctx context.Context, fqdn string) (string, error) {
 }
 
 // answers asks each resolver for the TXT record at fqdn: one NOERROR or NXDOMAIN answer passes
-// (the record need not exist yet); SERVFAIL, REFUSED and silence fail.
+// (the record need not exist yet); SERVFAIL, REFUSED and silence fail. The error is the last one.
 func (d *DNSCheck) answers(ctx context.Context, fqdn string) error {
 	servers := d.Resolvers
 	if len(servers) == 0 {
@@ -86,7 +89,7 @@ func (d *DNSCheck) answers(ctx context.Context, fqdn string) error {
 			last = fmt.Errorf("%s answered %s", s, dns.RcodeToString[in.Rcode])
 		}
 	}
-	return fmt.Errorf("preflight for %s: DNS-01: no resolver answered for the challenge record: %w", strings.TrimSuffix(fqdn, "."), last)
+	return last
 }
 
 func (d *DNSCheck) resolverNames() string {

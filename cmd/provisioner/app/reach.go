@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"log/slog"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
@@ -43,7 +44,7 @@ func prepareAccount(iss *issuer.Issuer, logger *slog.Logger) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &refusal):
-		return &ConfigError{Var: refusal.Vars, Msg: "the CA refused the account: " + event.PeerText(refusal.Err.Error())}
+		return &ConfigError{Var: refusal.Vars, Msg: strings.ReplaceAll(event.PeerText(refusal.Err.Error()), "\n", " ")}
 	}
 	logger.Warn("could not check the ACME account at start; the first order tries again", "event", event.AccountCheckFailed,
 		"error", event.PeerText(err.Error()))
