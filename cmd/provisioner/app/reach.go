@@ -2,8 +2,8 @@ package app
 
 import (
 	"errors"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
