@@ -1,6 +1,7 @@
 // Command sandbox shows the whole job on loopback, with no Docker and no Internet: it starts
 // Let's Encrypt's test CA (Pebble) and a Docker Flow Proxy stand-in holding the services of a real
-// DFP capture, runs the real provisioner against them, and prints what DFP ended up holding.
+// DFP capture, runs the real provisioner against them, and prints what DFP ended up holding. The
+// capture's wildcard is issued by DNS-01, through lego's httpreq provider and a stand-in DNS API.
 //
 //	go run ./test/sandbox            # stop once every name is served
 //	go run ./test/sandbox -keep      # keep running (Ctrl-C to stop)
@@ -10,12 +11,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/go-acme/lego/v4/providers/dns/httpreq"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -46,6 +51,11 @@ func run(keep bool, timeout time.Duration) error {
 	}
 	defer world.Close()
 	world.Env["EXCLUDE_DOMAINS"] = "late.test"
+	api := world.CA.StartDNSAPI()
+	defer api.Close()
+	world.Env["DNS_PROVIDER"] = "httpreq"
+	world.Env["DNS_RESOLVERS"] = world.CA.DNSAddr
+	world.Env["DNS_PROPAGATION_DISABLE_ANS"] = "true" // the test DNS answers no SOA
 	world.Env["DISCOVERY_INTERVAL"] = "5s"
 	world.Env["LOG_FORMAT"] = "text"
 	for _, k := range []string{"LOG_FORMAT", "LOG_LEVEL"} {
@@ -55,6 +65,16 @@ func run(keep bool, timeout time.Duration) error {
 	}
 	cfg, err := app.LoadConfig(world.Getenv)
 	if err != nil {
+		return err
+	}
+	endpoint, err := url.Parse(api.URL())
+	if err != nil {
+		return err
+	}
+	// The binary builds its provider from DNS_PROVIDER and HTTPREQ_ENDPOINT; in process, the same
+	// provider is built here.
+	if cfg.DNS01Provider, err = httpreq.NewDNSProviderConfig(&httpreq.Config{Endpoint: endpoint,
+		PropagationTimeout: 30 * time.Second, PollingInterval: time.Second, HTTPClient: &http.Client{Timeout: 10 * time.Second}}); err != nil {
 		return err
 	}
 	dfp := world.DFP
@@ -69,7 +89,7 @@ func run(keep bool, timeout time.Duration) error {
 	start := time.Now()
 	go func() { done <- app.Run(svcCtx, cfg, app.NewLogger(cfg, os.Stdout)) }()
 
-	want := 7 // the capture's http names less the wildcard and the excluded late.test
+	want := 8 // the capture's http names, the wildcard included, less the excluded late.test
 	deadline := time.After(timeout)
 	for len(dfp.CertNames()) < want {
 		select {
