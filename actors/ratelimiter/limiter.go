@@ -131,8 +131,9 @@ func (l *Limiter) Clamp(now time.Time) {
 func (l *Limiter) Ledger() Ledger { return l.ledger }
 
 // RegisteredDomain is the name's registered domain by the Public Suffix List, or the name itself.
+// A wildcard counts under its base's: "*.example.com" under example.com, as Let's Encrypt counts it.
 func RegisteredDomain(name string) string {
-	if d, err := publicsuffix.EffectiveTLDPlusOne(name); err == nil {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimPrefix(name, "*.")); err == nil {
 		return d
 	}
 	return name

@@ -2,6 +2,7 @@ package ratelimiter
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -243,5 +244,32 @@ func TestBookedAccountTokenIsNotTakenTwice(t *testing.T) {
 	}
 	if n := l.Request(Order{Name: "d.example.com"}, d.At); n.Granted || !n.At.Equal(t0.Add(2*time.Hour+ClockSkew)) {
 		t.Fatalf("next order = %+v; the booked token was taken twice or not at all", n)
+	}
+}
+
+// A wildcard is its own exact set but shares its base's registered-domain bucket.
+func TestWildcardsCountUnderTheirRegisteredDomain(t *testing.T) {
+	for name, want := range map[string]string{
+		"*.example.com":        "example.com",
+		"*.sub.example.com":    "example.com",
+		"*.shop.example.co.uk": "example.co.uk",
+		"*.example.co.uk":      "example.co.uk",
+		"www.example.com":      "example.com",
+	} {
+		if got := RegisteredDomain(name); got != want {
+			t.Errorf("RegisteredDomain(%q) = %q, want %q", name, got, want)
+		}
+	}
+	l := New(Production, Ledger{})
+	for i := 0; i < 49; i++ {
+		if d := l.Request(Order{Name: fmt.Sprintf("n%d.example.com", i)}, t0); !d.Granted {
+			t.Fatalf("name %d refused within the burst: %+v", i, d)
+		}
+	}
+	if d := l.Request(Order{Name: "*.example.com"}, t0); !d.Granted {
+		t.Fatalf("the wildcard, 50th of example.com, refused: %+v", d)
+	}
+	if d := l.Request(Order{Name: "example.com"}, t0); d.Granted || d.Limit != messages.LimitCertificatesPerDomain {
+		t.Fatalf("the 51st certificate of example.com after the wildcard = %+v, want deferred by the per-domain limit", d)
 	}
 }
