@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // retryDir holds one empty file per name an operator wants retried now.
@@ -16,7 +18,7 @@ func RequestRetry(root, name string) error {
 	if name == "" || filepath.Base(name) != name || name == "." || name == ".." {
 		return fmt.Errorf("retry-now: %q is not a name", name)
 	}
-	return WriteFileAtomic(filepath.Join(root, retryDir, name), nil, 0o600)
+	return WriteFileAtomic(filepath.Join(root, retryDir, proxyapi.FileStem(name)), nil, 0o600)
 }
 
 // TakeRetryRequests returns the names asked to be retried since the last call, and forgets them.
@@ -31,7 +33,7 @@ func (s *Store) TakeRetryRequests() []string {
 			continue
 		}
 		if os.Remove(filepath.Join(s.root, retryDir, e.Name())) == nil {
-			names = append(names, e.Name())
+			names = append(names, proxyapi.NameFromFileStem(e.Name()))
 		}
 	}
 	sort.Strings(names)

@@ -127,3 +127,23 @@ func TestAccountRoundTrip(t *testing.T) {
 		t.Fatalf("LoadAccount = %+v, %v", back, err)
 	}
 }
+
+// "provisioner retry-now '*.x'" leaves a file without a "*", and the service reads the wildcard back.
+func TestRetryRequestForAWildcard(t *testing.T) {
+	root := t.TempDir()
+	s, _ := Open(root, "https://ca.test/dir")
+	for _, name := range []string{"*.wild.test", "www.example.test"} {
+		if err := RequestRetry(root, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "retry-now", "_wildcard.wild.test")); err != nil {
+		t.Fatalf("no _wildcard.wild.test request: %v", err)
+	}
+	if got := s.TakeRetryRequests(); !reflect.DeepEqual(got, []string{"*.wild.test", "www.example.test"}) {
+		t.Fatalf("TakeRetryRequests = %v", got)
+	}
+	if got := s.TakeRetryRequests(); len(got) != 0 {
+		t.Fatalf("requests taken twice: %v", got)
+	}
+}
