@@ -10,8 +10,10 @@ import (
 )
 
 // PREFERRED_CHAIN takes the CA's alternate chain whose top is issued by that name; DFP serves it.
+// From the built binary.
 func TestPreferredChainPicksTheNamedAlternate(t *testing.T) {
 	t.Parallel()
+	bin := buildBinary(t)
 	w := newWorldWith(t, testca.Options{AlternateRoots: 1})
 	roots := w.CA.RootNames()
 	if len(roots) != 2 || roots[0] == roots[1] {
@@ -19,9 +21,9 @@ func TestPreferredChainPicksTheNamedAlternate(t *testing.T) {
 	}
 	onlyDomains(w, "chain.test")
 	w.Env["PREFERRED_CHAIN"] = roots[1]
-	r := w.start(t)
-	waitFor(t, "the upload", 30*time.Second, r, func() bool { return len(r.logs.Events(event.CertificateUploaded)) == 1 })
-	r.shutdown(t)
+	w.Env["LOG_LEVEL"] = "info"
+	_, logs := startBinary(t, bin, w)
+	eventuallyLogged(t, "the upload", 30*time.Second, logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
 	pem, ok := w.DFP.Cert("chain.test.pem")
 	if !ok {
 		t.Fatal("DFP holds no chain.test.pem")
