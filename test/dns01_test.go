@@ -217,3 +217,17 @@ func TestBinaryExternalAccountBinding(t *testing.T) {
 		t.Errorf("account_registered = %v, want one with external_account_binding true", reg)
 	}
 }
+
+// A provider lego cannot build (its variables missing, or an unknown code) stops the start with one
+// line naming DNS_PROVIDER and what lego missed.
+func TestBinaryDNSProviderWithoutItsVariablesStops(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	for provider, want := range map[string]string{"cloudflare": "CLOUDFLARE_DNS_API_TOKEN", "no-such-dns": "unrecognized DNS provider"} {
+		code, stdout, stderr := runToExit(t, bin, map[string]string{"PROXY_ADDRESS": "proxy", "DNS_PROVIDER": provider, "DATA_DIR": t.TempDir()}, 30*time.Second)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "config: DNS_PROVIDER: ") || !strings.Contains(lines[0], want) || stdout != "" {
+			t.Errorf("exit %d, stderr %q, stdout %q; want 2 and one line naming DNS_PROVIDER and %s", code, stderr, stdout, want)
+		}
+	}
+}
