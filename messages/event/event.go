@@ -79,6 +79,7 @@ const (
 	AccountRegistered     Name = "account_registered"
 	AccountLoaded         Name = "account_loaded"
 	AccountCheckFailed    Name = "account_check_failed"
+	AccountRefused        Name = "account_refused"
 )
 
 // The rate limiter.

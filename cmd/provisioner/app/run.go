@@ -114,7 +114,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		DNS:            dnsConfig(cfg),
 		EAB:            issuer.EAB{KeyID: cfg.EABKeyID, HMAC: cfg.EABHMAC},
 	})
-	if err := prepareAccount(iss, logger); err != nil {
+	if err := prepareAccount(ctx, iss, logger); err != nil {
 		_ = responder.Shutdown(context.Background())
 		return err
 	}
