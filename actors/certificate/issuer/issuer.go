@@ -2,7 +2,9 @@
 //
 //	issuer.go   the Issuer, its lego clients, and which orders are in flight
 //	account.go  one ACME account per CA, loaded or registered once and stored
-//	order.go    Obtain: one order through HTTP-01, checked and stored; the "replaces" guard
+//	order.go    Obtain: one order, checked and stored; the "replaces" guard
+//	dns.go      which names DNS-01 validates (MethodFor), and lego's DNS-01 options
+//	start.go    the start's account check (Prepare): EAB required? refused, or only unreachable?
 //	ari.go      the CA's renewal window for a certificate (RFC 9773)
 //	profile.go  the check that the CA offers ACME_PROFILE
 //	classify.go what an order's error means: the Kind of failure, the CA's time and limit
@@ -86,7 +88,7 @@ type Issuer struct {
 // ariConcurrency bounds renewal-info requests in flight (Let's Encrypt allows 1000 a second per IP).
 const ariConcurrency = 8
 
-// New returns an issuer; the account is loaded or registered on the first order.
+// New returns an issuer; the account is loaded or registered by Prepare, or else the first order.
 func New(cfg Config) *Issuer {
 	if len(cfg.DNS.Resolvers) > 0 {
 		_ = dns01.AddRecursiveNameservers(cfg.DNS.Resolvers)(nil) // sets lego's package variable; never fails

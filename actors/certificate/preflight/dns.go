@@ -30,7 +30,7 @@ type DNSCheck struct {
 func (d *DNSCheck) check(ctx context.Context, name string) error {
 	base := strings.TrimPrefix(name, "*.")
 	if !d.SkipZone {
-		if _, err := d.findZone(ctx, dns01.ToFqdn(base)); err != nil {
+		if err := d.findZone(ctx, dns01.ToFqdn(base)); err != nil {
 			return fmt.Errorf("preflight for %s: DNS-01: no zone found for %s (resolvers %s): %w", name, base, d.resolverNames(), err)
 		}
 		return nil
@@ -41,27 +41,24 @@ func (d *DNSCheck) check(ctx context.Context, name string) error {
 	return nil
 }
 
-// findZone is lego's zone lookup, bounded by ctx.
-func (d *DNSCheck) findZone(ctx context.Context, fqdn string) (string, error) {
-	type found struct {
-		zone string
-		err  error
-	}
-	done := make(chan found, 1)
+// findZone is lego's zone lookup (the SOA, walking up the labels), bounded by ctx: lego's own
+// takes no context.
+func (d *DNSCheck) findZone(ctx context.Context, fqdn string) error {
+	done := make(chan error, 1)
 	go func() {
-		var f found
+		var err error
 		if len(d.Resolvers) > 0 {
-			f.zone, f.err = dns01.FindZoneByFqdnCustom(fqdn, d.Resolvers)
+			_, err = dns01.FindZoneByFqdnCustom(fqdn, d.Resolvers)
 		} else {
-			f.zone, f.err = dns01.FindZoneByFqdn(fqdn)
+			_, err = dns01.FindZoneByFqdn(fqdn)
 		}
-		done <- f
+		done <- err
 	}()
 	select {
-	case f := <-done:
-		return f.zone, f.err
+	case err := <-done:
+		return err
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return ctx.Err()
 	}
 }
 
