@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -29,7 +31,7 @@ func TestCorruptLedgerIsSetAside(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	defer system.Shutdown()
-	pid := system.Root.Spawn(Props(Config{Table: Production, LedgerPath: path, Concurrency: 1, Lease: time.Minute, Logger: logger, Now: time.Now}))
+	pid := system.Root.Spawn(Props(Config{Table: Production, Ledger: store.FileBlob(path), Concurrency: 1, Lease: time.Minute, Logger: logger, Now: time.Now}))
 
 	reply, err := system.Root.RequestFuture(pid, &messages.PermitRequest{Name: "a.example.com"}, 5*time.Second).Result()
 	if err != nil {
@@ -71,7 +73,7 @@ func startLimiter(t *testing.T, path string, concurrency int) (*actor.ActorSyste
 	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	return system, Props(Config{Table: Production, LedgerPath: path, Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
+	return system, Props(Config{Table: Production, Ledger: store.FileBlob(path), Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
 }
 
 func answer(t *testing.T, h *holder) any {
@@ -169,7 +171,7 @@ func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
-	props := Props(Config{Table: Staging, LedgerPath: path, Concurrency: 1000, Lease: time.Hour, Logger: logger, Now: time.Now, Writes: &writes})
+	props := Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 1000, Lease: time.Hour, Logger: logger, Now: time.Now, Writes: &writes})
 
 	const burst = 300
 	h := &holder{got: make(chan any, burst)}
@@ -210,7 +212,7 @@ func TestTricklingRequestsShareSpacedWrites(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
-	pid := system.Root.Spawn(Props(Config{Table: Staging, LedgerPath: path, Concurrency: 100, Lease: time.Hour,
+	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 100, Lease: time.Hour,
 		Logger: logger, Now: time.Now, Writes: &writes, WriteEvery: 2 * time.Second}))
 	h := &holder{got: make(chan any, 100)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
@@ -261,7 +263,7 @@ func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	pid := system.Root.Spawn(Props(Config{Table: Staging, LedgerPath: path, Concurrency: 10, Lease: time.Hour,
+	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 10, Lease: time.Hour,
 		Logger: logger, Now: time.Now, WriteEvery: 2 * time.Second})) // the grant may wait for the start's write
 	h := &holder{got: make(chan any, 10)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))

@@ -11,7 +11,6 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -91,7 +90,7 @@ func (l *limiterActor) flush(ctx actor.Context) {
 // overwritten in place) and the limiter starts empty, loudly.
 func (l *limiterActor) load() Ledger {
 	var ledger Ledger
-	data, err := os.ReadFile(l.cfg.LedgerPath)
+	data, err := l.cfg.Ledger.Load()
 	if errors.Is(err, os.ErrNotExist) {
 		return ledger
 	}
@@ -99,8 +98,7 @@ func (l *limiterActor) load() Ledger {
 		err = json.Unmarshal(data, &ledger)
 	}
 	if err != nil {
-		aside := fmt.Sprintf("%s.corrupt-%d", l.cfg.LedgerPath, l.cfg.Now().Unix())
-		_ = os.Rename(l.cfg.LedgerPath, aside)
+		aside, _ := l.cfg.Ledger.SetAside(fmt.Sprint(l.cfg.Now().Unix()))
 		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and starting empty", "event", event.LedgerCorrupt,
 			"error", err, "moved_to", aside)
 		return Ledger{}
@@ -111,7 +109,7 @@ func (l *limiterActor) load() Ledger {
 func (l *limiterActor) save() error {
 	data, err := json.Marshal(l.limits.Ledger())
 	if err == nil {
-		err = store.WriteFileAtomic(l.cfg.LedgerPath, data, 0o600)
+		err = l.cfg.Ledger.Save(data)
 	}
 	if l.cfg.Writes != nil {
 		l.cfg.Writes.Add(1)

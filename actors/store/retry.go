@@ -2,9 +2,9 @@ package store
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -23,17 +23,18 @@ func RequestRetry(root, name string) error {
 
 // TakeRetryRequests returns the names asked to be retried since the last call, and forgets them.
 func (s *Store) TakeRetryRequests() []string {
-	entries, err := os.ReadDir(filepath.Join(s.root, retryDir))
+	keys, err := s.kv.List(retryDir + "/")
 	if err != nil {
 		return nil
 	}
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() || e.Name()[0] == '.' {
+	for _, k := range keys {
+		stem := strings.TrimPrefix(k, retryDir+"/")
+		if strings.Contains(stem, "/") || strings.HasPrefix(stem, ".") {
 			continue
 		}
-		if os.Remove(filepath.Join(s.root, retryDir, e.Name())) == nil {
-			names = append(names, proxyapi.NameFromFileStem(e.Name()))
+		if s.kv.Delete(k) == nil {
+			names = append(names, proxyapi.NameFromFileStem(stem))
 		}
 	}
 	sort.Strings(names)

@@ -1,7 +1,7 @@
-// Package store is everything the service keeps under DATA_DIR, for every actor that keeps
-// something: certificates, per-name state, the ACME account, and the paths of the rate-limit
-// ledger and the last-seen record. Its one primitive is WriteFileAtomic; nothing here writes a file
-// any other way.
+// Package store is everything the service keeps, for every actor that keeps something:
+// certificates, per-name state, the ACME account, the rate-limit ledger and the last-seen record,
+// retry requests. It keeps them in a KV (kv.go): Files, under DATA_DIR, whose one primitive is
+// WriteFileAtomic.
 //
 // Layout (every directory 0700, keys and bundles 0600):
 //
@@ -32,22 +32,28 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// Store is the on-disk state for one ACME directory.
+// Store is the state for one ACME directory.
 type Store struct {
-	root      string
+	kv        KV
+	root      string // DATA_DIR, for Files
 	directory string
 	ca        string
 }
 
-// Open prepares root for the CA at directoryURL.
+// Open prepares root (DATA_DIR) for the CA at directoryURL.
 func Open(root, directoryURL string) (*Store, error) {
-	s := &Store{root: root, directory: directoryURL, ca: CAKey(directoryURL)}
-	for _, d := range []string{s.accountDir(), filepath.Join(root, "certificates", s.ca)} {
+	s := &Store{kv: Files{Root: root}, root: root, directory: directoryURL, ca: CAKey(directoryURL)}
+	for _, d := range []string{filepath.Join(root, "accounts", s.ca), filepath.Join(root, "certificates", s.ca)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
 	return s, nil
+}
+
+// OpenKV is the store for the CA at directoryURL on any KV.
+func OpenKV(kv KV, directoryURL string) *Store {
+	return &Store{kv: kv, directory: directoryURL, ca: CAKey(directoryURL)}
 }
 
 // CAKey turns a directory URL into a directory name: host, port and path, with unsafe characters
@@ -71,24 +77,24 @@ func CAKey(directoryURL string) string {
 	return key
 }
 
-// certDir is the directory of one name ("_wildcard.x" for "*.x"). Names reach here already
+// certKey is the key of one of a name's values ("_wildcard.x" for "*.x"). Names reach here already
 // normalised to DNS characters, but the check stays so that no caller can make the store write
-// outside root.
-func (s *Store) certDir(ca, name string) (string, error) {
+// outside its certificates.
+func (s *Store) certKey(name, file string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.Trim(name, ".") == "" {
 		return "", fmt.Errorf("store: unsafe name %q", name)
 	}
-	return filepath.Join(s.root, "certificates", ca, proxyapi.FileStem(name)), nil
+	return "certificates/" + s.ca + "/" + proxyapi.FileStem(name) + "/" + file, nil
 }
 
 // LoadBundle returns the stored bundle for name from the configured CA, or an error wrapping
 // os.ErrNotExist.
 func (s *Store) LoadBundle(name string) ([]byte, error) {
-	dir, err := s.certDir(s.ca, name)
+	key, err := s.certKey(name, "bundle.pem")
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "bundle.pem"))
+	data, err := s.kv.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("store: load bundle for %s: %w", name, err)
 	}
@@ -97,11 +103,11 @@ func (s *Store) LoadBundle(name string) ([]byte, error) {
 
 // SaveBundle replaces the bundle for name atomically.
 func (s *Store) SaveBundle(name string, pem []byte) error {
-	dir, err := s.certDir(s.ca, name)
+	key, err := s.certKey(name, "bundle.pem")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, "bundle.pem"), pem, 0o600)
+	return s.kv.Put(key, pem)
 }
 
 // State is what the store remembers about a name besides its certificate.
@@ -140,11 +146,11 @@ func (a *ARI) Usable() bool {
 // LoadState returns the state of name; a name never seen has the zero State.
 func (s *Store) LoadState(name string) (State, error) {
 	var st State
-	dir, err := s.certDir(s.ca, name)
+	key, err := s.certKey(name, "state.json")
 	if err != nil {
 		return st, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	data, err := s.kv.Get(key)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
@@ -168,7 +174,7 @@ func DecodeState(data []byte) (State, error) {
 
 // SaveState replaces the state of name atomically.
 func (s *Store) SaveState(name string, st State) error {
-	dir, err := s.certDir(s.ca, name)
+	key, err := s.certKey(name, "state.json")
 	if err != nil {
 		return err
 	}
@@ -176,20 +182,24 @@ func (s *Store) SaveState(name string, st State) error {
 	if err != nil {
 		return fmt.Errorf("store: encode state for %s: %w", name, err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, "state.json"), data, 0o600)
+	return s.kv.Put(key, data)
 }
 
 // Names lists every name with a stored certificate from any CA: after a switch from staging to
 // production these names still need (production) certificates even while DFP lists nothing.
 func (s *Store) Names() ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(s.root, "certificates", "*", "*", "bundle.pem"))
+	keys, err := s.kv.List("certificates/")
 	if err != nil {
 		return nil, fmt.Errorf("store: list names: %w", err)
 	}
 	seen := map[string]bool{}
 	var names []string
-	for _, m := range matches {
-		name := proxyapi.NameFromFileStem(filepath.Base(filepath.Dir(m)))
+	for _, k := range keys {
+		parts := strings.Split(k, "/") // certificates/<ca>/<stem>/bundle.pem
+		if len(parts) != 4 || parts[3] != "bundle.pem" {
+			continue
+		}
+		name := proxyapi.NameFromFileStem(parts[2])
 		if !seen[name] {
 			seen[name] = true
 			names = append(names, name)
@@ -199,13 +209,18 @@ func (s *Store) Names() ([]string, error) {
 	return names, nil
 }
 
-// LedgerPath is where the rate limiter keeps its ledger for this CA.
-func (s *Store) LedgerPath() string { return filepath.Join(s.root, "ratelimits", s.ca+".json") }
+// Ledger is the rate limiter's ledger for this CA.
+func (s *Store) Ledger() Blob { return Blob{kv: s.kv, key: "ratelimits/" + s.ca + ".json"} }
 
-// PresencePath is where the supervisor keeps when each name was last listed, for this CA.
+// Presence is the supervisor's record of when each name was last listed, for this CA.
+func (s *Store) Presence() Blob { return Blob{kv: s.kv, key: "presence/" + s.ca + ".json"} }
+
+// LedgerPath and PresencePath are the files behind Ledger and Presence in DATA_DIR, for tests and
+// operators' tools that read them.
+func (s *Store) LedgerPath() string   { return filepath.Join(s.root, "ratelimits", s.ca+".json") }
 func (s *Store) PresencePath() string { return filepath.Join(s.root, "presence", s.ca+".json") }
 
-func (s *Store) accountDir() string { return filepath.Join(s.root, "accounts", s.ca) }
+func (s *Store) accountKey(file string) string { return "accounts/" + s.ca + "/" + file }
 
 // Account is the stored ACME account for the configured CA.
 type Account struct {
@@ -218,14 +233,14 @@ type Account struct {
 // LoadAccount returns the stored account, or an error wrapping os.ErrNotExist.
 func (s *Store) LoadAccount() (Account, error) {
 	var a Account
-	data, err := os.ReadFile(filepath.Join(s.accountDir(), "account.json"))
+	data, err := s.kv.Get(s.accountKey("account.json"))
 	if err != nil {
 		return a, fmt.Errorf("store: load account: %w", err)
 	}
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, fmt.Errorf("store: account.json is corrupt: %w", err)
 	}
-	if a.Key, err = os.ReadFile(filepath.Join(s.accountDir(), "account.key")); err != nil {
+	if a.Key, err = s.kv.Get(s.accountKey("account.key")); err != nil {
 		return a, fmt.Errorf("store: load account key: %w", err)
 	}
 	return a, nil
@@ -233,12 +248,12 @@ func (s *Store) LoadAccount() (Account, error) {
 
 // SaveAccount stores the account; the key first, so that account.json never points at a missing key.
 func (s *Store) SaveAccount(a Account) error {
-	if err := WriteFileAtomic(filepath.Join(s.accountDir(), "account.key"), a.Key, 0o600); err != nil {
+	if err := s.kv.Put(s.accountKey("account.key"), a.Key); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(a, "", "  ")
 	if err != nil {
 		return fmt.Errorf("store: encode account: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(s.accountDir(), "account.json"), data, 0o600)
+	return s.kv.Put(s.accountKey("account.json"), data)
 }

@@ -172,10 +172,10 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.cfg.Logger.Error("could not list stored certificates; relying on discovery", "event", event.StoreListFailed, "error", err)
 	}
 	now := s.cfg.Now()
-	if s.presence, err = LoadPresence(s.cfg.Store.PresencePath(), names, now); err != nil {
+	if s.presence, err = LoadPresence(s.cfg.Store.Presence(), names, now); err != nil {
 		// Without the record every stored name counts as seen now: renewing too long beats too short.
 		s.cfg.Logger.Warn("last-seen record unreadable; every stored name counts as seen now", "event", event.PresenceCorrupt, "error", err)
-		s.presence = &Presence{path: s.cfg.Store.PresencePath(), LastSeen: map[string]time.Time{}}
+		s.presence = &Presence{blob: s.cfg.Store.Presence(), LastSeen: map[string]time.Time{}}
 		s.presence.Seen(names, now)
 	}
 	s.presence.Prune(names, now, s.cfg.RemovedGrace)

@@ -82,7 +82,7 @@ func supervised(t *testing.T, discovery *actor.Props, cfg Config) (Config, *dfps
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.Issuer, cfg.Discovery, cfg.Logger, cfg.Now = st, localCA{ca: ca, store: st}, discovery, logger, time.Now
-	cfg.Limiter = ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, LedgerPath: st.LedgerPath(),
+	cfg.Limiter = ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, Ledger: st.Ledger(),
 		Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now})
 	cfg.Uploader = uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now})

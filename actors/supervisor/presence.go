@@ -17,23 +17,23 @@ const presenceSaveEvery = 10 * time.Minute
 // Presence remembers when each name was last listed, on disk, so that a restart does not reset a
 // removed name's grace period (nor start it: a name with no record counts as seen at start).
 type Presence struct {
-	path     string
+	blob     store.Blob
 	LastSeen map[string]time.Time `json:"last_seen"`
 	saved    time.Time
 	dirty    bool
 }
 
-// LoadPresence reads path; names is everything the store holds, which counts as seen now when it
-// has no record.
-func LoadPresence(path string, names []string, now time.Time) (*Presence, error) {
-	p := &Presence{path: path, LastSeen: map[string]time.Time{}}
-	data, err := os.ReadFile(path)
+// LoadPresence reads the record; names is everything the store holds, which counts as seen now
+// when it has no record.
+func LoadPresence(blob store.Blob, names []string, now time.Time) (*Presence, error) {
+	p := &Presence{blob: blob, LastSeen: map[string]time.Time{}}
+	data, err := blob.Load()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("presence: %w", err)
 	}
 	if err == nil {
 		if err := json.Unmarshal(data, p); err != nil {
-			return nil, fmt.Errorf("presence: %s is corrupt: %w", path, err)
+			return nil, fmt.Errorf("presence: %s is corrupt: %w", blob, err)
 		}
 	}
 	for _, n := range names {
@@ -83,7 +83,7 @@ func (p *Presence) Save(now time.Time, force bool) error {
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
-	if err := store.WriteFileAtomic(p.path, data, 0o600); err != nil {
+	if err := p.blob.Save(data); err != nil {
 		return err
 	}
 	p.saved, p.dirty = now, false

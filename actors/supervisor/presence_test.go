@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 )
 
 func TestPresence(t *testing.T) {
@@ -11,7 +13,7 @@ func TestPresence(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	grace := 7 * 24 * time.Hour
 
-	p, err := LoadPresence(path, []string{"stored.example.com"}, t0)
+	p, err := LoadPresence(store.FileBlob(path), []string{"stored.example.com"}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestPresence(t *testing.T) {
 	}
 
 	// A restart keeps the clock: neither reset nor started.
-	again, err := LoadPresence(path, []string{"a.example.com", "stored.example.com"}, t0.Add(3*grace))
+	again, err := LoadPresence(store.FileBlob(path), []string{"a.example.com", "stored.example.com"}, t0.Add(3*grace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestPresence(t *testing.T) {
 	if err := again.Save(t0.Add(3*grace), false); err != nil {
 		t.Fatal(err)
 	}
-	third, err := LoadPresence(path, nil, t0.Add(3*grace))
+	third, err := LoadPresence(store.FileBlob(path), nil, t0.Add(3*grace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func TestPresence(t *testing.T) {
 		if err := again.Save(at, c.force); err != nil {
 			t.Fatal(err)
 		}
-		disk, err := LoadPresence(path, nil, at)
+		disk, err := LoadPresence(store.FileBlob(path), nil, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +82,7 @@ func TestPresence(t *testing.T) {
 	if err := again.Save(t0.Add(3*grace+presenceSaveEvery+time.Second), true); err != nil {
 		t.Fatal(err)
 	}
-	if disk, _ := LoadPresence(path, nil, t0); disk.LastSeen["d.example.com"].IsZero() {
+	if disk, _ := LoadPresence(store.FileBlob(path), nil, t0); disk.LastSeen["d.example.com"].IsZero() {
 		t.Error("a forced save was throttled")
 	}
 }

@@ -87,7 +87,7 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 	if len(recovered) == 0 {
 		return
 	}
-	rebuilt, err := bookRecovered(st.LedgerPath(), cfg, names, recovered)
+	rebuilt, err := bookRecovered(st.Ledger(), cfg, names, recovered)
 	if err != nil {
 		logger.Error("could not book the recovered certificates in the rate-limit ledger", "event", event.LedgerWriteFailed, "error", err)
 		return
@@ -97,11 +97,11 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 	}
 }
 
-// bookRecovered books each recovered certificate at its not-before time in a new ledger file,
-// before the rate limiter reads it. A ledger that survived (only the certificates were lost)
-// booked them when they were ordered, and is left as it is.
-func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+// bookRecovered books each recovered certificate at its not-before time in a new ledger, before
+// the rate limiter reads it. A ledger that survived (only the certificates were lost) booked them
+// when they were ordered, and is left as it is.
+func bookRecovered(ledgerBlob store.Blob, cfg Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
+	if _, err := ledgerBlob.Load(); !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
 	var ledger ratelimiter.Ledger
@@ -114,5 +114,5 @@ func bookRecovered(path string, cfg Config, names []string, bundles []*proxyapi.
 	if err != nil {
 		return false, err
 	}
-	return true, store.WriteFileAtomic(path, data, 0o600)
+	return true, ledgerBlob.Save(data)
 }

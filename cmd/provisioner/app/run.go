@@ -200,7 +200,7 @@ func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by LoadConfig
 	return ratelimiter.Config{
 		Table:       table.WithMargin(cfg.RateLimitMargin),
-		LedgerPath:  st.LedgerPath(),
+		Ledger:      st.Ledger(),
 		Concurrency: cfg.OrderConcurrency,
 		Lease:       orderLease,
 		Logger:      logger,

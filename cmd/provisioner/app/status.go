@@ -265,7 +265,7 @@ func loadStatus(cfg Config, now time.Time, cache *bundleCache) (StatusReport, er
 		return StatusReport{}, err
 	}
 	lastSeen := map[string]time.Time{}
-	if data, err := os.ReadFile(st.PresencePath()); err == nil {
+	if data, err := st.Presence().Load(); err == nil {
 		var p struct {
 			LastSeen map[string]time.Time `json:"last_seen"`
 		}
@@ -274,9 +274,9 @@ func loadStatus(cfg Config, now time.Time, cache *bundleCache) (StatusReport, er
 		}
 	}
 	var ledger ratelimiter.Ledger
-	if data, err := os.ReadFile(st.LedgerPath()); err == nil {
+	if data, err := st.Ledger().Load(); err == nil {
 		if err := json.Unmarshal(data, &ledger); err != nil {
-			return StatusReport{}, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.LedgerPath(), err)
+			return StatusReport{}, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.Ledger(), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return StatusReport{}, err

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// KV is where the store keeps its bytes, by key: slash-separated paths such as
+// "certificates/<ca>/<name>/bundle.pem". Everything the service persists goes through one (the
+// account, certificates, per-name state, the ledger, presence, retry requests), so the layout
+// lives in this package alone and a backend is a small thing to add: Files is DATA_DIR; a
+// replicated one sits behind the same four methods.
+type KV interface {
+	// Get returns the value, or an error wrapping fs.ErrNotExist.
+	Get(key string) ([]byte, error)
+	// Put replaces the value atomically: a reader, or a crash, sees the old value or the new one.
+	Put(key string, value []byte) error
+	// Delete removes the key; a missing key is not an error.
+	Delete(key string) error
+	// List returns the keys that start with prefix, sorted.
+	List(prefix string) ([]string, error)
+}
+
+// Files is the KV on a directory: a key is a file below root, written with WriteFileAtomic
+// (directories 0700, files 0600). Temporary files and the lock file are never listed.
+type Files struct{ Root string }
+
+func (f Files) path(key string) (string, error) {
+	clean := path.Clean("/" + key)[1:]
+	if key == "" || clean != key || strings.Contains(key, `\`) {
+		return "", fmt.Errorf("store: unsafe key %q", key)
+	}
+	return filepath.Join(f.Root, filepath.FromSlash(key)), nil
+}
+
+func (f Files) Get(key string) ([]byte, error) {
+	p, err := f.path(key)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+func (f Files) Put(key string, value []byte) error {
+	p, err := f.path(key)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(p, value, 0o600)
+}
+
+func (f Files) Delete(key string) error {
+	p, err := f.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (f Files) List(prefix string) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(f.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() || isTemp(d.Name()) || d.Name() == lockFile {
+			return nil
+		}
+		rel, err := filepath.Rel(f.Root, p)
+		if err != nil {
+			return err
+		}
+		if key := filepath.ToSlash(rel); strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Blob is one value of a KV that a single owner reads at start and rewrites whole: the rate
+// limiter's ledger, the supervisor's presence record.
+type Blob struct {
+	kv  KV
+	key string
+}
+
+// FileBlob is a Blob in the file at path (for tools and tests that hold a path).
+func FileBlob(p string) Blob { return Blob{kv: Files{Root: filepath.Dir(p)}, key: filepath.Base(p)} }
+
+// Load returns the value, or an error wrapping fs.ErrNotExist.
+func (b Blob) Load() ([]byte, error) { return b.kv.Get(b.key) }
+
+// Save replaces the value atomically.
+func (b Blob) Save(data []byte) error { return b.kv.Put(b.key, data) }
+
+// SetAside moves an unreadable value out of the way, never overwriting it in place, and says
+// where it went.
+func (b Blob) SetAside(suffix string) (string, error) {
+	data, err := b.kv.Get(b.key)
+	if err != nil {
+		return "", err
+	}
+	aside := b.key + ".corrupt-" + suffix
+	if err := b.kv.Put(aside, data); err != nil {
+		return "", err
+	}
+	return aside, b.kv.Delete(b.key)
+}
+
+// String names the value in logs.
+func (b Blob) String() string { return b.key }
