@@ -31,10 +31,18 @@ type KV interface {
 // (directories 0700, files 0600). Temporary files and the lock file are never listed.
 type Files struct{ Root string }
 
+// CheckKey refuses a key that is empty, not in its clean form (".." or "." parts, doubled or
+// trailing slashes), absolute, or holds a backslash: no backend may be led outside its space.
+func CheckKey(key string) error {
+	if key == "" || path.Clean("/" + key)[1:] != key || strings.Contains(key, `\`) {
+		return fmt.Errorf("store: unsafe key %q", key)
+	}
+	return nil
+}
+
 func (f Files) path(key string) (string, error) {
-	clean := path.Clean("/" + key)[1:]
-	if key == "" || clean != key || strings.Contains(key, `\`) {
-		return "", fmt.Errorf("store: unsafe key %q", key)
+	if err := CheckKey(key); err != nil {
+		return "", err
 	}
 	return filepath.Join(f.Root, filepath.FromSlash(key)), nil
 }

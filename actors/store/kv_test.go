@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,13 +25,6 @@ type memKV struct {
 	m  map[string][]byte
 }
 
-func (k *memKV) check(key string) error {
-	if key == "" || path.Clean("/" + key)[1:] != key {
-		return fmt.Errorf("unsafe key %q", key)
-	}
-	return nil
-}
-
 func (k *memKV) Get(key string) ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -44,7 +36,7 @@ func (k *memKV) Get(key string) ([]byte, error) {
 }
 
 func (k *memKV) Put(key string, value []byte) error {
-	if err := k.check(key); err != nil {
+	if err := store.CheckKey(key); err != nil {
 		return err
 	}
 	k.mu.Lock()
