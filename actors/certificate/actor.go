@@ -1,95 +1,21 @@
 // Package certificate is the actor that owns one name's certificate, and the plain functions that
 // decide its lifecycle (lifecycle.go: what now, what a result means; schedule.go: when a
-// certificate is due, the retry schedule, the ARI window). The actor only loads, calls those,
+// certificate is due, the retry schedule, the ARI window; permits.go: what a grant means). deps.go
+// holds what the actor depends on and the messages it sends itself; steps.go its steps. The actor only loads, calls those,
 // saves, sends and sets timers. Whatever it must keep is in the store, so a restarted instance
 // picks up exactly where the old one stopped.
 package certificate
 
 import (
-	"context"
-	"crypto/x509"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-)
-
-// Obtainer orders certificates and stores them, and asks the CA when to renew them;
-// *issuer.Issuer is the real one.
-type Obtainer interface {
-	Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bundle, error)
-	RenewalWindow(b *proxyapi.Bundle) (issuer.Window, error)
-}
-
-// Preflighter checks that a name can validate; *preflight.Checker is the real one.
-type Preflighter interface {
-	Check(ctx context.Context, name string) (preflight.Result, error)
-}
-
-// Deps is what every certificate actor shares.
-type Deps struct {
-	Store     *store.Store
-	Issuer    Obtainer
-	Preflight Preflighter // nil: no pre-flight (PREFLIGHT=false)
-	Limiter   *actor.PID
-	Uploader  *actor.PID
-	Logger    *slog.Logger
-	Now       func() time.Time
-	Jitter    Jitter // nil: RandomJitter
-	// PermitWait is how long to wait for the rate limiter's answer before asking again with the
-	// same permit (a restarted limiter has forgotten who waits); 0: a minute.
-	PermitWait time.Duration
-	// AlertAfterFailures is how many failures in a row make a name "failing" for alerts
-	// (ALERT_AFTER_FAILURES); troubles go to the actor's parent as messages.Trouble.
-	AlertAfterFailures int
-}
-
-// incarnations numbers actor instances. A restart keeps the PID, so a result sent to the old
-// instance reaches the new one; the number tells them apart.
-var incarnations atomic.Uint64
-
-// checkDue is the actor's own timer message: look at the certificate again.
-type checkDue struct{}
-
-// permitUnanswered is the actor's timer message while it waits for the rate limiter.
-type permitUnanswered struct{}
-
-// result is work done off the mailbox, stamped with the instance that started it.
-type result interface{ startedBy() uint64 }
-
-func (r checked) startedBy() uint64    { return r.from }
-func (r obtained) startedBy() uint64   { return r.from }
-func (r ariFetched) startedBy() uint64 { return r.from }
-
-// Results of work done off the mailbox.
-type (
-	checked struct {
-		from uint64
-		res  preflight.Result
-		err  error
-	}
-	obtained struct {
-		from     uint64
-		permit   string // the permit the order was placed under
-		replaced bool
-		bundle   *proxyapi.Bundle
-		err      error
-	}
-	ariFetched struct {
-		from        uint64
-		fingerprint string
-		window      issuer.Window
-		err         error
-	}
 )
 
 type certActor struct {
@@ -163,11 +89,7 @@ func (a *certActor) idle(ctx actor.Context) {
 func (a *certActor) awaitingPermit(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *messages.PermitGranted:
-		if msg.Permit != a.permit {
-			a.anyMode(ctx)
-			return
-		}
-		a.order(ctx)
+		a.granted(ctx, msg, true)
 	case *messages.PermitDeferred:
 		a.permit = ""
 		a.returnToIdle()
@@ -210,15 +132,19 @@ func (a *certActor) anyMode(ctx actor.Context) {
 	case *messages.RetryNow:
 		a.retryNow(ctx) // takes effect when the work under way is over
 	case *messages.PermitGranted:
-		if msg.Permit == a.permit && msg.Permit != "" {
-			return // the same grant again (asked twice after a timeout): already in use
-		}
-		// Granted to a request this instance no longer waits for (a previous instance's, or one
-		// it gave up): give the slot and the booking back at once rather than hold them until the
-		// lease runs out. The permit says which; an order in use is never ended by this.
-		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Permit: msg.Permit, Outcome: messages.OutcomeNotOrdered})
+		a.granted(ctx, msg, false)
 	case obtained:
 		a.adopt(ctx, msg) // the work under way ends in a look of its own
+	}
+}
+
+// granted acts on a grant as ReadGrant reads it; waiting: the actor waits for a permit.
+func (a *certActor) granted(ctx actor.Context, msg *messages.PermitGranted, waiting bool) {
+	switch ReadGrant(msg.Permit, a.permit, waiting) {
+	case OrderNow:
+		a.order(ctx)
+	case GiveBack:
+		ctx.Send(a.deps.Limiter, &messages.OrderFinished{Name: a.name, Permit: msg.Permit, Outcome: messages.OutcomeNotOrdered})
 	}
 }
 

@@ -74,9 +74,17 @@ func (f Files) Delete(key string) error {
 	return nil
 }
 
+// List walks only the directory the prefix names ("retry-now/" walks retry-now/, not every
+// certificate): retry requests are listed at every discovery poll.
 func (f Files) List(prefix string) ([]string, error) {
+	dir := path.Dir(prefix + "x") // "certificates/ca/" -> "certificates/ca"; "" -> "."
+	if dir != "." {
+		if err := CheckKey(dir); err != nil {
+			return nil, err
+		}
+	}
 	var keys []string
-	err := filepath.WalkDir(f.Root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(f.Root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil

@@ -5,7 +5,6 @@ package uploader
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,63 +16,6 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
-
-// DFP is the part of the DFP client the uploader uses; *proxyapi.Client is the real one.
-type DFP interface {
-	PutCert(ctx context.Context, certName string, pem []byte, distribute bool) error
-	Certs(ctx context.Context) ([]proxyapi.Cert, error)
-}
-
-// Config tunes the uploader.
-type Config struct {
-	DFP        DFP
-	Distribute bool
-	// DistributeRetry is how long uploads go to one replica after DFP refused to distribute,
-	// before distribution is tried again (0: an hour).
-	DistributeRetry time.Duration
-	// ReconcileInterval is how often DFP's certificates are compared with the newest known ones.
-	ReconcileInterval time.Duration
-	// ServeCheckAddr is the proxy's TLS address (host:443) where each upload is checked to be
-	// served; "" turns the check off.
-	ServeCheckAddr string
-	// ServeCheckDelay lets HAProxy finish its reload (about 0.6 s) before an upload is checked.
-	ServeCheckDelay time.Duration
-	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
-	// compare them all (the others arrive meanwhile); 0: a second.
-	SettleDelay time.Duration
-	// Verdicts, when set, gets each serve check's verdict (for /metrics).
-	Verdicts   *Verdicts
-	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
-	MinBackoff time.Duration
-	MaxBackoff time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
-}
-
-// uploaded is the result of one PUT, sent back by the goroutine that made it.
-type uploaded struct {
-	name       string
-	bundle     *proxyapi.Bundle
-	distribute bool
-	err        error
-}
-
-// retry is the timer message that ends a backoff.
-type retry struct{}
-
-// reconcileTick is the timer message that starts a reconciliation.
-type reconcileTick struct{}
-
-// compareStored is the timer message that compares the stored certificates learned since the last
-// comparison with DFP's list.
-type compareStored struct{}
-
-// listed is DFP's certificate list, fetched for a reconciliation.
-type listed struct {
-	certs   []proxyapi.Cert
-	err     error
-	askedAt time.Time // an upload that ended after this is not in the list
-}
 
 type uploaderActor struct {
 	cfg          Config
@@ -177,10 +119,6 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	now := u.cfg.Now()
 	if res.err != nil {
 		metrics.Reconciliations.WithLabelValues("failed").Inc()
-	} else {
-		metrics.Reconciliations.WithLabelValues("ok").Inc()
-	}
-	if res.err != nil {
 		u.listFailures++
 		decision, wait := AfterListFailure(res.err, u.queue.Unverified() > 0, u.listFailures, u.cfg.MinBackoff, u.cfg.MaxBackoff, u.cfg.ReconcileInterval)
 		msg := "could not list DFP's certificates; will compare again"
@@ -197,6 +135,7 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		}
 		return
 	}
+	metrics.Reconciliations.WithLabelValues("ok").Inc()
 	u.listFailures = 0
 	u.queue.Verified()
 	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), now)
@@ -261,13 +200,6 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	switch {
 	case res.err == nil:
 		metrics.Uploads.WithLabelValues("ok").Inc()
-	case change == DistributionOff:
-		metrics.Uploads.WithLabelValues("distribute_refused").Inc()
-	default:
-		metrics.Uploads.WithLabelValues("failed").Inc()
-	}
-	switch {
-	case res.err == nil:
 		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.name),
 			"not_after", res.bundle.Leaf.NotAfter, "distribute", res.distribute)
 		if u.cfg.ServeCheckAddr != "" {
@@ -279,9 +211,11 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 			log.Info("DFP distributes again; uploads reach every replica", "event", event.DistributeRestored)
 		}
 	case change == DistributionOff:
+		metrics.Uploads.WithLabelValues("distribute_refused").Inc()
 		log.Warn("DFP cannot distribute (not in Swarm?); uploading to this replica only until retry_at",
 			"event", event.DistributeDisabled, "error", res.err, "retry_at", u.distribution.OffUntil)
 	default:
+		metrics.Uploads.WithLabelValues("failed").Inc()
 		retryAt := u.queue.Failed(res.name, u.cfg.Now())
 		log.Warn("upload to DFP failed; will retry", "event", event.UploadFailed, "error", res.err,
 			"retry_at", retryAt, "queued", u.queue.Len())

@@ -56,6 +56,16 @@ func Run(t *testing.T, fresh func(t *testing.T) store.KV) {
 		if want := []string{"retry-now/a.test", "retry-now/b.test"}; err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("List(retry-now/) = %v, %v; want %v", got, err, want)
 		}
+		got, err = kv.List("retry-now")
+		if want := []string{"retry-now-not/x", "retry-now/a.test", "retry-now/b.test"}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("List(retry-now) = %v, %v; want %v", got, err, want)
+		}
+		if got, err = kv.List(""); err != nil || len(got) != len(keys) {
+			t.Fatalf("List of everything = %v, %v; want %d keys", got, err, len(keys))
+		}
+		if got, err = kv.List("../"); err == nil && len(got) != 0 {
+			t.Fatalf("List(../) = %v: a prefix led outside the KV", got)
+		}
 	})
 	t.Run("unsafe keys", func(t *testing.T) {
 		kv := fresh(t)

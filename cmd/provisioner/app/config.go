@@ -316,11 +316,17 @@ func hostPortVar(env func(string) string, name, def, example string, needHost bo
 	if v == "" {
 		return def, nil
 	}
-	host, port, err := net.SplitHostPort(v)
-	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 || (needHost && host == "") {
+	if !validHostPort(v, needHost) {
 		return def, &ConfigError{name, fmt.Sprintf("%q is not host:port with a port from 1 to 65535 (e.g. %s)", v, example)}
 	}
 	return v, nil
+}
+
+// validHostPort says whether v is host:port with a port from 1 to 65535 (and a host, if needHost).
+func validHostPort(v string, needHost bool) bool {
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	return err == nil && perr == nil && n >= 1 && n <= 65535 && (!needHost || host != "")
 }
 
 // parseDuration is time.ParseDuration plus whole days ("7d"), the unit grace periods come in.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,8 +43,7 @@ func (c *Config) loadReach(env func(string) string) error {
 			if _, _, err := net.SplitHostPort(r); err != nil {
 				r = net.JoinHostPort(r, "53")
 			}
-			host, port, err := net.SplitHostPort(r)
-			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 || host == "" || strings.ContainsAny(host, "/ ") {
+			if !validHostPort(r, true) || strings.ContainsAny(r, "/ ") {
 				return &ConfigError{"DNS_RESOLVERS", fmt.Sprintf("%q is not a comma list of host or host:port (e.g. 1.1.1.1:53,8.8.8.8)", v)}
 			}
 			c.DNSResolvers = append(c.DNSResolvers, r)

@@ -1,0 +1,68 @@
+package uploader
+
+// What the uploader depends on, its configuration, and the messages it sends itself.
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+)
+
+// DFP is the part of the DFP client the uploader uses; *proxyapi.Client is the real one.
+type DFP interface {
+	PutCert(ctx context.Context, certName string, pem []byte, distribute bool) error
+	Certs(ctx context.Context) ([]proxyapi.Cert, error)
+}
+
+// Config tunes the uploader.
+type Config struct {
+	DFP        DFP
+	Distribute bool
+	// DistributeRetry is how long uploads go to one replica after DFP refused to distribute,
+	// before distribution is tried again (0: an hour).
+	DistributeRetry time.Duration
+	// ReconcileInterval is how often DFP's certificates are compared with the newest known ones.
+	ReconcileInterval time.Duration
+	// ServeCheckAddr is the proxy's TLS address (host:443) where each upload is checked to be
+	// served; "" turns the check off.
+	ServeCheckAddr string
+	// ServeCheckDelay lets HAProxy finish its reload (about 0.6 s) before an upload is checked.
+	ServeCheckDelay time.Duration
+	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
+	// compare them all (the others arrive meanwhile); 0: a second.
+	SettleDelay time.Duration
+	// Verdicts, when set, gets each serve check's verdict (for /metrics).
+	Verdicts   *Verdicts
+	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// uploaded is the result of one PUT, sent back by the goroutine that made it.
+type uploaded struct {
+	name       string
+	bundle     *proxyapi.Bundle
+	distribute bool
+	err        error
+}
+
+// retry is the timer message that ends a backoff.
+type retry struct{}
+
+// reconcileTick is the timer message that starts a reconciliation.
+type reconcileTick struct{}
+
+// compareStored is the timer message that compares the stored certificates learned since the last
+// comparison with DFP's list.
+type compareStored struct{}
+
+// listed is DFP's certificate list, fetched for a reconciliation.
+type listed struct {
+	certs   []proxyapi.Cert
+	err     error
+	askedAt time.Time // an upload that ended after this is not in the list
+}
