@@ -117,7 +117,7 @@ func replaceBehindTheServicesBack(t *testing.T, w *World, name string) {
 	iss := issuer.New(issuer.Config{
 		DirectoryURL: w.CA.DirectoryURL, KeyType: certcrypto.EC256, Profile: "short",
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.CA.Roots}},
-		HTTP01:    webroot.Provider{Tokens: webroot.NewTokens()}, // authorizations are reused
+		HTTP01:    webroot.Provider{Answers: webroot.NewTokens()}, // authorizations are reused
 		Store:     other, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if _, err := iss.Obtain(name, old.Leaf); err != nil {

@@ -20,7 +20,7 @@ const maxTokenLen = 256
 // Handler answers GET and HEAD for known tokens under PathPrefix, for any Host, and 404 for
 // everything else. DFP routes every host's challenge path here, and redirected hosts arrive with
 // the primary host's name, so the Host header is deliberately ignored.
-func Handler(tokens *Tokens) http.Handler {
+func Handler(tokens Answers) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -67,7 +67,7 @@ type Server struct {
 }
 
 // Listen binds addr and starts serving tokens in the background.
-func Listen(addr string, tokens *Tokens, logger *slog.Logger) (*Server, error) {
+func Listen(addr string, tokens Answers, logger *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("challenge responder: listen on %s: %w", addr, err)

@@ -53,7 +53,7 @@ func TestHandler(t *testing.T) {
 
 func TestTokensAreCountedAcrossOrders(t *testing.T) {
 	tokens := NewTokens()
-	p := Provider{Tokens: tokens}
+	p := Provider{Answers: tokens}
 	if err := p.Present("a.example.com", token, "ka"); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,18 @@ import (
 	"sync"
 )
 
+// Answers is where challenges are published and where the responder looks them up: the process's
+// own Tokens, or (STORE=etcd) answers shared by every replica.
+type Answers interface {
+	// Publish makes token answer keyAuth until a matching Withdraw; when it returns without an
+	// error, every responder that serves these answers can answer.
+	Publish(token, keyAuth string) error
+	Withdraw(token string)
+	Get(token string) (string, bool)
+}
+
+var _ Answers = (*Tokens)(nil)
+
 // Tokens maps ACME challenge tokens to key authorisations. It is safe for concurrent use.
 type Tokens struct {
 	mu sync.RWMutex
@@ -49,6 +61,15 @@ func (t *Tokens) Remove(token string) {
 	}
 	t.byToken[token] = e
 }
+
+// Publish is Put, for Answers.
+func (t *Tokens) Publish(token, keyAuth string) error {
+	t.Put(token, keyAuth)
+	return nil
+}
+
+// Withdraw is Remove, for Answers.
+func (t *Tokens) Withdraw(token string) { t.Remove(token) }
 
 // Get returns the key authorisation for token.
 func (t *Tokens) Get(token string) (string, bool) {

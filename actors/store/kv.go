@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // KV is where the store keeps its bytes, by key: slash-separated paths such as
@@ -110,21 +111,65 @@ func (f Files) List(prefix string) ([]string, error) {
 	return keys, nil
 }
 
+// Versioned is a KV that can refuse a write when the value changed since it was read. etcd is
+// one: a transaction on the key's revision, so that two writers of the ledger can never interleave
+// whole-value writes, the later one silently dropping the other's bookings.
+type Versioned interface {
+	// GetVersion is Get with the value's version; a missing key is fs.ErrNotExist and version 0.
+	GetVersion(key string) ([]byte, int64, error)
+	// PutIfVersion writes only if the key is still at version (0: still missing), and returns the
+	// new version; otherwise an error wrapping ErrChanged.
+	PutIfVersion(key string, value []byte, version int64) (int64, error)
+}
+
+// ErrChanged is a conditional write refused because another writer changed the value.
+var ErrChanged = errors.New("changed by another writer since it was read")
+
 // Blob is one value of a KV that a single owner reads at start and rewrites whole: the rate
-// limiter's ledger, the supervisor's presence record.
+// limiter's ledger, the supervisor's presence record. On a Versioned KV each Save is conditional
+// on the version the last Load or Save saw.
 type Blob struct {
 	kv  KV
 	key string
+	// version is shared by the Blob's copies; -1 until a Load on a Versioned KV.
+	version *atomic.Int64
+}
+
+func newBlob(kv KV, key string) Blob {
+	b := Blob{kv: kv, key: key, version: &atomic.Int64{}}
+	b.version.Store(-1)
+	return b
 }
 
 // FileBlob is a Blob in the file at path (for tools and tests that hold a path).
-func FileBlob(p string) Blob { return Blob{kv: Files{Root: filepath.Dir(p)}, key: filepath.Base(p)} }
+func FileBlob(p string) Blob { return newBlob(Files{Root: filepath.Dir(p)}, filepath.Base(p)) }
 
 // Load returns the value, or an error wrapping fs.ErrNotExist.
-func (b Blob) Load() ([]byte, error) { return b.kv.Get(b.key) }
+func (b Blob) Load() ([]byte, error) {
+	v, ok := b.kv.(Versioned)
+	if !ok {
+		return b.kv.Get(b.key)
+	}
+	data, version, err := v.GetVersion(b.key)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		b.version.Store(version)
+	}
+	return data, err
+}
 
-// Save replaces the value atomically.
-func (b Blob) Save(data []byte) error { return b.kv.Put(b.key, data) }
+// Save replaces the value atomically; on a Versioned KV, only if nobody else wrote it since.
+func (b Blob) Save(data []byte) error {
+	v, ok := b.kv.(Versioned)
+	if !ok || b.version.Load() < 0 {
+		return b.kv.Put(b.key, data)
+	}
+	version, err := v.PutIfVersion(b.key, data, b.version.Load())
+	if err != nil {
+		return err
+	}
+	b.version.Store(version)
+	return nil
+}
 
 // SetAside moves an unreadable value out of the way, never overwriting it in place, and says
 // where it went.

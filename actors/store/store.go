@@ -210,10 +210,10 @@ func (s *Store) Names() ([]string, error) {
 }
 
 // Ledger is the rate limiter's ledger for this CA.
-func (s *Store) Ledger() Blob { return Blob{kv: s.kv, key: "ratelimits/" + s.ca + ".json"} }
+func (s *Store) Ledger() Blob { return newBlob(s.kv, "ratelimits/"+s.ca+".json") }
 
 // Presence is the supervisor's record of when each name was last listed, for this CA.
-func (s *Store) Presence() Blob { return Blob{kv: s.kv, key: "presence/" + s.ca + ".json"} }
+func (s *Store) Presence() Blob { return newBlob(s.kv, "presence/"+s.ca+".json") }
 
 // LedgerPath and PresencePath are the files behind Ledger and Presence in DATA_DIR, for tests and
 // operators' tools that read them.

@@ -34,7 +34,7 @@ type Checker struct {
 	Resolver *net.Resolver
 	// ProxyAddr is host:port where the proxy serves HTTP (port 80 in production).
 	ProxyAddr string
-	Tokens    *webroot.Tokens
+	Tokens    webroot.Answers
 	Timeout   time.Duration
 	// Slots bounds the checks in flight (nil: no bound). At a start every name checks at once, and
 	// ten thousand probes at once would be a denial of service on the proxy and the resolver.
@@ -117,8 +117,10 @@ func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
 		}
 	}
 	token, keyAuth := randomToken(), randomToken()
-	c.Tokens.Put(token, keyAuth)
-	defer c.Tokens.Remove(token)
+	if err := c.Tokens.Publish(token, keyAuth); err != nil {
+		return res, fmt.Errorf("preflight for %s: publish the probe's answer: %w", name, err)
+	}
+	defer c.Tokens.Withdraw(token)
 	if c.HTTPPort > 0 {
 		switch err := c.caRoute(ctx, name, addrs, token, keyAuth); {
 		case err == nil:

@@ -1,10 +1,11 @@
-// Package etcdkv is the store's KV on etcd: every value under one prefix, for replicas on several
-// nodes that share their state (issue 9; STORE=etcd is not wired yet). A Put is one etcd write,
-// atomic as the KV requires.
+// Package etcdkv is the store's KV on etcd (STORE=etcd): every value under one prefix, shared by
+// replicas on several nodes; the election that picks the one replica that writes; and the HTTP-01
+// answers every replica serves. A Put is one etcd write, atomic as the KV requires.
 package etcdkv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -21,9 +22,65 @@ type KV struct {
 	Prefix string
 	// Timeout bounds each request; the KV's callers have no context of their own.
 	Timeout time.Duration
+	// Fence, when set, makes every write conditional on this replica still leading: a replica
+	// whose session lapsed can write nothing, whatever it was doing when it lapsed.
+	Fence *Fence
 }
 
-var _ store.KV = (*KV)(nil)
+var (
+	_ store.KV        = (*KV)(nil)
+	_ store.Versioned = (*KV)(nil)
+)
+
+// ErrNotLeader is a write refused because the replica no longer leads.
+var ErrNotLeader = errors.New("this replica no longer leads (its etcd session lapsed)")
+
+// Fence is a term of leadership as etcd sees it: the election key this replica campaigned with,
+// at the revision it was created. The key goes when the session's lease lapses, and no later
+// leader's key has that revision.
+type Fence struct {
+	Key string
+	Rev int64
+}
+
+func (k *KV) guards() []clientv3.Cmp {
+	if k.Fence == nil {
+		return nil
+	}
+	return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k.Fence.Key), "=", k.Fence.Rev)}
+}
+
+// write runs op if every guard holds; a failed guard is ErrNotLeader, or ErrChanged when the
+// fence still holds and it was the value that moved.
+func (k *KV) write(key string, op clientv3.Op, extra ...clientv3.Cmp) (*clientv3.TxnResponse, error) {
+	ctx, cancel := k.ctx()
+	defer cancel()
+	guards := append(k.guards(), extra...)
+	if len(guards) == 0 {
+		resp, err := k.Client.Do(ctx, op)
+		if err != nil {
+			return nil, fmt.Errorf("etcd: write %s: %w", key, err)
+		}
+		return resp.Txn(), nil
+	}
+	resp, err := k.Client.Txn(ctx).If(guards...).Then(op).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("etcd: write %s: %w", key, err)
+	}
+	if resp.Succeeded {
+		return resp, nil
+	}
+	if len(extra) > 0 && k.Fence != nil {
+		// Which guard failed: a second read rather than a nested transaction, on the rare path.
+		if got, err := k.Client.Get(ctx, k.Fence.Key); err == nil && len(got.Kvs) == 1 && got.Kvs[0].CreateRevision == k.Fence.Rev {
+			return nil, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
+		}
+	}
+	if k.Fence != nil {
+		return nil, fmt.Errorf("etcd: write %s: %w", key, ErrNotLeader)
+	}
+	return nil, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
+}
 
 func (k *KV) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), k.Timeout)
@@ -49,24 +106,46 @@ func (k *KV) Put(key string, value []byte) error {
 	if err := store.CheckKey(key); err != nil {
 		return err
 	}
-	ctx, cancel := k.ctx()
-	defer cancel()
-	if _, err := k.Client.Put(ctx, k.Prefix+key, string(value)); err != nil {
-		return fmt.Errorf("etcd: put %s: %w", key, err)
-	}
-	return nil
+	_, err := k.write(key, clientv3.OpPut(k.Prefix+key, string(value)))
+	return err
 }
 
 func (k *KV) Delete(key string) error {
 	if err := store.CheckKey(key); err != nil {
 		return err
 	}
+	_, err := k.write(key, clientv3.OpDelete(k.Prefix+key))
+	return err
+}
+
+// GetVersion is Get with the key's modification revision as its version.
+func (k *KV) GetVersion(key string) ([]byte, int64, error) {
+	if err := store.CheckKey(key); err != nil {
+		return nil, 0, err
+	}
 	ctx, cancel := k.ctx()
 	defer cancel()
-	if _, err := k.Client.Delete(ctx, k.Prefix+key); err != nil {
-		return fmt.Errorf("etcd: delete %s: %w", key, err)
+	resp, err := k.Client.Get(ctx, k.Prefix+key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("etcd: get %s: %w", key, err)
 	}
-	return nil
+	if len(resp.Kvs) == 0 {
+		return nil, 0, fmt.Errorf("etcd: %s: %w", key, fs.ErrNotExist)
+	}
+	return resp.Kvs[0].Value, resp.Kvs[0].ModRevision, nil
+}
+
+// PutIfVersion writes in one transaction on the key's modification revision (0: missing).
+func (k *KV) PutIfVersion(key string, value []byte, version int64) (int64, error) {
+	if err := store.CheckKey(key); err != nil {
+		return 0, err
+	}
+	resp, err := k.write(key, clientv3.OpPut(k.Prefix+key, string(value)),
+		clientv3.Compare(clientv3.ModRevision(k.Prefix+key), "=", version))
+	if err != nil {
+		return 0, err
+	}
+	return resp.Header.Revision, nil
 }
 
 func (k *KV) List(prefix string) ([]string, error) {

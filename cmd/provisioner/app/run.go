@@ -106,7 +106,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		KeyType:        cfg.KeyType,
 		Transport:      wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)}),
 		UserAgent:      "dfp-letsencrypt/" + Version,
-		HTTP01:         webroot.Provider{Tokens: tokens},
+		HTTP01:         webroot.Provider{Answers: tokens},
 		Store:          st,
 		Logger:         logger,
 		Profile:        cfg.Profile,
