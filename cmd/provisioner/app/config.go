@@ -68,6 +68,10 @@ type Config struct {
 	EABKeyID                 string        // ACME_EAB_KID (or _FILE)
 	EABHMAC                  string        // ACME_EAB_HMAC (or _FILE), base64url without padding
 
+	// Where state is kept (config_store.go).
+	Store string     // STORE: file (DATA_DIR) or etcd
+	Etcd  EtcdConfig // ETCD_*, with STORE=etcd
+
 	// DNS01Provider is built by the command from DNS_PROVIDER (lego reads the provider's own
 	// variables then), so that only the binary links every provider's SDK.
 	DNS01Provider challenge.Provider
@@ -232,6 +236,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if err := c.loadReach(env); err != nil {
+		return c, err
+	}
+	if err := c.loadStore(env); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -119,6 +119,15 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ACME_EAB_KID":                {"ACME_EAB_KID": "kid-1"}, // without the key
 		"ACME_EAB_HMAC":               {"ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC": "not base64url!"},
 		"ACME_EAB_HMAC_FILE":          {"ACME_EAB_KID": "kid-1", "ACME_EAB_HMAC_FILE": "/nonexistent/hmac"},
+		"STORE":                       {"STORE": "consul"},
+		"ETCD_ENDPOINTS":              {"STORE": "etcd"}, // required
+		"ETCD_PREFIX":                 {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_PREFIX": "dfp"},
+		"ETCD_LEASE_TTL":              {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_LEASE_TTL": "500ms"},
+		"ETCD_CA_FILE":                {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_CA_FILE": "/nonexistent/ca.pem"},
+		"ETCD_CERT_FILE":              {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_CERT_FILE": "/run/secrets/cert"},
+		"ETCD_KEY_FILE":               {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_KEY_FILE": "/run/secrets/key"},
+		"ETCD_USERNAME":               {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_USERNAME": "dfp"},
+		"ETCD_PASSWORD_FILE":          {"STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_USERNAME": "dfp", "ETCD_PASSWORD_FILE": "/nonexistent"},
 	}
 	for variable, vars := range cases {
 		if variable != "PROXY_ADDRESS" {
@@ -234,6 +243,41 @@ func TestDNS01AndEABValues(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "secret-value") {
 		t.Errorf("a bad HMAC key: %v; want an error that does not show it", err)
 	}
+}
+
+func TestStoreValues(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy"})
+	if err != nil || c.Store != "file" || c.Etcd.Endpoints != nil {
+		t.Fatalf("default store = %q %+v, %v", c.Store, c.Etcd, err)
+	}
+	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd1:2379, http://etcd2:2379,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Etcd.Endpoints, []string{"etcd1:2379", "http://etcd2:2379"}) || c.Etcd.Prefix != "/dfp-letsencrypt/" ||
+		c.Etcd.LeaseTTL != 10*time.Second || c.Etcd.TLS != nil {
+		t.Errorf("etcd defaults: %+v", c.Etcd)
+	}
+	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "https://etcd:2379",
+		"ETCD_PREFIX": "/swarm/certs/", "ETCD_LEASE_TTL": "15s", "ETCD_USERNAME": "dfp", "ETCD_PASSWORD": "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Etcd.TLS == nil || c.Etcd.Prefix != "/swarm/certs/" || c.Etcd.LeaseTTL != 15*time.Second || c.Etcd.Username != "dfp" || c.Etcd.Password != "pw" {
+		t.Errorf("etcd values: %+v", c.Etcd)
+	}
+	for _, bad := range []map[string]string{
+		{"ETCD_ENDPOINTS": "etcd:2379"}, // without STORE=etcd
+		{"STORE": "etcd", "ETCD_ENDPOINTS": "etcd"},
+		{"STORE": "etcd", "ETCD_ENDPOINTS": "unix:///run/etcd.sock"},
+		{"STORE": "etcd", "ETCD_ENDPOINTS": "http://user:pw@etcd:2379"},
+	} {
+		bad["PROXY_ADDRESS"] = "proxy"
+		_, err := load(bad)
+		assertVar(t, err, "ETCD_ENDPOINTS")
+	}
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_LEASE_TTL": "2500ms"})
+	assertVar(t, err, "ETCD_LEASE_TTL")
 }
 
 func TestLimitsAndPreflightDefaults(t *testing.T) {
