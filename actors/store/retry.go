@@ -14,11 +14,14 @@ const retryDir = "retry-now"
 
 // RequestRetry asks the running service to retry name now (see TakeRetryRequests). It is what
 // "provisioner retry-now NAME" does inside the container, which has no shell.
-func RequestRetry(root, name string) error {
+func RequestRetry(root, name string) error { return OpenKV(Files{Root: root}, "").RequestRetry(name) }
+
+// RequestRetry asks the running service, wherever it keeps its state, to retry name now.
+func (s *Store) RequestRetry(name string) error {
 	if name == "" || filepath.Base(name) != name || name == "." || name == ".." {
 		return fmt.Errorf("retry-now: %q is not a name", name)
 	}
-	return WriteFileAtomic(filepath.Join(root, retryDir, proxyapi.FileStem(name)), nil, 0o600)
+	return s.kv.Put(retryDir+"/"+proxyapi.FileStem(name), nil)
 }
 
 // TakeRetryRequests returns the names asked to be retried since the last call, and forgets them.

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -62,7 +61,7 @@ func main() {
 //
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
 //	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
-//	provisioner status [--json]     every name's state and the rate limits' plan, from DATA_DIR alone
+//	provisioner status [--json]     every name's state and the rate limits' plan, from the store alone (DATA_DIR or etcd)
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
 		if err := app.HealthCheck(context.Background(), os.Getenv); err != nil {
@@ -78,14 +77,21 @@ func command(name string, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json]]")
 		return 2
 	}
-	dataDir := os.Getenv("DATA_DIR")
-	if dataDir == "" {
-		dataDir = "/etc/letsencrypt"
+	cfg, err := commandConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
+	st, closeStore, err := app.OpenStore(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "retry-now:", err)
+		return 1
+	}
+	defer closeStore()
 	for _, arg := range args {
 		n, err := proxyapi.NormaliseHost(arg, true)
 		if err == nil {
-			err = store.RequestRetry(dataDir, n)
+			err = st.RequestRetry(n)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -96,15 +102,20 @@ func command(name string, args []string) int {
 	return 0
 }
 
-// status prints what DATA_DIR says, reading the same variables as the service (DFP's address is
-// not needed: it asks nobody).
-func status(asJSON bool) int {
-	cfg, err := app.LoadConfig(func(k string) string {
+// commandConfig reads the same variables as the service; DFP's address is not needed by a
+// command, which asks nobody but the store.
+func commandConfig() (app.Config, error) {
+	return app.LoadConfig(func(k string) string {
 		if v := os.Getenv(k); v != "" || k != "PROXY_ADDRESS" {
 			return v
 		}
-		return "unused-by-status"
+		return "unused-by-commands"
 	})
+}
+
+// status prints what the store says.
+func status(asJSON bool) int {
+	cfg, err := commandConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 )
 
@@ -14,6 +15,7 @@ import (
 // /metrics and status never disagree. A removed name has no series.
 type stateCollector struct {
 	cfg      Config
+	store    *store.Store
 	verdicts *uploader.Verdicts // nil: every name counts as served
 	cache    *bundleCache
 	logger   *slog.Logger
@@ -45,7 +47,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
-	report, err := loadStatus(c.cfg, c.now(), c.cache)
+	report, err := loadStatus(c.store, c.cfg, c.now(), c.cache)
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return

@@ -46,7 +46,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stateCollector{cfg: cfg, cache: &bundleCache{}, now: time.Now})
+	reg.MustRegister(stateCollector{cfg: cfg, store: st, cache: &bundleCache{}, now: time.Now})
 	var size int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

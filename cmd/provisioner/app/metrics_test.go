@@ -54,7 +54,7 @@ func TestStateCollector(t *testing.T) {
 	verdicts := uploader.NewVerdicts()
 	verdicts.Record("unserved.test", true)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stateCollector{cfg: cfg, verdicts: verdicts, now: time.Now})
+	reg.MustRegister(stateCollector{cfg: cfg, store: st, verdicts: verdicts, now: time.Now})
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -33,6 +34,7 @@ type opsServer struct {
 // opsDeps is what the internal port looks at.
 type opsDeps struct {
 	cfg        Config
+	store      *store.Store
 	verdicts   *uploader.Verdicts
 	root       *actor.RootContext
 	supervisor *actor.PID
@@ -53,7 +55,7 @@ func listenOps(addr string, d opsDeps) (*opsServer, error) {
 	mux.Handle("/notify/create", notifyHandler(d.root, d.supervisor, d.logger, true))
 	mux.Handle("/notify/remove", notifyHandler(d.root, d.supervisor, d.logger, false))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
-	state.MustRegister(stateCollector{cfg: d.cfg, verdicts: d.verdicts, cache: &bundleCache{}, logger: d.logger, now: time.Now})
+	state.MustRegister(stateCollector{cfg: d.cfg, store: d.store, verdicts: d.verdicts, cache: &bundleCache{}, logger: d.logger, now: time.Now})
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

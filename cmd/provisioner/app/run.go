@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +73,9 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		return &ConfigError{"DNS_PROVIDER", "set, but no provider was built for it"}
 	}
 	routeLegoLogs(logger)
+	if cfg.Store == "etcd" {
+		return runReplicated(ctx, cfg, logger, faults)
+	}
 	lock, err := holdDataDir(ctx, cfg.DataDir, cfg.MetricsAddr, logger)
 	if err != nil || lock == nil {
 		return err // nil: stopped while standing by
@@ -89,24 +94,62 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		logger.Warn("DATA_DIR "+problem+": certificates, account and rate limits are lost with the container, and "+
 			"every new container issues again; mount a named volume at DATA_DIR", "event", event.DataDirNotPersistent, "data_dir", cfg.DataDir)
 	}
-	if cfg.Email == "" {
-		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", event.NoContactEmail)
-	}
-
 	tokens := webroot.NewTokens()
-	responder, err := webroot.Listen(cfg.ChallengeAddr, tokens, logger)
+	responder, err := listenResponder(cfg, tokens, logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("challenge responder listening", "event", event.ResponderStarted, "addr", responder.Addr().String())
+	err = lead(ctx, leading{cfg: cfg, logger: logger, faults: faults, store: st, answers: tokens, responder: responder.Addr().String()})
+	return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+}
 
+func listenResponder(cfg Config, answers webroot.Answers, logger *slog.Logger) (*webroot.Server, error) {
+	responder, err := webroot.Listen(cfg.ChallengeAddr, answers, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("challenge responder listening", "event", event.ResponderStarted, "addr", responder.Addr().String())
+	return responder, nil
+}
+
+// responderReserve is the part of SHUTDOWN_TIMEOUT kept for the responder's own stop.
+func responderReserve(cfg Config) time.Duration { return min(time.Second, cfg.ShutdownTimeout/4) }
+
+// stopResponder stops the responder last: an order in flight may still be asked for its challenge.
+func stopResponder(responder *webroot.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return responder.Shutdown(ctx)
+}
+
+// leading is what one term of work needs: with STORE=file the whole run, with STORE=etcd each
+// time this replica leads.
+type leading struct {
+	cfg       Config
+	logger    *slog.Logger
+	faults    Faults
+	store     *store.Store
+	answers   webroot.Answers
+	responder string // its address, for /healthz
+	// term, when set, is closed when this replica stops leading: from then on no request reaches
+	// the CA or DFP.
+	term <-chan struct{}
+}
+
+// lead runs discovery, ordering, renewal and uploads until ctx is done, then stops the actors and
+// lets orders in flight store their result.
+func lead(ctx context.Context, l leading) error {
+	cfg, logger, faults, st := l.cfg, l.logger, l.faults, l.store
+	if cfg.Email == "" {
+		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", event.NoContactEmail)
+	}
 	iss := issuer.New(issuer.Config{
 		DirectoryURL:   cfg.DirectoryURL,
 		Email:          cfg.Email,
 		KeyType:        cfg.KeyType,
-		Transport:      wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)}),
+		Transport:      whileLeading(l.term, wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)})),
 		UserAgent:      "dfp-letsencrypt/" + Version,
-		HTTP01:         webroot.Provider{Answers: tokens},
+		HTTP01:         webroot.Provider{Answers: l.answers},
 		Store:          st,
 		Logger:         logger,
 		Profile:        cfg.Profile,
@@ -115,12 +158,11 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 		EAB:            issuer.EAB{KeyID: cfg.EABKeyID, HMAC: cfg.EABHMAC},
 	})
 	if err := prepareAccount(ctx, iss, logger); err != nil {
-		_ = responder.Shutdown(context.Background())
 		return err
 	}
-	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, wrap(faults.DFP, proxyapi.Transport())).
+	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, whileLeading(l.term, wrap(faults.DFP, proxyapi.Transport()))).
 		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
-	pf := preflightChecker(cfg, tokens)
+	pf := preflightChecker(cfg, l.answers)
 	if faults.Preflight != nil && pf != nil {
 		pf = faults.Preflight(pf)
 	}
@@ -156,29 +198,34 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	guarded := system.Root.WithGuardian(actor.NewExponentialBackoffStrategy(10*time.Minute, time.Second))
 	supPID, err := guarded.SpawnNamed(sup, "supervisor")
 	if err != nil {
-		_ = responder.Shutdown(context.Background())
 		return fmt.Errorf("start actors: %w", err)
 	}
 	if faults.System != nil {
 		faults.System(system)
 	}
-	var ops *opsServer
+	stopping := stopping{system: system, supervisor: supPID, issuer: iss, store: st, timeout: cfg.ShutdownTimeout, logger: logger}
 	if cfg.MetricsAddr != "" {
-		deps := opsDeps{cfg: cfg, verdicts: verdicts, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
-			responder: responder.Addr().String(), answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
-		if ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
-			_ = stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder,
-				timeout: cfg.ShutdownTimeout, logger: logger})
+		deps := opsDeps{cfg: cfg, store: st, verdicts: verdicts, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+			responder: l.responder, answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
+		if stopping.ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
+			_ = stop(stopping)
 			return err
 		}
-		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", ops.Addr().String())
+		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", stopping.ops.Addr().String())
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
-		"proxy", cfg.ProxyURL.Redacted(), "data_dir", cfg.DataDir)
+		"proxy", cfg.ProxyURL.Redacted(), "store", storeName(cfg))
 
 	<-ctx.Done()
-	return stop(stopping{system: system, supervisor: supPID, issuer: iss, store: st, responder: responder, ops: ops,
-		timeout: cfg.ShutdownTimeout, logger: logger})
+	return stop(stopping)
+}
+
+// storeName is where state is kept, for the start's log line.
+func storeName(cfg Config) string {
+	if cfg.Store == "etcd" {
+		return "etcd " + strings.Join(cfg.Etcd.Endpoints, ",") + " " + cfg.Etcd.Prefix
+	}
+	return cfg.DataDir
 }
 
 // alerterProps is nil when ALERT_WEBHOOK_URL is not set.
@@ -211,7 +258,7 @@ func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter
 }
 
 // preflightChecker is nil when PREFLIGHT=false; a nil interface, not a nil pointer in one.
-func preflightChecker(cfg Config, tokens *webroot.Tokens) certificate.Preflighter {
+func preflightChecker(cfg Config, tokens webroot.Answers) certificate.Preflighter {
 	if !cfg.Preflight {
 		return nil
 	}

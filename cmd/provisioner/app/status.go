@@ -190,10 +190,15 @@ func shorten(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
-// LoadStatus reads DATA_DIR for the CA: certificates, states, last-seen times and the ledger.
-// It takes no lock and writes nothing, so it is safe beside the running service.
+// LoadStatus reads the store (DATA_DIR or etcd) for the CA: certificates, states, last-seen times
+// and the ledger. It takes no lock and writes nothing, so it is safe beside the running service.
 func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
-	return loadStatus(cfg, now, nil)
+	st, closeStore, err := OpenStore(cfg)
+	if err != nil {
+		return StatusReport{}, err
+	}
+	defer closeStore()
+	return loadStatus(st, cfg, now, nil)
 }
 
 // bundleCache keeps parsed certificates by their bytes across scrapes: parsing (the chain's
@@ -250,16 +255,9 @@ func (c *bundleCache) retain(seen map[string]bool) {
 	}
 }
 
-func loadStatus(cfg Config, now time.Time, cache *bundleCache) (StatusReport, error) {
+func loadStatus(st *store.Store, cfg Config, now time.Time, cache *bundleCache) (StatusReport, error) {
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
 	table = table.WithMargin(cfg.RateLimitMargin)
-	if _, err := os.Stat(cfg.DataDir); err != nil {
-		return StatusReport{}, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
-	}
-	st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
-	if err != nil {
-		return StatusReport{}, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
-	}
 	names, err := st.Names()
 	if err != nil {
 		return StatusReport{}, err

@@ -10,7 +10,6 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
 
 // stopping is what a stop takes down, in order.
@@ -19,20 +18,19 @@ type stopping struct {
 	supervisor *actor.PID
 	issuer     *issuer.Issuer
 	store      *store.Store
-	responder  *webroot.Server
 	ops        *opsServer    // nil when METRICS_ADDR is off
 	timeout    time.Duration // SHUTDOWN_TIMEOUT: the whole stop, inside Docker's grace period
 	logger     *slog.Logger
 }
 
-// stop stops the actors, lets orders in flight store their certificate while time allows, records
-// the orders it abandons, and stops the responder last (an order in flight may still be asked for
-// its challenge). It finishes within s.timeout.
+// stop stops the actors, lets orders in flight store their certificate while time allows, and
+// records the orders it abandons. It finishes within s.timeout, less a moment its caller keeps to
+// stop the responder.
 func stop(s stopping) error {
 	begin := time.Now()
 	deadline := begin.Add(s.timeout)
 	// The responder's own stop and the last log lines need a moment at the end.
-	reserve := min(time.Second, s.timeout/4)
+	reserve := min(time.Second, s.timeout/4) // responderReserve
 	s.logger.Info("stopping", "event", event.ShutdownStarted, "timeout", s.timeout.String())
 	opsCtx, cancelOps := context.WithTimeout(context.Background(), reserve)
 	_ = s.ops.Shutdown(opsCtx) // no more notifications for actors that are stopping
@@ -46,11 +44,8 @@ func stop(s stopping) error {
 		s.abandon()
 	}
 	s.system.Shutdown()
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	err := s.responder.Shutdown(ctx)
 	s.logger.Info("stopped", "event", event.ShutdownComplete, "took", time.Since(begin).Round(time.Millisecond).String())
-	return err
+	return nil
 }
 
 // abandon records, in each name's state, that its order was given up at the stop. The booking

@@ -1,0 +1,185 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+)
+
+// etcdTimeout bounds each request to etcd.
+const etcdTimeout = 5 * time.Second
+
+// runReplicated is the run with STORE=etcd: every replica answers challenges from the answers
+// shared in etcd; one at a time leads, and only the leader discovers, orders, renews and uploads.
+// A replica whose term ends stops all of that at once and stands by again.
+func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
+	client, err := dialEtcd(cfg.Etcd)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	answers := etcdkv.WatchAnswers(client, cfg.Etcd.Prefix, etcdTimeout, logger)
+	defer answers.Close()
+	responder, err := listenResponder(cfg, answers, logger)
+	if err != nil {
+		return err
+	}
+	identity := replicaIdentity()
+	for {
+		term, err := standBy(ctx, client, cfg, identity, logger)
+		if term == nil {
+			return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+		}
+		answers.Lead(term.Lease())
+		termCtx, endTerm := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-term.Done():
+				endTerm()
+			case <-termCtx.Done():
+			}
+		}()
+		kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdTimeout, Fence: term.Fence()}
+		err = lead(termCtx, leading{cfg: cfg, logger: logger, faults: faults, store: store.OpenKV(kv, cfg.DirectoryURL),
+			answers: answers, responder: responder.Addr().String(), term: term.Done()})
+		endTerm()
+		answers.Lead(0)
+		if ctx.Err() != nil {
+			// A clean stop hands over at once instead of after the lease's TTL.
+			resignCtx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
+			term.Resign(resignCtx)
+			cancel()
+			return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+		}
+		term.Resign(context.Background())
+		logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
+			"event", event.LeadershipLost, "error", err)
+	}
+}
+
+// standBy campaigns until this replica leads; nil when ctx ends first. While it waits it answers
+// /healthz (alive) and /readyz (503) on the internal port, and says who leads.
+func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
+	var health *http.Server
+	defer func() {
+		if health != nil {
+			_ = health.Close()
+		}
+	}()
+	began := time.Now()
+	said := false
+	for {
+		leader, _ := etcdkv.Leader(ctx, client, cfg.Etcd.Prefix)
+		if leader != "" && !said {
+			said = true
+			logger.Info("another replica leads; this one answers challenges and stands by to lead", "event", event.Standby,
+				"holder", leader, "store", storeName(cfg))
+			health = serveStandby(cfg.MetricsAddr, leader, logger)
+		}
+		campaignCtx, cancel := context.WithCancel(ctx)
+		term, err := etcdkv.Campaign(campaignCtx, client, cfg.Etcd.Prefix, cfg.Etcd.LeaseTTL, identity)
+		cancel()
+		if err == nil {
+			if health != nil {
+				_ = health.Close()
+				health = nil
+			}
+			logger.Info("this replica leads", "event", event.LeaderElected, "identity", identity,
+				"waited", time.Since(began).Round(100*time.Millisecond).String())
+			return term, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		logger.Warn("could not campaign in etcd; trying again in 2s", "event", event.EtcdUnavailable, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// replicaIdentity is what the other replicas log as the leader.
+func replicaIdentity() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("host %s pid %d version %s since %s", host, os.Getpid(), Version, time.Now().UTC().Format(time.RFC3339))
+}
+
+// dialEtcd connects to ETCD_ENDPOINTS. The client connects lazily; the first campaign says
+// whether etcd answers.
+func dialEtcd(e EtcdConfig) (*clientv3.Client, error) {
+	client, err := clientv3.New(clientv3.Config{
+		Endpoints:   e.Endpoints,
+		DialTimeout: etcdTimeout,
+		TLS:         e.TLS,
+		Username:    e.Username,
+		Password:    e.Password,
+		Logger:      zap.NewNop(), // its errors reach us as errors, logged once with what happens next
+		// Keepalives notice a dead etcd member between requests, so the client moves to another.
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ETCD_ENDPOINTS: %w", err)
+	}
+	return client, nil
+}
+
+// whileLeading refuses every request once term is closed: a replica that no longer leads must not
+// place or finalise an order, nor upload. A nil term (STORE=file) never closes.
+func whileLeading(term <-chan struct{}, next http.RoundTripper) http.RoundTripper {
+	if term == nil {
+		return next
+	}
+	return termTransport{term: term, next: next}
+}
+
+type termTransport struct {
+	term <-chan struct{}
+	next http.RoundTripper
+}
+
+var errNotLeading = errors.New("this replica no longer leads; the request was not sent")
+
+func (t termTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case <-t.term:
+		return nil, errNotLeading
+	default:
+		return t.next.RoundTrip(r)
+	}
+}
+
+// OpenStore opens the store the configuration names for a command beside the running service
+// (status, retry-now, migrate): DATA_DIR, which must exist, or etcd without a fence. The returned
+// func closes it.
+func OpenStore(cfg Config) (*store.Store, func(), error) {
+	if cfg.Store != "etcd" {
+		if _, err := os.Stat(cfg.DataDir); err != nil {
+			return nil, nil, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+		}
+		st, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+		}
+		return st, func() {}, nil
+	}
+	client, err := dialEtcd(cfg.Etcd)
+	if err != nil {
+		return nil, nil, err
+	}
+	kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdTimeout}
+	return store.OpenKV(kv, cfg.DirectoryURL), func() { _ = client.Close() }, nil
+}
