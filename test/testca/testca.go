@@ -91,6 +91,7 @@ type CA struct {
 	log           *log.Logger
 	challengePort int
 	orders        atomic.Int64
+	finalizations atomic.Int64
 	mu            sync.Mutex
 	limitOrders   int           // how many of the next new-order requests are refused as rate limited
 	retryAfter    time.Duration // the Retry-After those refusals carry
@@ -168,6 +169,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // Pebble's new-order endpoint, and the prefix of its challenges' URLs.
 const (
 	newOrderPath  = "/order-plz"
+	finalizePath  = "/finalize-order/"
 	challengePath = "/chalZ/"
 )
 
@@ -192,6 +194,9 @@ func (c *CA) RootNames() []string {
 
 // Orders counts the new-order requests Pebble itself received (rate-limited ones excluded).
 func (c *CA) Orders() int64 { return c.orders.Load() }
+
+// Finalizations counts the finalize requests Pebble received: the certificates asked for.
+func (c *CA) Finalizations() int64 { return c.finalizations.Load() }
 
 func (c *CA) limitingHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,6 +224,9 @@ func (c *CA) limitingHandler(next http.Handler) http.Handler {
 				return
 			}
 			c.orders.Add(1)
+		}
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, finalizePath) {
+			c.finalizations.Add(1)
 		}
 		if c.serialize {
 			c.serving.Lock()

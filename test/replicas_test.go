@@ -1,0 +1,132 @@
+package test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
+)
+
+func startEtcd(t *testing.T) *etcdtest.Etcd {
+	t.Helper()
+	e, err := etcdtest.Start(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// Three replicas on one etcd, challenges routed to any of them: one leads and orders, every
+// challenge is answered whichever replica gets it, and when the leader is SIGKILLed mid-order
+// another leads within the lease's TTL and finishes the job, ordering nothing twice.
+func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	etcd := startEtcd(t)
+	w := newWorld(t)
+	names := []string{"a.rep.test", "b.rep.test", "c.rep.test", "d.rep.test", "e.rep.test", "f.rep.test"}
+	onlyDomains(w, strings.Join(names, ","))
+	w.Env["LOG_LEVEL"] = "info"
+	const ttl = 2 * time.Second
+	w.Env["ETCD_LEASE_TTL"] = ttl.String()
+	w.Env["ORDER_CONCURRENCY"] = "2" // some orders still wait for a slot when the leader dies
+
+	replicas, err := w.StartReplicas(bin, etcd.Endpoint, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { StopReplicas(replicas) })
+	first, err := AwaitLeader(replicas, nil, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLogged(t, "the leader's first order", 30*time.Second, first.Logs, func() bool {
+		return len(first.Logs.Events(event.IssuanceStarted)) > 0
+	})
+	var alive []*Replica
+	for _, r := range replicas {
+		if r != first {
+			alive = append(alive, r)
+		}
+	}
+	w.RouteTo(alive)
+	first.Kill()
+	killed := time.Now()
+	second, err := AwaitLeader(alive, nil, ttl+10*time.Second)
+	if err != nil {
+		t.Fatalf("%v after the leader's SIGKILL; logs:\n%s\n%s", err, alive[0].Logs.String(), alive[1].Logs.String())
+	}
+	failover := time.Since(killed)
+	t.Logf("a new leader %s after the leader's SIGKILL (lease TTL %s)", failover.Round(10*time.Millisecond), ttl)
+	if failover > ttl+5*time.Second {
+		t.Errorf("failover took %s, want within the TTL (%s) and a few seconds", failover, ttl)
+	}
+	eventuallyLogged(t, "every name uploaded", 60*time.Second, second.Logs, func() bool {
+		return len(w.DFP.CertNames()) == len(names)
+	})
+
+	obtained := map[string]int{}
+	for _, r := range replicas {
+		for _, e := range r.Logs.Events(event.CertificateObtained) {
+			obtained[e["domain"].(string)]++
+		}
+		if r != first && r != second && len(r.Logs.Events(event.IssuanceStarted)) > 0 {
+			t.Errorf("a replica that never led ordered; log:\n%s", r.Logs.String())
+		}
+	}
+	for _, n := range names {
+		if obtained[n] != 1 {
+			t.Errorf("%s obtained %d times, want once", n, obtained[n])
+		}
+	}
+	inFlight := int64(len(first.Logs.Events(event.IssuanceStarted)) - len(first.Logs.Events(event.CertificateObtained)))
+	orders, finalized := w.CA.Orders(), w.CA.Finalizations()
+	t.Logf("Pebble saw %d orders and %d finalizations for %d names; %d orders were in flight at the kill", orders, finalized, len(names), inFlight)
+	if orders > int64(len(names))+inFlight || finalized > int64(len(names))+inFlight {
+		t.Errorf("Pebble saw %d orders and %d finalizations for %d names with %d in flight at the kill: something was ordered twice",
+			orders, finalized, len(names), inFlight)
+	}
+	if n := w.Frontend.NotFound(); n != 0 {
+		t.Errorf("%d challenge requests were answered 404", n)
+	}
+
+	// The state is etcd's: status reads it there, with no volume.
+	env := map[string]string{"STORE": "etcd", "ETCD_ENDPOINTS": etcd.Endpoint, "ACME_DIRECTORY": w.Env["ACME_DIRECTORY"],
+		"LEGO_CA_CERTIFICATES": w.Env["LEGO_CA_CERTIFICATES"], "RATE_LIMITS": "production"}
+	out, err := runWith(bin, env, "status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	var report app.StatusReport
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	valid := 0
+	for _, n := range report.Names {
+		if n.State == app.StateValid {
+			valid++
+		}
+	}
+	if valid != len(names) {
+		t.Errorf("status from etcd shows %d valid names, want %d:\n%s", valid, len(names), out)
+	}
+	// The ledger never counts less than the CA did: one certificate per name against the domain,
+	// and at least every order Pebble saw against the account (the order in flight at the kill
+	// was booked once, and its name's next order used that booking).
+	spent := map[string]int{}
+	for _, b := range report.Buckets {
+		spent[b.Bucket] = b.Capacity - b.TokensLeft
+	}
+	t.Logf("the ledger books %d certificates against rep.test and %d orders against the account", spent["certificates_per_registered_domain|rep.test"], spent["new_orders_per_account|account"])
+	if got := spent["certificates_per_registered_domain|rep.test"]; got != len(names) {
+		t.Errorf("the ledger books %d certificates against rep.test, want %d", got, len(names))
+	}
+	if got := spent["new_orders_per_account|account"]; int64(got) < orders {
+		t.Errorf("the ledger books %d orders against the account; Pebble saw %d", got, orders)
+	}
+}
