@@ -415,3 +415,23 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// MergeLedgers is the ledger that books everything either books: for every bucket the later
+// theoretical arrival time and hold, and every reservation (kept's where both have one). Moving a
+// store into another that already has a ledger must not lift a limit either one keeps.
+func MergeLedgers(kept, added Ledger) Ledger {
+	out := Ledger{TAT: map[string]time.Time{}, Holds: map[string]time.Time{}, HoldAll: later(kept.HoldAll, added.HoldAll),
+		Reservations: map[string]Reservation{}}
+	for _, l := range []Ledger{added, kept} {
+		for k, t := range l.TAT {
+			out.TAT[k] = later(out.TAT[k], t)
+		}
+		for k, t := range l.Holds {
+			out.Holds[k] = later(out.Holds[k], t)
+		}
+		for name, r := range l.Reservations {
+			out.Reservations[name] = r // kept's last, so kept's wins
+		}
+	}
+	return out
+}

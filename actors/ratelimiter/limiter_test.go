@@ -3,6 +3,7 @@ package ratelimiter
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -271,5 +272,33 @@ func TestWildcardsCountUnderTheirRegisteredDomain(t *testing.T) {
 	}
 	if d := l.Request(Order{Name: "example.com"}, t0); d.Granted || d.Limit != messages.LimitCertificatesPerDomain {
 		t.Fatalf("the 51st certificate of example.com after the wildcard = %+v, want deferred by the per-domain limit", d)
+	}
+}
+
+func TestMergeLedgersKeepsEveryBooking(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	kept := Ledger{
+		TAT:          map[string]time.Time{"a": t0.Add(time.Hour), "b": t0},
+		Holds:        map[string]time.Time{"h": t0},
+		Reservations: map[string]Reservation{"x.test": {At: t0, Granted: true}},
+	}
+	added := Ledger{
+		TAT:          map[string]time.Time{"a": t0, "b": t0.Add(2 * time.Hour), "c": t0.Add(time.Minute)},
+		Holds:        map[string]time.Time{"h": t0.Add(time.Hour)},
+		HoldAll:      t0.Add(time.Minute),
+		Reservations: map[string]Reservation{"x.test": {At: t0.Add(time.Hour)}, "y.test": {At: t0}},
+	}
+	got := MergeLedgers(kept, added)
+	want := Ledger{
+		TAT:          map[string]time.Time{"a": t0.Add(time.Hour), "b": t0.Add(2 * time.Hour), "c": t0.Add(time.Minute)},
+		Holds:        map[string]time.Time{"h": t0.Add(time.Hour)},
+		HoldAll:      t0.Add(time.Minute),
+		Reservations: map[string]Reservation{"x.test": {At: t0, Granted: true}, "y.test": {At: t0}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("MergeLedgers =\n%+v\nwant\n%+v", got, want)
+	}
+	if empty := MergeLedgers(Ledger{}, Ledger{}); len(empty.TAT) != 0 || !empty.HoldAll.IsZero() {
+		t.Errorf("two empty ledgers merge to %+v", empty)
 	}
 }

@@ -62,6 +62,7 @@ func main() {
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
 //	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
 //	provisioner status [--json]     every name's state and the rate limits' plan, from the store alone (DATA_DIR or etcd)
+//	provisioner migrate --to etcd   move DATA_DIR into etcd (STORE=etcd), with the service stopped
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
 		if err := app.HealthCheck(context.Background(), os.Getenv); err != nil {
@@ -73,8 +74,11 @@ func command(name string, args []string) int {
 	if name == "status" && (len(args) == 0 || len(args) == 1 && args[0] == "--json") {
 		return status(len(args) == 1)
 	}
+	if name == "migrate" && len(args) == 2 && args[0] == "--to" && args[1] == "etcd" {
+		return migrate()
+	}
 	if name != "retry-now" || len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json]]")
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json] | migrate --to etcd]")
 		return 2
 	}
 	cfg, err := commandConfig()
@@ -111,6 +115,29 @@ func commandConfig() (app.Config, error) {
 		}
 		return "unused-by-commands"
 	})
+}
+
+// migrate moves DATA_DIR into the etcd that ETCD_* names, with the service stopped.
+func migrate() int {
+	cfg, err := app.LoadConfig(func(k string) string {
+		switch v := os.Getenv(k); {
+		case k == "STORE":
+			return "etcd" // --to etcd
+		case v == "" && k == "PROXY_ADDRESS":
+			return "unused-by-commands"
+		default:
+			return v
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := app.Migrate(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		return 1
+	}
+	return 0
 }
 
 // status prints what the store says.

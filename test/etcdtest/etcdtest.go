@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // Etcd is a running member.
@@ -23,6 +24,7 @@ func Start(dir string, durable bool) (*Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop()) // its stop is noisy, and not ours to report
 	cfg.UnsafeNoFsync = !durable
 	client, err := loopbackURL()
 	if err != nil {
