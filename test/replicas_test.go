@@ -2,7 +2,9 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,5 +130,72 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 	}
 	if got := spent["new_orders_per_account|account"]; int64(got) < orders {
 		t.Errorf("the ledger books %d orders against the account; Pebble saw %d", got, orders)
+	}
+}
+
+// A file store's user moves to etcd: replicas on an empty etcd take DFP's certificates back (the
+// recovery of issue 9 part 1, with the etcd store), and a migrated etcd starts where DATA_DIR
+// left off. Neither places an order.
+func TestBinaryFromFileStoreToEtcd(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	etcd := startEtcd(t)
+	w := newWorld(t)
+	onlyDomains(w, "m1.move.test,m2.move.test")
+	w.Env["LOG_LEVEL"] = "info"
+
+	cmd, logs := startBinary(t, bin, w)
+	eventuallyLogged(t, "both names uploaded from the file store", 60*time.Second, logs, func() bool {
+		return len(w.DFP.CertNames()) == 2
+	})
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	ordered := w.CA.Orders()
+	w.Env["ETCD_LEASE_TTL"] = "2s" // for the replicas; the file store refuses ETCD_* variables
+
+	for _, c := range []struct {
+		prefix  string
+		migrate bool
+		want    event.Name // what the leader logs for each name
+	}{
+		{prefix: "/recovered", want: event.CertificateRecovered},
+		{prefix: "/migrated", migrate: true, want: event.CertificateLoaded},
+	} {
+		w.Env["ETCD_PREFIX"] = c.prefix
+		if c.migrate {
+			env := map[string]string{"DATA_DIR": w.Env["DATA_DIR"], "ETCD_ENDPOINTS": etcd.Endpoint, "ETCD_PREFIX": c.prefix,
+				"ACME_DIRECTORY": w.Env["ACME_DIRECTORY"], "LEGO_CA_CERTIFICATES": w.Env["LEGO_CA_CERTIFICATES"]}
+			for run, want := range []string{"copied", "already there"} {
+				out, err := runWith(bin, env, "migrate", "--to", "etcd")
+				if err != nil || !strings.Contains(string(out), want) {
+					t.Fatalf("migrate, run %d: %v, want %q in:\n%s", run+1, err, want, out)
+				}
+				t.Logf("migrate, run %d:\n%s", run+1, out)
+			}
+		}
+		replicas, err := w.StartReplicas(bin, etcd.Endpoint, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leader, err := AwaitLeader(replicas, nil, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventuallyLogged(t, fmt.Sprintf("%s for both names (%s)", c.want, c.prefix), 30*time.Second, leader.Logs, func() bool {
+			return len(leader.Logs.Events(c.want)) == 2
+		})
+		time.Sleep(2 * time.Second) // a discovery poll or two, in which an order would show
+		for _, r := range replicas {
+			if n := len(r.Logs.Events(event.IssuanceStarted)); n != 0 {
+				t.Errorf("%s: a replica ordered %d times; log:\n%s", c.prefix, n, r.Logs.String())
+			}
+		}
+		if c.migrate && len(leader.Logs.Events(event.AccountRegistered))+len(leader.Logs.Events(event.CertificateRecovered)) != 0 {
+			t.Errorf("%s: the account or a certificate came from elsewhere than the migration; log:\n%s", c.prefix, leader.Logs.String())
+		}
+		StopReplicas(replicas)
+	}
+	if n := w.CA.Orders(); n != ordered {
+		t.Errorf("Pebble saw %d orders after the file store's %d", n, ordered)
 	}
 }
