@@ -199,3 +199,42 @@ func TestBinaryFromFileStoreToEtcd(t *testing.T) {
 		t.Errorf("Pebble saw %d orders after the file store's %d", n, ordered)
 	}
 }
+
+// A stopped leader (an update, a scale-down) hands over at once: it resigns, so the next replica
+// does not wait out the lease's TTL.
+func TestBinaryStoppedLeaderHandsOverAtOnce(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	etcd := startEtcd(t)
+	w := newWorld(t)
+	onlyDomains(w, "h1.handover.test")
+	w.Env["LOG_LEVEL"] = "info"
+	w.Env["ETCD_LEASE_TTL"] = "60s"
+	replicas, err := w.StartReplicas(bin, etcd.Endpoint, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { StopReplicas(replicas) })
+	first, err := AwaitLeader(replicas, nil, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLogged(t, "the name uploaded", 60*time.Second, first.Logs, func() bool { return len(w.DFP.CertNames()) == 1 })
+	_ = first.Cmd.Process.Signal(syscall.SIGTERM)
+	stopped := time.Now()
+	second, err := AwaitLeader(replicas, map[*Replica]bool{first: true}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("%v after the leader's SIGTERM (lease TTL 60s); leader's log:\n%s", err, first.Logs.String())
+	}
+	took := time.Since(stopped)
+	t.Logf("the next replica led %s after the leader's SIGTERM", took.Round(10*time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("handover took %s: the stopped leader did not resign", took)
+	}
+	eventuallyLogged(t, "the new leader's start", 30*time.Second, second.Logs, func() bool {
+		return len(second.Logs.Events(event.CertificateLoaded)) == 1
+	})
+	if n := w.CA.Orders(); n != 1 {
+		t.Errorf("Pebble saw %d orders for one name", n)
+	}
+}

@@ -36,10 +36,11 @@ func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults 
 		return err
 	}
 	identity := replicaIdentity()
+	stopDeadline := deadlineAfter(ctx, cfg.ShutdownTimeout)
 	for {
 		term, err := standBy(ctx, client, cfg, identity, logger)
 		if term == nil {
-			return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+			return errors.Join(err, stopResponder(responder, stopDeadline()))
 		}
 		answers.Lead(term.Lease())
 		termCtx, endTerm := context.WithCancel(ctx)
@@ -57,10 +58,10 @@ func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults 
 		answers.Lead(0)
 		if ctx.Err() != nil {
 			// A clean stop hands over at once instead of after the lease's TTL.
-			resignCtx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
+			resignCtx, cancel := context.WithDeadline(context.Background(), stopDeadline())
 			term.Resign(resignCtx)
 			cancel()
-			return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+			return errors.Join(err, stopResponder(responder, stopDeadline()))
 		}
 		term.Resign(context.Background())
 		logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",

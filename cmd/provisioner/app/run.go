@@ -99,8 +99,9 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	if err != nil {
 		return err
 	}
+	stopDeadline := deadlineAfter(ctx, cfg.ShutdownTimeout)
 	err = lead(ctx, leading{cfg: cfg, logger: logger, faults: faults, store: st, answers: tokens, responder: responder.Addr().String()})
-	return errors.Join(err, stopResponder(responder, responderReserve(cfg)))
+	return errors.Join(err, stopResponder(responder, stopDeadline()))
 }
 
 func listenResponder(cfg Config, answers webroot.Answers, logger *slog.Logger) (*webroot.Server, error) {
@@ -112,12 +113,24 @@ func listenResponder(cfg Config, answers webroot.Answers, logger *slog.Logger) (
 	return responder, nil
 }
 
-// responderReserve is the part of SHUTDOWN_TIMEOUT kept for the responder's own stop.
-func responderReserve(cfg Config) time.Duration { return min(time.Second, cfg.ShutdownTimeout/4) }
+// deadlineAfter returns when the stop must be over: timeout after ctx ends (or after the call,
+// if ctx has not ended by then).
+func deadlineAfter(ctx context.Context, timeout time.Duration) func() time.Time {
+	var ended atomic.Int64
+	context.AfterFunc(ctx, func() { ended.Store(time.Now().UnixNano()) })
+	return func() time.Time {
+		at := time.Unix(0, ended.Load())
+		if ended.Load() == 0 {
+			at = time.Now()
+		}
+		return at.Add(timeout)
+	}
+}
 
-// stopResponder stops the responder last: an order in flight may still be asked for its challenge.
-func stopResponder(responder *webroot.Server, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// stopResponder stops the responder last, by the stop's deadline: an order in flight may still be
+// asked for its challenge, and Go counts a connection that sent nothing yet as busy for 5 s.
+func stopResponder(responder *webroot.Server, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	return responder.Shutdown(ctx)
 }

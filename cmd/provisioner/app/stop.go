@@ -30,7 +30,7 @@ func stop(s stopping) error {
 	begin := time.Now()
 	deadline := begin.Add(s.timeout)
 	// The responder's own stop and the last log lines need a moment at the end.
-	reserve := min(time.Second, s.timeout/4) // responderReserve
+	reserve := min(time.Second, s.timeout/4)
 	s.logger.Info("stopping", "event", event.ShutdownStarted, "timeout", s.timeout.String())
 	opsCtx, cancelOps := context.WithTimeout(context.Background(), reserve)
 	_ = s.ops.Shutdown(opsCtx) // no more notifications for actors that are stopping
