@@ -1,12 +1,17 @@
 package test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"go.uber.org/zap"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -234,6 +239,45 @@ func TestBinaryStoppedLeaderHandsOverAtOnce(t *testing.T) {
 	eventuallyLogged(t, "the new leader's start", 30*time.Second, second.Logs, func() bool {
 		return len(second.Logs.Events(event.CertificateLoaded)) == 1
 	})
+	if n := w.CA.Orders(); n != 1 {
+		t.Errorf("Pebble saw %d orders for one name", n)
+	}
+}
+
+// A leader whose etcd session lapses while it lives (etcd unreachable past the TTL) stops its
+// work, says so, and campaigns again; alone, it leads again and orders nothing twice.
+func TestLeaderWhoseSessionLapsesStopsAndLeadsAgain(t *testing.T) {
+	t.Parallel()
+	etcd := startEtcd(t)
+	w := newWorld(t)
+	onlyDomains(w, "lapse.test")
+	for k, v := range map[string]string{"STORE": "etcd", "ETCD_ENDPOINTS": etcd.Endpoint, "ETCD_LEASE_TTL": "2s"} {
+		w.Env[k] = v
+	}
+	r := w.start(t)
+	waitFor(t, "the name uploaded", 60*time.Second, r, func() bool { return len(w.DFP.CertNames()) == 1 })
+
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	leases, err := client.Leases(context.Background())
+	if err != nil || len(leases.Leases) == 0 {
+		t.Fatalf("leases: %v, %v", leases, err)
+	}
+	for _, l := range leases.Leases { // what etcd does to a session it has not heard from in its TTL
+		if _, err := client.Revoke(context.Background(), l.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "leadership_lost, then a second term", 30*time.Second, r, func() bool {
+		return len(r.logs.Events(event.LeadershipLost)) == 1 && len(r.logs.Events(event.LeaderElected)) == 2 &&
+			len(r.logs.Events(event.ServiceStarted)) == 2
+	})
+	if n := len(r.logs.Events(event.ShutdownComplete)); n != 1 {
+		t.Errorf("the lapsed term's actors stopped %d times, want once", n)
+	}
 	if n := w.CA.Orders(); n != 1 {
 		t.Errorf("Pebble saw %d orders for one name", n)
 	}
