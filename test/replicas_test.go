@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -280,5 +281,38 @@ func TestLeaderWhoseSessionLapsesStopsAndLeadsAgain(t *testing.T) {
 	}
 	if n := w.CA.Orders(); n != 1 {
 		t.Errorf("Pebble saw %d orders for one name", n)
+	}
+}
+
+// A replica whose etcd does not answer waits alive (Swarm must not restart it for that), says
+// why and when it tries again, and neither leads nor orders.
+func TestBinaryReplicaWaitsAliveForEtcd(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	w := newWorld(t)
+	onlyDomains(w, "wait.etcd.test")
+	w.Env["LOG_LEVEL"] = "info"
+	dead, err := FreeLoopbackAddr() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas, err := w.StartReplicas(bin, dead, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { StopReplicas(replicas) })
+	r := replicas[0]
+	eventuallyLogged(t, "etcd_unavailable", 30*time.Second, r.Logs, func() bool {
+		return len(r.Logs.Events(event.EtcdUnavailable)) > 0
+	})
+	w.Env["METRICS_ADDR"] = r.Ops
+	if code, body := check(t, w, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz while etcd is away = %d %v, want 200", code, body)
+	}
+	if code, body := check(t, w, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while etcd is away = %d %v, want 503", code, body)
+	}
+	if n := len(r.Logs.Events(event.LeaderElected)) + len(r.Logs.Events(event.IssuanceStarted)); n != 0 {
+		t.Errorf("led or ordered without etcd; log:\n%s", r.Logs.String())
 	}
 }

@@ -20,11 +20,23 @@ type Term struct {
 // electionKey is where the replicas campaign, under the store's prefix.
 const electionKey = "leader"
 
+// grantTimeout bounds the wait for etcd's first answer to a campaign.
+const grantTimeout = 5 * time.Second
+
 // Campaign blocks until this replica leads or ctx ends. identity is what the others see as the
 // leader while they stand by.
 func Campaign(ctx context.Context, client *clientv3.Client, prefix string, ttl time.Duration, identity string) (*Term, error) {
-	session, err := concurrency.NewSession(client, concurrency.WithTTL(max(int(ttl/time.Second), 1)))
+	// The lease first, with a deadline: a session opened on an etcd that does not answer would
+	// wait for it forever, saying nothing.
+	grantCtx, cancelGrant := context.WithTimeout(ctx, grantTimeout)
+	lease, err := client.Grant(grantCtx, max(int64(ttl/time.Second), 1))
+	cancelGrant()
 	if err != nil {
+		return nil, fmt.Errorf("etcd: grant a lease: %w", err)
+	}
+	session, err := concurrency.NewSession(client, concurrency.WithLease(lease.ID))
+	if err != nil {
+		_, _ = client.Revoke(context.Background(), lease.ID)
 		return nil, fmt.Errorf("etcd: open a session: %w", err)
 	}
 	// A session that lapses while waiting can never win: campaign again with a new one.

@@ -49,7 +49,7 @@ func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logg
 			waitedSince = time.Now()
 			logger.Warn("another instance holds DATA_DIR; standing by (no orders, uploads or writes) until it stops",
 				"event", event.Standby, "holder", holder, "data_dir", dataDir)
-			standby = serveStandby(opsAddr, holder, logger)
+			standby = serveStandby(opsAddr, "another instance holds DATA_DIR", "data_dir_lock", "held by "+holder, logger)
 		}
 		select {
 		case <-ctx.Done():
@@ -59,8 +59,9 @@ func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logg
 	}
 }
 
-// serveStandby answers the health endpoints while standing by; nil when opsAddr is off or taken.
-func serveStandby(opsAddr, holder string, logger *slog.Logger) *http.Server {
+// serveStandby answers the health endpoints while standing by (alive, not ready, and why); nil
+// when opsAddr is off or taken.
+func serveStandby(opsAddr, why, check, state string, logger *slog.Logger) *http.Server {
 	if opsAddr == "" {
 		return nil
 	}
@@ -71,10 +72,10 @@ func serveStandby(opsAddr, holder string, logger *slog.Logger) *http.Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Check{OK: true, Checks: map[string]string{"standby": "alive; another instance holds DATA_DIR"}})
+		writeCheck(w, Check{OK: true, Checks: map[string]string{"standby": "alive; " + why}})
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Check{OK: false, Checks: map[string]string{"data_dir_lock": "held by " + holder}})
+		writeCheck(w, Check{OK: false, Checks: map[string]string{check: state}})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

@@ -106,7 +106,9 @@ func Migrate(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	defer client.Close()
-	leader, err := etcdkv.Leader(ctx, client, cfg.Etcd.Prefix)
+	askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
+	leader, err := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
+	cancel()
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,8 @@ func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults 
 // standBy campaigns until this replica leads; nil when ctx ends first. While it waits it answers
 // /healthz (alive) and /readyz (503) on the internal port, and says who leads.
 func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
-	var health *http.Server
+	// Alive while it waits, whatever etcd says: Swarm must not restart a replica for waiting.
+	health := serveStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", logger)
 	defer func() {
 		if health != nil {
 			_ = health.Close()
@@ -81,19 +82,18 @@ func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity 
 	began := time.Now()
 	said := false
 	for {
-		leader, _ := etcdkv.Leader(ctx, client, cfg.Etcd.Prefix)
+		askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
+		leader, _ := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
+		cancel()
 		if leader != "" && !said {
 			said = true
 			logger.Info("another replica leads; this one answers challenges and stands by to lead", "event", event.Standby,
 				"holder", leader, "store", storeName(cfg))
-			health = serveStandby(cfg.MetricsAddr, leader, logger)
 		}
-		campaignCtx, cancel := context.WithCancel(ctx)
-		term, err := etcdkv.Campaign(campaignCtx, client, cfg.Etcd.Prefix, cfg.Etcd.LeaseTTL, identity)
-		cancel()
+		term, err := etcdkv.Campaign(ctx, client, cfg.Etcd.Prefix, cfg.Etcd.LeaseTTL, identity)
 		if err == nil {
 			if health != nil {
-				_ = health.Close()
+				_ = health.Close() // the leader's own internal port takes the address
 				health = nil
 			}
 			logger.Info("this replica leads", "event", event.LeaderElected, "identity", identity,
