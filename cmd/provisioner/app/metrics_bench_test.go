@@ -10,15 +10,16 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )
 
 // BenchmarkMetricsScrape is the cost of one /metrics scrape's name and bucket series with 1000
-// names in DATA_DIR (each scrape reads the store, as "provisioner status" does):
+// names in DATA_DIR, and in etcd (each scrape reads the store, as "provisioner status" does):
 //
 //	go test -run '^$' -bench MetricsScrape -benchtime 20x ./cmd/provisioner/app
 func BenchmarkMetricsScrape(b *testing.B) {
-	const names = 1000
 	dir := b.TempDir()
 	cfg, err := LoadConfig(func(k string) string {
 		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": dir, "ACME_DIRECTORY": "https://ca.test/dir"}[k]
@@ -26,10 +27,30 @@ func BenchmarkMetricsScrape(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.Open(dir, cfg.DirectoryURL)
-	if err != nil {
-		b.Fatal(err)
-	}
+	b.Run("files", func(b *testing.B) {
+		st, err := store.Open(dir, cfg.DirectoryURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkScrape(b, cfg, st)
+	})
+	b.Run("etcd", func(b *testing.B) {
+		e, err := etcdtest.Start(b.TempDir(), true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		client, err := dialEtcd(EtcdConfig{Endpoints: []string{e.Endpoint}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer client.Close()
+		benchmarkScrape(b, cfg, store.OpenKV(&etcdkv.KV{Client: client, Prefix: "/bench/", Timeout: 5 * time.Second}, cfg.DirectoryURL))
+	})
+}
+
+func benchmarkScrape(b *testing.B, cfg Config, st *store.Store) {
+	const names = 1000
 	ca, err := certgen.NewCA("bench")
 	if err != nil {
 		b.Fatal(err)
