@@ -19,6 +19,17 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )
 
+// etcdWorld is a world serving names, with an etcd beside it and the built binary.
+func etcdWorld(t *testing.T, names string) (string, *etcdtest.Etcd, *World) {
+	t.Helper()
+	bin := buildBinary(t)
+	etcd := startEtcd(t)
+	w := newWorld(t)
+	onlyDomains(w, names)
+	w.Env["LOG_LEVEL"] = "info"
+	return bin, etcd, w
+}
+
 func startEtcd(t *testing.T) *etcdtest.Etcd {
 	t.Helper()
 	e, err := etcdtest.Start(t.TempDir(), false)
@@ -34,12 +45,8 @@ func startEtcd(t *testing.T) *etcdtest.Etcd {
 // another leads within the lease's TTL and finishes the job, ordering nothing twice.
 func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
-	etcd := startEtcd(t)
-	w := newWorld(t)
 	names := []string{"a.rep.test", "b.rep.test", "c.rep.test", "d.rep.test", "e.rep.test", "f.rep.test"}
-	onlyDomains(w, strings.Join(names, ","))
-	w.Env["LOG_LEVEL"] = "info"
+	bin, etcd, w := etcdWorld(t, strings.Join(names, ","))
 	const ttl = 2 * time.Second
 	w.Env["ETCD_LEASE_TTL"] = ttl.String()
 	w.Env["ORDER_CONCURRENCY"] = "2" // some orders still wait for a slot when the leader dies
@@ -144,11 +151,7 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 // left off. Neither places an order.
 func TestBinaryFromFileStoreToEtcd(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
-	etcd := startEtcd(t)
-	w := newWorld(t)
-	onlyDomains(w, "m1.move.test,m2.move.test")
-	w.Env["LOG_LEVEL"] = "info"
+	bin, etcd, w := etcdWorld(t, "m1.move.test,m2.move.test")
 
 	cmd, logs := startBinary(t, bin, w)
 	eventuallyLogged(t, "both names uploaded from the file store", 60*time.Second, logs, func() bool {
@@ -210,11 +213,7 @@ func TestBinaryFromFileStoreToEtcd(t *testing.T) {
 // does not wait out the lease's TTL.
 func TestBinaryStoppedLeaderHandsOverAtOnce(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
-	etcd := startEtcd(t)
-	w := newWorld(t)
-	onlyDomains(w, "h1.handover.test")
-	w.Env["LOG_LEVEL"] = "info"
+	bin, etcd, w := etcdWorld(t, "h1.handover.test")
 	w.Env["ETCD_LEASE_TTL"] = "60s"
 	replicas, err := w.StartReplicas(bin, etcd.Endpoint, 2)
 	if err != nil {
