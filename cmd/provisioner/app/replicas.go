@@ -56,17 +56,27 @@ func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults 
 			answers: answers, responder: responder.Addr().String(), term: term.Done()})
 		endTerm()
 		answers.Lead(0)
-		if ctx.Err() != nil {
-			// A clean stop hands over at once instead of after the lease's TTL.
-			resignCtx, cancel := context.WithDeadline(context.Background(), stopDeadline())
-			term.Resign(resignCtx)
-			cancel()
-			return errors.Join(err, stopResponder(responder, stopDeadline()))
+		select {
+		case <-term.Done():
+			if ctx.Err() == nil {
+				resign(term, time.Now().Add(etcdTimeout))
+				logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
+					"event", event.LeadershipLost, "error", err)
+				continue
+			}
+		default:
 		}
-		term.Resign(context.Background())
-		logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
-			"event", event.LeadershipLost, "error", err)
+		// Stopped, or a failure that is not the term's (a refused account): it hands over at
+		// once instead of after the lease's TTL.
+		resign(term, stopDeadline())
+		return errors.Join(err, stopResponder(responder, stopDeadline()))
 	}
+}
+
+func resign(term *etcdkv.Term, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	term.Resign(ctx)
 }
 
 // standBy campaigns until this replica leads; nil when ctx ends first. While it waits it answers
