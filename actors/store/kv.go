@@ -182,7 +182,13 @@ func (b Blob) SetAside(suffix string) (string, error) {
 	if err := b.kv.Put(aside, data); err != nil {
 		return "", err
 	}
-	return aside, b.kv.Delete(b.key)
+	if err := b.kv.Delete(b.key); err != nil {
+		return "", err
+	}
+	if b.version.Load() >= 0 {
+		b.version.Store(0) // the next Save creates the value anew
+	}
+	return aside, nil
 }
 
 // String names the value in logs.

@@ -144,6 +144,13 @@ func TestLedgerWritesNeverInterleave(t *testing.T) {
 	if err := b.Save([]byte(`{"a":2,"b":1}`)); err != nil {
 		t.Fatalf("a save after reading the latest: %v", err)
 	}
+	// An unreadable ledger set aside: the next save writes it anew.
+	if _, err := b.SetAside("1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save([]byte(`{}`)); err != nil {
+		t.Fatalf("a save after setting the ledger aside: %v", err)
+	}
 }
 
 // What the leader publishes, every replica answers: at once (read-before-404), from its watch,
