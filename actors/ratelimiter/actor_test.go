@@ -11,7 +11,13 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"go.uber.org/zap"
+
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -285,5 +291,69 @@ func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
 	}
 	if reflect.DeepEqual(readLedger(t, path), granted) {
 		t.Fatal("the order's report was not written before the limiter stopped")
+	}
+}
+
+// On etcd, a ledger another writer saved meanwhile is not overwritten: the limiter's write is
+// refused, and it writes both ledgers' bookings instead.
+func TestALedgerChangedByAnotherWriterIsMerged(t *testing.T) {
+	e, err := etcdtest.Start(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	kv := &etcdkv.KV{Client: client, Prefix: "/test/", Timeout: 5 * time.Second}
+	mine, theirs := store.OpenKV(kv, "https://ca.test/dir").Ledger(), store.OpenKV(kv, "https://ca.test/dir").Ledger()
+
+	logs := &test.LogBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	t.Cleanup(system.Shutdown)
+	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: mine, Concurrency: 10, Lease: time.Hour, Logger: logger, Now: time.Now}))
+	h := &holder{got: make(chan any, 10)}
+	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "first.example.com", Permit: "p"}, hPID)
+	if _, ok := answer(t, h).(*messages.PermitGranted); !ok {
+		t.Fatal("not granted")
+	}
+
+	// Another writer books an order the limiter has not seen.
+	if _, err := theirs.Load(); err != nil {
+		t.Fatal(err)
+	}
+	other := Ledger{TAT: map[string]time.Time{"elsewhere|x": time.Now().Add(time.Hour).UTC()},
+		Reservations: map[string]Reservation{"other.example.com": {At: time.Now().UTC(), Granted: true}}}
+	data, _ := json.Marshal(other)
+	if err := theirs.Save(data); err != nil {
+		t.Fatal(err)
+	}
+
+	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "second.example.com", Permit: "p"}, hPID)
+	if _, ok := answer(t, h).(*messages.PermitGranted); !ok {
+		t.Fatal("not granted after the other writer's save")
+	}
+	data, err = theirs.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Ledger
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"first.example.com", "second.example.com", "other.example.com"} {
+		if _, ok := got.Reservations[name]; !ok {
+			t.Errorf("the ledger lost %s: %s", name, data)
+		}
+	}
+	if _, ok := got.TAT["elsewhere|x"]; !ok {
+		t.Errorf("the other writer's booking was lifted: %s", data)
+	}
+	if len(logs.Events(event.LedgerMerged)) != 1 {
+		t.Errorf("want one ledger_merged; log:\n%s", logs.String())
 	}
 }

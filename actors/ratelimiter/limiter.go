@@ -416,6 +416,10 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
+// Absorb adds another writer's ledger to this one's: no limit either books is lifted, and this
+// limiter's own reservations stay as they are.
+func (l *Limiter) Absorb(other Ledger) { l.ledger = MergeLedgers(l.ledger, other) }
+
 // MergeLedgers is the ledger that books everything either books: for every bucket the later
 // theoretical arrival time and hold, and every reservation (kept's where both have one). Moving a
 // store into another that already has a ledger must not lift a limit either one keeps.

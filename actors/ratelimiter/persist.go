@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -111,6 +112,9 @@ func (l *limiterActor) save() error {
 	if err == nil {
 		err = l.cfg.Ledger.Save(data)
 	}
+	if errors.Is(err, store.ErrChanged) {
+		err = l.absorb()
+	}
 	if l.cfg.Writes != nil {
 		l.cfg.Writes.Add(1)
 	}
@@ -120,4 +124,26 @@ func (l *limiterActor) save() error {
 			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))
 	}
 	return err
+}
+
+// absorb takes in a ledger another writer saved since this one read it (an operator's migration,
+// a replica that led meanwhile), keeping every booking of both, and saves the result.
+func (l *limiterActor) absorb() error {
+	data, err := l.cfg.Ledger.Load() // and with it the version to write over
+	var theirs Ledger
+	if err == nil {
+		err = json.Unmarshal(data, &theirs)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ledger changed by another writer and unreadable: %w", err)
+	}
+	l.limits.Absorb(theirs)
+	if data, err = json.Marshal(l.limits.Ledger()); err != nil {
+		return err
+	}
+	if err := l.cfg.Ledger.Save(data); err != nil {
+		return err
+	}
+	l.cfg.Logger.Warn("the rate-limit ledger was changed by another writer; both ledgers' bookings are kept", "event", event.LedgerMerged)
+	return nil
 }

@@ -20,6 +20,7 @@ const (
 	Standby                 Name = "standby"
 	LockAcquired            Name = "lock_acquired"
 	LeaderElected           Name = "leader_elected"
+	LedgerMerged            Name = "ledger_merged"
 	LeadershipLost          Name = "leadership_lost"
 	EtcdUnavailable         Name = "etcd_unavailable"
 	NoContactEmail          Name = "no_contact_email"
