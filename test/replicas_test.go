@@ -67,6 +67,10 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 	for _, r := range replicas {
 		if r != first {
 			alive = append(alive, r)
+			eventuallyLogged(t, "a follower naming the leader", 10*time.Second, r.Logs, func() bool {
+				standby := r.Logs.Events(event.Standby)
+				return len(standby) == 1 && standby[0]["holder"] == first.Logs.Events(event.LeaderElected)[0]["identity"]
+			})
 		}
 	}
 	w.RouteTo(alive)

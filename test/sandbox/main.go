@@ -9,13 +9,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -26,18 +29,23 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
 func main() {
 	keep := flag.Bool("keep", false, "keep the service running after every name is served")
 	timeout := flag.Duration("timeout", 2*time.Minute, "give up when not every name is served by then")
+	flag.IntVar(&replicas, "replicas", 1, "with more than 1, that many replicas share a real etcd (STORE=etcd), challenges routed to any")
 	flag.Parse()
 	if err := run(*keep, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
 	}
 }
+
+// replicas is -replicas.
+var replicas int
 
 func run(keep bool, timeout time.Duration) error {
 	dir, err := os.MkdirTemp("", "dfp-letsencrypt-sandbox-")
@@ -63,43 +71,75 @@ func run(keep bool, timeout time.Duration) error {
 			world.Env[k] = v
 		}
 	}
-	cfg, err := app.LoadConfig(world.Getenv)
-	if err != nil {
-		return err
+	if replicas > 1 {
+		etcd, err := etcdtest.Start(filepath.Join(dir, "etcd"), false)
+		if err != nil {
+			return err
+		}
+		defer etcd.Close()
+		world.Env["STORE"], world.Env["ETCD_ENDPOINTS"], world.Env["ETCD_LEASE_TTL"] = "etcd", etcd.Endpoint, "3s"
 	}
 	endpoint, err := url.Parse(api.URL())
 	if err != nil {
 		return err
 	}
-	// The binary builds its provider from DNS_PROVIDER and HTTPREQ_ENDPOINT; in process, the same
-	// provider is built here.
-	if cfg.DNS01Provider, err = httpreq.NewDNSProviderConfig(&httpreq.Config{Endpoint: endpoint,
-		PropagationTimeout: 30 * time.Second, PollingInterval: time.Second, HTTPClient: &http.Client{Timeout: 10 * time.Second}}); err != nil {
-		return err
-	}
-	dfp := world.DFP
-	fmt.Printf("sandbox: Pebble at %s, DFP API stand-in at %s (services from a real DFP capture),\n"+
-		"         proxy port 80 stand-in at %s, responder on %s\n\n",
-		world.CA.DirectoryURL, dfp.URL(), world.Frontend.Addr(), cfg.ChallengeAddr)
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	svcCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
+	done := make(chan error, replicas)
 	start := time.Now()
-	go func() { done <- app.Run(svcCtx, cfg, app.NewLogger(cfg, os.Stdout)) }()
+	var responders []string
+	for i := range max(replicas, 1) {
+		if i > 0 { // each replica its own ports, as each task has its own address
+			for _, k := range []string{"CHALLENGE_ADDR", "METRICS_ADDR"} {
+				if world.Env[k], err = test.FreeLoopbackAddr(); err != nil {
+					cancel()
+					return err
+				}
+			}
+		}
+		cfg, err := app.LoadConfig(world.Getenv)
+		if err != nil {
+			cancel()
+			return err
+		}
+		// The binary builds its provider from DNS_PROVIDER and HTTPREQ_ENDPOINT; in process, the
+		// same provider is built here.
+		if cfg.DNS01Provider, err = httpreq.NewDNSProviderConfig(&httpreq.Config{Endpoint: endpoint,
+			PropagationTimeout: 30 * time.Second, PollingInterval: time.Second, HTTPClient: &http.Client{Timeout: 10 * time.Second}}); err != nil {
+			cancel()
+			return err
+		}
+		logger := app.NewLogger(cfg, os.Stdout)
+		if replicas > 1 {
+			logger = logger.With("replica", i+1)
+		}
+		responders = append(responders, cfg.ChallengeAddr)
+		go func() { done <- app.Run(svcCtx, cfg, logger) }()
+	}
+	world.Frontend.SetBackends(responders...)
+	dfp := world.DFP
+	fmt.Printf("sandbox: Pebble at %s, DFP API stand-in at %s (services from a real DFP capture),\n"+
+		"         proxy port 80 stand-in at %s, responders on %s\n\n",
+		world.CA.DirectoryURL, dfp.URL(), world.Frontend.Addr(), strings.Join(responders, ", "))
+	stopAll := func() error {
+		cancel()
+		var errs []error
+		for range responders {
+			errs = append(errs, <-done)
+		}
+		return errors.Join(errs...)
+	}
 
 	want := 8 // the capture's http names, the wildcard included, less the excluded late.test
 	deadline := time.After(timeout)
 	for len(dfp.CertNames()) < want {
 		select {
 		case <-deadline:
-			cancel()
-			<-done
+			_ = stopAll()
 			return fmt.Errorf("only %d of %d names served after %s", len(dfp.CertNames()), want, timeout)
 		case <-ctx.Done():
-			cancel()
-			return <-done
+			return stopAll()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -110,8 +150,7 @@ func run(keep bool, timeout time.Duration) error {
 		fmt.Println("\nsandbox: running; Ctrl-C to stop")
 		<-ctx.Done()
 	}
-	cancel()
-	return <-done
+	return stopAll()
 }
 
 func printCerts(dfp *dfpstub.Stub, elapsed time.Duration) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"time"
@@ -92,15 +93,13 @@ func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity 
 	began := time.Now()
 	said := false
 	for {
-		askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
-		leader, _ := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
-		cancel()
-		if leader != "" && !said {
-			said = true
-			logger.Info("another replica leads; this one answers challenges and stands by to lead", "event", event.Standby,
-				"holder", leader, "store", storeName(cfg))
-		}
-		term, err := etcdkv.Campaign(ctx, client, cfg.Etcd.Prefix, cfg.Etcd.LeaseTTL, identity)
+		term, err := campaignSaying(ctx, client, cfg, identity, func(leader string) {
+			if !said {
+				said = true
+				logger.Info("another replica leads; this one answers challenges and stands by to lead", "event", event.Standby,
+					"holder", leader, "store", storeName(cfg))
+			}
+		})
 		if err == nil {
 			if health != nil {
 				_ = health.Close() // the leader's own internal port takes the address
@@ -122,10 +121,37 @@ func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity 
 	}
 }
 
+// campaignSaying campaigns, and while it waits tells standingBy who leads, once one does.
+func campaignSaying(ctx context.Context, client *clientv3.Client, cfg Config, identity string, standingBy func(leader string)) (*etcdkv.Term, error) {
+	type result struct {
+		term *etcdkv.Term
+		err  error
+	}
+	won := make(chan result, 1)
+	go func() {
+		term, err := etcdkv.Campaign(ctx, client, cfg.Etcd.Prefix, cfg.Etcd.LeaseTTL, identity)
+		won <- result{term, err}
+	}()
+	for {
+		select {
+		case r := <-won:
+			return r.term, r.err
+		case <-time.After(500 * time.Millisecond):
+			askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
+			leader, _ := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
+			cancel()
+			if leader != "" && leader != identity {
+				standingBy(leader)
+			}
+		}
+	}
+}
+
 // replicaIdentity is what the other replicas log as the leader.
 func replicaIdentity() string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf("host %s pid %d version %s since %s", host, os.Getpid(), Version, time.Now().UTC().Format(time.RFC3339))
+	// The random part tells apart replicas that share a host and pid (in-process, as the sandbox runs them).
+	return fmt.Sprintf("host %s pid %d id %08x version %s since %s", host, os.Getpid(), rand.Uint32(), Version, time.Now().UTC().Format(time.RFC3339))
 }
 
 // dialEtcd connects to ETCD_ENDPOINTS. The client connects lazily; the first campaign says
