@@ -10,24 +10,19 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"go.uber.org/zap"
-
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )
 
-// etcdWorld is a world serving names, with an etcd beside it and the built binary.
-func etcdWorld(t *testing.T, names string) (string, *etcdtest.Etcd, *World) {
+// etcdWorld is a world serving names, with an etcd beside it.
+func etcdWorld(t *testing.T, names string) (*etcdtest.Etcd, *World) {
 	t.Helper()
-	bin := buildBinary(t)
 	etcd := startEtcd(t)
 	w := newWorld(t)
 	onlyDomains(w, names)
 	w.Env["LOG_LEVEL"] = "info"
-	return bin, etcd, w
+	return etcd, w
 }
 
 func startEtcd(t *testing.T) *etcdtest.Etcd {
@@ -46,7 +41,8 @@ func startEtcd(t *testing.T) *etcdtest.Etcd {
 func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 	t.Parallel()
 	names := []string{"a.rep.test", "b.rep.test", "c.rep.test", "d.rep.test", "e.rep.test", "f.rep.test"}
-	bin, etcd, w := etcdWorld(t, strings.Join(names, ","))
+	bin := buildBinary(t)
+	etcd, w := etcdWorld(t, strings.Join(names, ","))
 	const ttl = 2 * time.Second
 	w.Env["ETCD_LEASE_TTL"] = ttl.String()
 	w.Env["ORDER_CONCURRENCY"] = "2" // some orders still wait for a slot when the leader dies
@@ -155,7 +151,8 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 // left off. Neither places an order.
 func TestBinaryFromFileStoreToEtcd(t *testing.T) {
 	t.Parallel()
-	bin, etcd, w := etcdWorld(t, "m1.move.test,m2.move.test")
+	bin := buildBinary(t)
+	etcd, w := etcdWorld(t, "m1.move.test,m2.move.test")
 
 	cmd, logs := startBinary(t, bin, w)
 	eventuallyLogged(t, "both names uploaded from the file store", 60*time.Second, logs, func() bool {
@@ -217,7 +214,8 @@ func TestBinaryFromFileStoreToEtcd(t *testing.T) {
 // does not wait out the lease's TTL.
 func TestBinaryStoppedLeaderHandsOverAtOnce(t *testing.T) {
 	t.Parallel()
-	bin, etcd, w := etcdWorld(t, "h1.handover.test")
+	bin := buildBinary(t)
+	etcd, w := etcdWorld(t, "h1.handover.test")
 	w.Env["ETCD_LEASE_TTL"] = "60s"
 	replicas, err := w.StartReplicas(bin, etcd.Endpoint, 2)
 	if err != nil {
@@ -252,16 +250,14 @@ func TestBinaryStoppedLeaderHandsOverAtOnce(t *testing.T) {
 // work, says so, and campaigns again; alone, it leads again and orders nothing twice.
 func TestLeaderWhoseSessionLapsesStopsAndLeadsAgain(t *testing.T) {
 	t.Parallel()
-	etcd := startEtcd(t)
-	w := newWorld(t)
-	onlyDomains(w, "lapse.test")
+	etcd, w := etcdWorld(t, "lapse.test")
 	for k, v := range map[string]string{"STORE": "etcd", "ETCD_ENDPOINTS": etcd.Endpoint, "ETCD_LEASE_TTL": "2s"} {
 		w.Env[k] = v
 	}
 	r := w.start(t)
 	waitFor(t, "the name uploaded", 60*time.Second, r, func() bool { return len(w.DFP.CertNames()) == 1 })
 
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	client, err := etcd.Client()
 	if err != nil {
 		t.Fatal(err)
 	}

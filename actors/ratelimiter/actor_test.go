@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"go.uber.org/zap"
-
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
@@ -302,7 +298,7 @@ func TestALedgerChangedByAnotherWriterIsMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	client, err := e.Client()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -48,6 +49,11 @@ func Start(dir string, durable bool) (*Etcd, error) {
 		return nil, fmt.Errorf("etcd did not become ready within 30s")
 	}
 	return &Etcd{server: e, Endpoint: client.Host}, nil
+}
+
+// Client is a client of the member that logs nothing.
+func (e *Etcd) Client() (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 }
 
 // Close stops the member.

@@ -50,36 +50,27 @@ func (k *KV) guards() []clientv3.Cmp {
 	return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k.Fence.Key), "=", k.Fence.Rev)}
 }
 
-// write runs op if every guard holds; a failed guard is ErrNotLeader, or ErrChanged when the
-// fence still holds and it was the value that moved.
-func (k *KV) write(key string, op clientv3.Op, extra ...clientv3.Cmp) (*clientv3.TxnResponse, error) {
+// write runs op if every guard holds, and returns etcd's revision after it. A failed guard is
+// ErrNotLeader, or ErrChanged when the fence still holds and it was the value that moved.
+func (k *KV) write(key string, op clientv3.Op, extra ...clientv3.Cmp) (int64, error) {
 	ctx, cancel := k.ctx()
 	defer cancel()
-	guards := append(k.guards(), extra...)
-	if len(guards) == 0 {
-		resp, err := k.Client.Do(ctx, op)
-		if err != nil {
-			return nil, fmt.Errorf("etcd: write %s: %w", key, err)
-		}
-		return resp.Txn(), nil
-	}
-	resp, err := k.Client.Txn(ctx).If(guards...).Then(op).Commit()
+	// With no guard at all (no fence, a plain write) the transaction always succeeds.
+	resp, err := k.Client.Txn(ctx).If(append(k.guards(), extra...)...).Then(op).Commit()
 	if err != nil {
-		return nil, fmt.Errorf("etcd: write %s: %w", key, err)
+		return 0, fmt.Errorf("etcd: write %s: %w", key, err)
 	}
 	if resp.Succeeded {
-		return resp, nil
+		return resp.Header.Revision, nil
 	}
-	if len(extra) > 0 && k.Fence != nil {
-		// Which guard failed: a second read rather than a nested transaction, on the rare path.
-		if got, err := k.Client.Get(ctx, k.Fence.Key); err == nil && len(got.Kvs) == 1 && got.Kvs[0].CreateRevision == k.Fence.Rev {
-			return nil, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
-		}
+	if k.Fence == nil {
+		return 0, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
 	}
-	if k.Fence != nil {
-		return nil, fmt.Errorf("etcd: write %s: %w", key, ErrNotLeader)
+	// Which guard failed: a second read rather than a nested transaction, on the rare path.
+	if got, err := k.Client.Get(ctx, k.Fence.Key); err == nil && len(extra) > 0 && len(got.Kvs) == 1 && got.Kvs[0].CreateRevision == k.Fence.Rev {
+		return 0, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
 	}
-	return nil, fmt.Errorf("etcd: write %s: %w", key, store.ErrChanged)
+	return 0, fmt.Errorf("etcd: write %s: %w", key, ErrNotLeader)
 }
 
 func (k *KV) ctx() (context.Context, context.CancelFunc) {
@@ -87,19 +78,8 @@ func (k *KV) ctx() (context.Context, context.CancelFunc) {
 }
 
 func (k *KV) Get(key string) ([]byte, error) {
-	if err := store.CheckKey(key); err != nil {
-		return nil, err
-	}
-	ctx, cancel := k.ctx()
-	defer cancel()
-	resp, err := k.Client.Get(ctx, k.Prefix+key)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: get %s: %w", key, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return nil, fmt.Errorf("etcd: %s: %w", key, fs.ErrNotExist)
-	}
-	return resp.Kvs[0].Value, nil
+	data, _, err := k.GetVersion(key)
+	return data, err
 }
 
 func (k *KV) Put(key string, value []byte) error {
@@ -140,12 +120,8 @@ func (k *KV) PutIfVersion(key string, value []byte, version int64) (int64, error
 	if err := store.CheckKey(key); err != nil {
 		return 0, err
 	}
-	resp, err := k.write(key, clientv3.OpPut(k.Prefix+key, string(value)),
+	return k.write(key, clientv3.OpPut(k.Prefix+key, string(value)),
 		clientv3.Compare(clientv3.ModRevision(k.Prefix+key), "=", version))
-	if err != nil {
-		return 0, err
-	}
-	return resp.Header.Revision, nil
 }
 
 func (k *KV) List(prefix string) ([]string, error) {

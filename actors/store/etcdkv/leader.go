@@ -36,7 +36,9 @@ func Campaign(ctx context.Context, client *clientv3.Client, prefix string, ttl t
 	}
 	session, err := concurrency.NewSession(client, concurrency.WithLease(lease.ID))
 	if err != nil {
-		_, _ = client.Revoke(context.Background(), lease.ID)
+		revokeCtx, cancelRevoke := context.WithTimeout(context.Background(), grantTimeout)
+		_, _ = client.Revoke(revokeCtx, lease.ID) // else it lapses after its TTL
+		cancelRevoke()
 		return nil, fmt.Errorf("etcd: open a session: %w", err)
 	}
 	// A session that lapses while waiting can never win: campaign again with a new one.
