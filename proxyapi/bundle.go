@@ -17,7 +17,7 @@ import (
 
 // Bundle is a parsed HAProxy combined PEM: the leaf certificate, its chain in order, then the key.
 // DFP stores whatever it is given and a PEM HAProxy cannot load breaks every later reload
-// (dfp-api.md b), so nothing reaches DFP that has not been through ParseBundle and Check.
+// (DFP rule B in proxyapi), so nothing reaches DFP that has not been through ParseBundle and Check.
 type Bundle struct {
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // intermediates, leaf's issuer first

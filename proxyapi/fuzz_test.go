@@ -11,7 +11,7 @@ import (
 // FuzzExtractNames: whatever DFP's config?type=json holds, decoding it and extracting names never
 // panics, and every name that comes out is one NormaliseName accepts unchanged.
 func FuzzExtractNames(f *testing.F) {
-	fixture, err := os.ReadFile("../../shared/testdata/dfp/config.json")
+	fixture, err := os.ReadFile("../test/dfpstub/testdata/config.json")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -70,8 +70,8 @@ const WildcardPrefix = "*."
 // IsWildcard reports whether a normalised name is a wildcard.
 func IsWildcard(name string) bool { return strings.HasPrefix(name, WildcardPrefix) }
 
-// NormaliseHost is NormaliseName that, with wildcards, also takes "*.x" and DFP's ".x" (dfp-api.md
-// a) and gives "*.x" for them.
+// NormaliseHost is NormaliseName that, with wildcards, also takes "*.x" and DFP's ".x" (DFP
+// rule A in proxyapi) and gives "*.x" for them.
 func NormaliseHost(host string, wildcards bool) (string, error) {
 	h := strings.TrimSpace(host)
 	base, cut := strings.CutPrefix(h, WildcardPrefix)
@@ -111,7 +111,7 @@ func NameFromFileStem(stem string) string {
 
 // NormaliseName turns a host as DFP stores it (any case, maybe host:port, maybe Unicode) into the
 // ASCII lower-case DNS name a certificate is issued for, or says why it cannot be issued.
-// DFP shows "*.x" as ".x" (dfp-api.md a), so both count as wildcards.
+// DFP shows "*.x" as ".x" (DFP rule A in proxyapi), so both count as wildcards.
 func NormaliseName(host string) (string, error) {
 	h := strings.TrimSpace(host)
 	if h == "" {

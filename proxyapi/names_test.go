@@ -10,7 +10,7 @@ import (
 )
 
 func TestExtractNamesFromCapturedFixture(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "dfp", "config.json"))
+	data, err := os.ReadFile(filepath.Join("..", "test", "dfpstub", "testdata", "config.json"))
 	if err != nil {
 		t.Fatalf("read fixture: %v", err)
 	}

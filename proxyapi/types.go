@@ -1,5 +1,3 @@
-// Package proxyapi is a client for Docker Flow Proxy's HTTP API as its source code really behaves
-// (see dfp-api.md): PascalCase JSON whatever the Content-Type, no delete, no authentication.
 package proxyapi
 
 // Service is one entry of GET /config?type=json. Only the fields the provisioner reads are kept;

@@ -1,4 +1,4 @@
-// Package test holds the end-to-end tests: a real Pebble CA, a DFP stand-in true to dfp-api.md,
+// Package test holds the end-to-end tests: a real Pebble CA, a DFP stand-in true to proxyapi's DFP rules,
 // and the real service, all in one process on loopback.
 package test
 

@@ -106,7 +106,7 @@ func (a *certActor) askPermit(ctx actor.Context) {
 
 // loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
 // name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
-// lost it, see dfp-api.md d).
+// lost it, DFP rule D in proxyapi).
 func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi.Bundle, bool) {
 	data, err := a.deps.Store.LoadBundle(a.name)
 	if errors.Is(err, os.ErrNotExist) {

@@ -199,7 +199,7 @@ type DFPState struct {
 
 // AfterPoll is DFP's state after a poll, and why DFP's certificates should be compared with the
 // store now ("" if there is no reason): a DFP that comes back after an outage, or that lost its
-// services (a restart: dfp-api.md d), may have lost certificates too.
+// services (a restart: DFP rule D in proxyapi), may have lost certificates too.
 func AfterPoll(prev DFPState, ok bool, services int) (DFPState, string) {
 	if !ok {
 		return DFPState{Failing: true, Empty: prev.Empty, PolledOK: prev.PolledOK}, ""

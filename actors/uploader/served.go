@@ -25,7 +25,7 @@ type served struct {
 }
 
 // reportServed logs whether HAProxy presents the uploaded certificate. DFP answers 200 even when
-// its reload failed (a bad PEM elsewhere in /certs, dfp-api.md b), so this is the only proof.
+// its reload failed (a bad PEM elsewhere in /certs, DFP rule B in proxyapi), so this is the only proof.
 func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 	log := u.cfg.Logger.With("domain", res.name)
 	switch {

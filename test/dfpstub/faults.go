@@ -7,7 +7,7 @@ import (
 )
 
 // Faults make the stand-in behave as a broken or hostile DFP would (none of this is DFP's own
-// behaviour; dfp-api.md is). The zero value is no fault.
+// behaviour; proxyapi's package documentation says what DFP does). The zero value is no fault.
 type Faults struct {
 	// ConfigBody, when set, is served verbatim as GET /config?type=json: null, HTML, truncated JSON.
 	ConfigBody []byte

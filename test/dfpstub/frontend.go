@@ -10,8 +10,8 @@ import (
 	"sync"
 )
 
-// Frontend stands in for HAProxy's port 80 with the ACME companion registered as dfp-api.md f
-// describes: /.well-known/acme-challenge/ for every Host goes to the companion, before any other
+// Frontend stands in for HAProxy's port 80 with the ACME companion registered as DFP rule F (in
+// proxyapi) describes: /.well-known/acme-challenge/ for every Host goes to the companion, before any other
 // rule. Hosts marked Misrouted answer 503, as a name whose DNS points at another server would.
 type Frontend struct {
 	server   *http.Server

@@ -1,4 +1,4 @@
-// Package dfpstub is a stand-in for Docker Flow Proxy's HTTP API that behaves as dfp-api.md says
+// Package dfpstub is a stand-in for Docker Flow Proxy's HTTP API that behaves as proxyapi's package documentation says
 // the real one does, traps included: PascalCase JSON, the JSON object of services (served from
 // the captured fixture), text/plain on reconfigure, {} after a restart, no delete, 200 on any PEM
 // (even one HAProxy cannot load), and a 400 on distribute=true outside Swarm.
@@ -17,7 +17,7 @@ import (
 	"sync"
 )
 
-// Fixture is a real GET /config?type=json response captured from DFP (shared/testdata/dfp).
+// Fixture is a real GET /config?type=json response captured from a DFP built from its source.
 //
 //go:embed testdata/config.json
 var Fixture []byte

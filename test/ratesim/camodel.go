@@ -15,8 +15,8 @@ type caLimit struct {
 func (l caLimit) refill() time.Duration { return time.Duration(float64(l.period) / l.capacity) }
 
 // letsEncrypt is Let's Encrypt's production limits as published (letsencrypt.org/docs/rate-limits,
-// 2026-08-05; ../shared/letsencrypt.md). They are written here again on purpose, not taken from
-// the provisioner's table: a wrong number there must show up as violations here.
+// read 2026-08-05). They are written here again on purpose, not taken from the provisioner's table:
+// a wrong number there must show up as violations here.
 var letsEncrypt = struct {
 	orders, perDomain, exactSet, failedAuthz, consecutive caLimit
 }{
