@@ -1,6 +1,8 @@
 package test
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -52,7 +54,7 @@ type running struct {
 
 func (w *World) start(t *testing.T) *running {
 	t.Helper()
-	cfg, err := app.LoadConfig(w.Getenv)
+	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package test
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -23,7 +25,7 @@ import (
 // startWith is start with faults between the service and its peers.
 func (w *World) startWith(t *testing.T, faults app.Faults) *running {
 	t.Helper()
-	cfg, err := app.LoadConfig(w.Getenv)
+	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

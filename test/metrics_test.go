@@ -1,6 +1,8 @@
 package test
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"math"
 	"net/http"
 	"reflect"
@@ -137,7 +139,7 @@ func TestDeferredNameShowsItsLimitInMetricsAndStatus(t *testing.T) {
 	if !ok || math.Abs(until-float64(logTime(t, deferred, "retry_at").UnixNano())/1e9) > 1 {
 		t.Errorf("deferred_until %v (present %v); the log says %v by %v", until, ok, deferred["retry_at"], deferred["limit"])
 	}
-	cfg, err := app.LoadConfig(w.Getenv)
+	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 // World is everything the service talks to, on loopback: Pebble, the DFP API stand-in, and
 // the proxy's port 80 routing challenges to the service's responder, as DFP with the companion
-// registered does. Env is the service's environment for it, read by app.LoadConfig.
+// registered does. Env is the service's environment for it, read by config.Load.
 type World struct {
 	CA       *testca.CA
 	DFP      *dfpstub.Stub

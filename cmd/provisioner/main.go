@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,11 +28,11 @@ func main() {
 	if len(os.Args) > 1 {
 		os.Exit(command(os.Args[1], os.Args[2:]))
 	}
-	cfg, err := app.LoadConfig(os.Getenv)
+	cfg, err := config.Load(os.Getenv)
 	if err == nil && cfg.DNSProvider != "" {
 		if cfg.DNS01Provider, err = dnsProvider(cfg.DNSProvider); err != nil {
 			// lego names the provider's variables that are missing or wrong.
-			err = &app.ConfigError{Var: "DNS_PROVIDER", Msg: strings.ReplaceAll(err.Error(), "\n", " ")}
+			err = &config.Error{Var: "DNS_PROVIDER", Msg: strings.ReplaceAll(err.Error(), "\n", " ")}
 		}
 	}
 	if err != nil {
@@ -47,7 +49,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.Run(ctx, cfg, logger); err != nil {
-		var ce *app.ConfigError
+		var ce *config.Error
 		if errors.As(err, &ce) { // the CA's answer that the configuration is wrong (EAB, contact)
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
@@ -108,8 +110,8 @@ func command(name string, args []string) int {
 
 // commandConfig reads the same variables as the service; DFP's address is not needed by a
 // command, which asks nobody but the store.
-func commandConfig() (app.Config, error) {
-	return app.LoadConfig(func(k string) string {
+func commandConfig() (config.Config, error) {
+	return config.Load(func(k string) string {
 		if v := os.Getenv(k); v != "" || k != "PROXY_ADDRESS" {
 			return v
 		}
@@ -119,7 +121,7 @@ func commandConfig() (app.Config, error) {
 
 // migrate moves DATA_DIR into the etcd that ETCD_* names, with the service stopped.
 func migrate() int {
-	cfg, err := app.LoadConfig(func(k string) string {
+	cfg, err := config.Load(func(k string) string {
 		switch v := os.Getenv(k); {
 		case k == "STORE":
 			return "etcd" // --to etcd

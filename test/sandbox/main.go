@@ -8,6 +8,8 @@
 package main
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"errors"
 	"flag"
@@ -98,7 +100,7 @@ func run(keep bool, timeout time.Duration) error {
 				}
 			}
 		}
-		cfg, err := app.LoadConfig(world.Getenv)
+		cfg, err := config.Load(world.Getenv)
 		if err != nil {
 			cancel()
 			return err

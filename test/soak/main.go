@@ -7,6 +7,8 @@
 package main
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -54,7 +56,7 @@ func run(duration, validity time.Duration) error {
 	world.Env["ACME_PROFILE"] = "short"
 	world.Env["EXCLUDE_DOMAINS"] = "late.test"
 	world.Env["RECONCILE_INTERVAL"] = "1m"
-	cfg, err := app.LoadConfig(world.Getenv)
+	cfg, err := config.Load(world.Getenv)
 	if err != nil {
 		return err
 	}

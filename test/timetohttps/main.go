@@ -8,6 +8,8 @@
 package main
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"flag"
 	"fmt"
@@ -59,7 +61,7 @@ func once(notified bool, interval time.Duration, run int) (time.Duration, error)
 	w.DFP.Restart(false)
 	w.Env["DISCOVERY_INTERVAL"] = interval.String()
 	w.Env["LOG_LEVEL"] = "error"
-	cfg, err := app.LoadConfig(w.Getenv)
+	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		return 0, err
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -14,11 +16,11 @@ import (
 // HealthCheck asks the running service's /healthz on METRICS_ADDR, as the image's HEALTHCHECK
 // does (the distroless image has no shell and no curl). It returns nil when the service is alive.
 func HealthCheck(ctx context.Context, getenv func(string) string) error {
-	addr := unquote(getenv("METRICS_ADDR"))
-	switch strings.ToLower(addr) {
-	case "":
-		addr = ":9102"
-	case "off":
+	addr, err := config.MetricsAddr(getenv)
+	switch {
+	case err != nil:
+		return err
+	case addr == "":
 		return errors.New("METRICS_ADDR is off: there is no health endpoint to ask")
 	}
 	host, port, err := net.SplitHostPort(addr)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"log/slog"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 // stateCollector turns what "provisioner status" reports into gauges at each scrape, so that
 // /metrics and status never disagree. A removed name has no series.
 type stateCollector struct {
-	cfg      Config
+	cfg      config.Config
 	store    *store.Store
 	verdicts *uploader.Verdicts // nil: every name counts as served
 	cache    *bundleCache

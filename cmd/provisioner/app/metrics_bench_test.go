@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"fmt"
 	"testing"
@@ -21,7 +23,7 @@ import (
 //	go test -run '^$' -bench MetricsScrape -benchtime 20x ./cmd/provisioner/app
 func BenchmarkMetricsScrape(b *testing.B) {
 	dir := b.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
+	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": dir, "ACME_DIRECTORY": "https://ca.test/dir"}[k]
 	})
 	if err != nil {
@@ -40,7 +42,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer e.Close()
-		client, err := dialEtcd(EtcdConfig{Endpoints: []string{e.Endpoint}})
+		client, err := dialEtcd(config.Etcd{Endpoints: []string{e.Endpoint}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -49,7 +51,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 	})
 }
 
-func benchmarkScrape(b *testing.B, cfg Config, st *store.Store) {
+func benchmarkScrape(b *testing.B, cfg config.Config, st *store.Store) {
 	const names = 1000
 	ca, err := certgen.NewCA("bench")
 	if err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // serve as not ready.
 func TestStateCollector(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := LoadConfig(func(k string) string {
+	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": dir, "ACME_DIRECTORY": "https://ca.test/dir"}[k]
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -97,7 +99,7 @@ func mergeLedgers(src, dst []byte) (merged []byte, same bool, err error) {
 // each key that was not already there. It refuses while a replica leads: stop the service (or
 // scale it to 0) first. Run again, it changes nothing; every write is conditional on etcd's value
 // being the one it decided on.
-func Migrate(ctx context.Context, cfg Config, out io.Writer) error {
+func Migrate(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
 	}

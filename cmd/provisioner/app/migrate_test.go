@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -70,8 +72,8 @@ func TestMigrateIntoEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	cfg := Config{DataDir: t.TempDir(), DirectoryURL: "https://ca.test/dir", Store: "etcd",
-		Etcd: EtcdConfig{Endpoints: []string{e.Endpoint}, Prefix: "/dfp-letsencrypt/", LeaseTTL: 2 * time.Second}}
+	cfg := config.Config{DataDir: t.TempDir(), DirectoryURL: "https://ca.test/dir", Store: "etcd",
+		Etcd: config.Etcd{Endpoints: []string{e.Endpoint}, Prefix: "/dfp-letsencrypt/", LeaseTTL: 2 * time.Second}}
 	files, err := store.Open(cfg.DataDir, cfg.DirectoryURL)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +150,7 @@ func TestMigrateIntoEtcd(t *testing.T) {
 	}
 }
 
-func dialTest(t *testing.T, cfg Config) *clientv3.Client {
+func dialTest(t *testing.T, cfg config.Config) *clientv3.Client {
 	t.Helper()
 	c, err := dialEtcd(cfg.Etcd)
 	if err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +35,7 @@ type opsServer struct {
 
 // opsDeps is what the internal port looks at.
 type opsDeps struct {
-	cfg        Config
+	cfg        config.Config
 	store      *store.Store
 	verdicts   *uploader.Verdicts
 	root       *actor.RootContext

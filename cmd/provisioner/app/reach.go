@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -14,7 +16,7 @@ import (
 )
 
 // dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER.
-func dnsConfig(cfg Config) issuer.DNSConfig {
+func dnsConfig(cfg config.Config) issuer.DNSConfig {
 	return issuer.DNSConfig{
 		Provider:           cfg.DNS01Provider,
 		Names:              proxyapi.NewPatterns(cfg.DNS01Domains),
@@ -26,7 +28,7 @@ func dnsConfig(cfg Config) issuer.DNSConfig {
 }
 
 // dnsPreflight routes the names validated by DNS-01 to the DNS pre-flight, when DNS-01 is on.
-func dnsPreflight(cfg Config, c *preflight.Checker) {
+func dnsPreflight(cfg config.Config, c *preflight.Checker) {
 	if cfg.DNSProvider == "" {
 		return
 	}
@@ -46,7 +48,7 @@ func prepareAccount(ctx context.Context, iss *issuer.Issuer, logger *slog.Logger
 	}
 	var refusal *issuer.Refusal
 	if errors.As(err, &refusal) {
-		return &ConfigError{Var: refusal.Vars, Msg: strings.ReplaceAll(event.PeerText(refusal.Err.Error()), "\n", " ")}
+		return &config.Error{Var: refusal.Vars, Msg: strings.ReplaceAll(event.PeerText(refusal.Err.Error()), "\n", " ")}
 	}
 	logger.Warn("could not check the ACME account at start; asking again", "event", event.AccountCheckFailed,
 		"error", event.PeerText(err.Error()), "retry_at", time.Now().Add(accountRecheck))

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +40,7 @@ func Adoptable(name string, b *proxyapi.Bundle, now time.Time, fromCA bool) erro
 // again, and the lost ledger would let that spend the weekly limits. Each recovered certificate
 // is booked in the ledger at its issuance time. It asks the CA (its renewal info) whether it
 // issued a certificate; a CA without renewal info is judged by the issuer's name.
-func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg Config, logger *slog.Logger) {
+func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg config.Config, logger *slog.Logger) {
 	if names, err := st.Names(); err != nil || len(names) > 0 {
 		return // not an empty volume: the store knows its certificates
 	}
@@ -100,7 +102,7 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 // bookRecovered books each recovered certificate at its not-before time in a new ledger, before
 // the rate limiter reads it. A ledger that survived (only the certificates were lost) booked them
 // when they were ordered, and is left as it is.
-func bookRecovered(ledgerBlob store.Blob, cfg Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
+func bookRecovered(ledgerBlob store.Blob, cfg config.Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
 	if _, err := ledgerBlob.Load(); !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}

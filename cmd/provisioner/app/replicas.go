@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +26,7 @@ const etcdTimeout = 5 * time.Second
 // runReplicated is the run with STORE=etcd: every replica answers challenges from the answers
 // shared in etcd; one at a time leads, and only the leader discovers, orders, renews and uploads.
 // A replica whose term ends stops all of that at once and stands by again.
-func runReplicated(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
+func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, faults Faults) error {
 	client, err := dialEtcd(cfg.Etcd)
 	if err != nil {
 		return err
@@ -82,7 +84,7 @@ func resign(term *etcdkv.Term, deadline time.Time) {
 
 // standBy campaigns until this replica leads; nil when ctx ends first. While it waits it answers
 // /healthz (alive) and /readyz (503) on the internal port, and says who leads.
-func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
+func standBy(ctx context.Context, client *clientv3.Client, cfg config.Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
 	// Alive while it waits, whatever etcd says: Swarm must not restart a replica for waiting.
 	health := serveStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", logger)
 	defer func() {
@@ -122,7 +124,7 @@ func standBy(ctx context.Context, client *clientv3.Client, cfg Config, identity 
 }
 
 // campaignSaying campaigns, and while it waits tells standingBy who leads, once one does.
-func campaignSaying(ctx context.Context, client *clientv3.Client, cfg Config, identity string, standingBy func(leader string)) (*etcdkv.Term, error) {
+func campaignSaying(ctx context.Context, client *clientv3.Client, cfg config.Config, identity string, standingBy func(leader string)) (*etcdkv.Term, error) {
 	type result struct {
 		term *etcdkv.Term
 		err  error
@@ -156,7 +158,7 @@ func replicaIdentity() string {
 
 // dialEtcd connects to ETCD_ENDPOINTS. The client connects lazily; the first campaign says
 // whether etcd answers.
-func dialEtcd(e EtcdConfig) (*clientv3.Client, error) {
+func dialEtcd(e config.Etcd) (*clientv3.Client, error) {
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:   e.Endpoints,
 		DialTimeout: etcdTimeout,
@@ -202,7 +204,7 @@ func (t termTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // OpenStore opens the store the configuration names for a command beside the running service
 // (status, retry-now, migrate): DATA_DIR, which must exist, or etcd without a fence. The returned
 // func closes it.
-func OpenStore(cfg Config) (*store.Store, func(), error) {
+func OpenStore(cfg config.Config) (*store.Store, func(), error) {
 	if cfg.Store != "etcd" {
 		if _, err := os.Stat(cfg.DataDir); err != nil {
 			return nil, nil, fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -43,7 +45,7 @@ const (
 )
 
 // NewLogger builds the one logger everything writes through.
-func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
@@ -63,14 +65,14 @@ type Faults struct {
 
 // Run provisions certificates until ctx is done, then stops the actors, lets orders in flight
 // store their result, and stops the responder last.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return RunWith(ctx, cfg, logger, Faults{})
 }
 
 // RunWith is Run with faults injected.
-func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults) error {
+func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults Faults) error {
 	if cfg.DNSProvider != "" && cfg.DNS01Provider == nil {
-		return &ConfigError{"DNS_PROVIDER", "set, but no provider was built for it"}
+		return &config.Error{Var: "DNS_PROVIDER", Msg: "set, but no provider was built for it"}
 	}
 	routeLegoLogs(logger)
 	if cfg.Store == "etcd" {
@@ -104,7 +106,7 @@ func RunWith(ctx context.Context, cfg Config, logger *slog.Logger, faults Faults
 	return errors.Join(err, stopResponder(responder, stopDeadline()))
 }
 
-func listenResponder(cfg Config, answers webroot.Answers, logger *slog.Logger) (*webroot.Server, error) {
+func listenResponder(cfg config.Config, answers webroot.Answers, logger *slog.Logger) (*webroot.Server, error) {
 	responder, err := webroot.Listen(cfg.ChallengeAddr, answers, logger)
 	if err != nil {
 		return nil, err
@@ -138,7 +140,7 @@ func stopResponder(responder *webroot.Server, deadline time.Time) error {
 // leading is what one term of work needs: with STORE=file the whole run, with STORE=etcd each
 // time this replica leads.
 type leading struct {
-	cfg       Config
+	cfg       config.Config
 	logger    *slog.Logger
 	faults    Faults
 	store     *store.Store
@@ -234,7 +236,7 @@ func lead(ctx context.Context, l leading) error {
 }
 
 // storeName is where state is kept, for the start's log line.
-func storeName(cfg Config) string {
+func storeName(cfg config.Config) string {
 	if cfg.Store == "etcd" {
 		return "etcd " + strings.Join(cfg.Etcd.Endpoints, ",") + " " + cfg.Etcd.Prefix
 	}
@@ -242,7 +244,7 @@ func storeName(cfg Config) string {
 }
 
 // alerterProps is nil when ALERT_WEBHOOK_URL is not set.
-func alerterProps(cfg Config, logger *slog.Logger) *actor.Props {
+func alerterProps(cfg config.Config, logger *slog.Logger) *actor.Props {
 	if cfg.AlertWebhookURL == "" {
 		return nil
 	}
@@ -256,8 +258,8 @@ func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper)
 	return fault(rt)
 }
 
-func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
-	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by LoadConfig
+func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
+	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by config.Load
 	return ratelimiter.Config{
 		Table:       table.WithMargin(cfg.RateLimitMargin),
 		Ledger:      st.Ledger(),
@@ -271,7 +273,7 @@ func limiterConfig(cfg Config, st *store.Store, logger *slog.Logger) ratelimiter
 }
 
 // preflightChecker is nil when PREFLIGHT=false; a nil interface, not a nil pointer in one.
-func preflightChecker(cfg Config, tokens webroot.Answers) certificate.Preflighter {
+func preflightChecker(cfg config.Config, tokens webroot.Answers) certificate.Preflighter {
 	if !cfg.Preflight {
 		return nil
 	}
@@ -293,7 +295,7 @@ func preflightChecker(cfg Config, tokens webroot.Answers) certificate.Preflighte
 // intermediates, JSON-escaped, is under 16 KiB (Let's Encrypt's ECDSA bundles are about 3.5 KB).
 const bytesPerName = 16 << 10
 
-func acmeTransport(cfg Config) *http.Transport {
+func acmeTransport(cfg config.Config) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

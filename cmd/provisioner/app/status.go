@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
@@ -192,7 +194,7 @@ func shorten(s string, n int) string {
 
 // LoadStatus reads the store (DATA_DIR or etcd) for the CA: certificates, states, last-seen times
 // and the ledger. It takes no lock and writes nothing, so it is safe beside the running service.
-func LoadStatus(cfg Config, now time.Time) (StatusReport, error) {
+func LoadStatus(cfg config.Config, now time.Time) (StatusReport, error) {
 	st, closeStore, err := OpenStore(cfg)
 	if err != nil {
 		return StatusReport{}, err
@@ -255,7 +257,7 @@ func (c *bundleCache) retain(seen map[string]bool) {
 	}
 }
 
-func loadStatus(st *store.Store, cfg Config, now time.Time, cache *bundleCache) (StatusReport, error) {
+func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundleCache) (StatusReport, error) {
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
 	table = table.WithMargin(cfg.RateLimitMargin)
 	names, err := st.Names()

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+
 	"bytes"
 	"strings"
 	"testing"
@@ -98,7 +100,7 @@ func TestBuildStatus(t *testing.T) {
 // A name that never got a certificate (the most urgent trouble) is listed from the last-seen
 // record, with its state.
 func TestLoadStatusListsNamesWithoutCertificates(t *testing.T) {
-	cfg, err := LoadConfig(func(k string) string {
+	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"PROXY_ADDRESS": "proxy", "DATA_DIR": t.TempDir(), "ACME_DIRECTORY": "https://ca.test/dir"}[k]
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
-// Package app wires the provisioner together: configuration from the environment, the responder,
-// the actor system, and an orderly shutdown.
-package app
+// Package config is the provisioner's configuration: every environment variable it reads, declared
+// once in Variables (name, default, meaning), and Load, which turns the environment into a Config or
+// stops the start with one line naming the variable.
+package config
 
 import (
 	"crypto/x509"
@@ -70,29 +71,29 @@ type Config struct {
 
 	// Where state is kept (config_store.go).
 	Store string     // STORE: file (DATA_DIR) or etcd
-	Etcd  EtcdConfig // ETCD_*, with STORE=etcd
+	Etcd  Etcd // ETCD_*, with STORE=etcd
 
 	// DNS01Provider is built by the command from DNS_PROVIDER (lego reads the provider's own
 	// variables then), so that only the binary links every provider's SDK.
 	DNS01Provider challenge.Provider
 }
 
-// ConfigError names the variable that stopped the start.
-type ConfigError struct {
+// Error names the variable that stopped the start.
+type Error struct {
 	Var string
 	Msg string
 }
 
-func (e *ConfigError) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.Msg) }
+func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.Msg) }
 
 var keyTypes = map[string]certcrypto.KeyType{
 	"ec256": certcrypto.EC256, "ec384": certcrypto.EC384,
 	"rsa2048": certcrypto.RSA2048, "rsa3072": certcrypto.RSA3072, "rsa4096": certcrypto.RSA4096,
 }
 
-// LoadConfig reads the configuration through getenv (os.Getenv in production). The first bad value
-// stops it with a *ConfigError naming the variable.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// Load reads the configuration through getenv (os.Getenv in production). The first bad value
+// stops it with a *Error naming the variable.
+func Load(getenv func(string) string) (Config, error) {
 	env := func(name string) string { return unquote(getenv(name)) }
 	// Defaults read through a helper (boolVar, hostPortVar, the durations table) are set there.
 	c := Config{DataDir: "/etc/letsencrypt", KeyType: certcrypto.EC256, OrderConcurrency: 8, LogFormat: "json",
@@ -100,13 +101,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	if v := env("CERTBOT_EMAIL"); v != "" {
 		if _, err := mail.ParseAddress(v); err != nil || strings.ContainsAny(v, " <>") {
-			return c, &ConfigError{"CERTBOT_EMAIL", fmt.Sprintf("%q is not an e-mail address", v)}
+			return c, &Error{"CERTBOT_EMAIL", fmt.Sprintf("%q is not an e-mail address", v)}
 		}
 		c.Email = v
 	}
 	var err error
 	if c.ProxyURL, err = parseProxyAddress(env("PROXY_ADDRESS")); err != nil {
-		return c, &ConfigError{"PROXY_ADDRESS", err.Error()}
+		return c, &Error{"PROXY_ADDRESS", err.Error()}
 	}
 	if c.Staging, err = boolVar(env, "STAGING", true); err != nil {
 		return c, err
@@ -118,7 +119,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("ACME_DIRECTORY"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return c, &ConfigError{"ACME_DIRECTORY", fmt.Sprintf("%q is not an https URL (ACME requires HTTPS)", v)}
+			return c, &Error{"ACME_DIRECTORY", fmt.Sprintf("%q is not an https URL (ACME requires HTTPS)", v)}
 		}
 		c.DirectoryURL = v
 	}
@@ -128,7 +129,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if v := env("LEGO_CA_CERTIFICATES"); v != "" {
 		if c.CARoots, err = lego.CreateCertPool(strings.Split(v, string(os.PathListSeparator)), system); err != nil {
-			return c, &ConfigError{"LEGO_CA_CERTIFICATES", err.Error()}
+			return c, &Error{"LEGO_CA_CERTIFICATES", err.Error()}
 		}
 	}
 	if v := env("DATA_DIR"); v != "" {
@@ -138,10 +139,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.Domains, err = parseNames(env("DOMAINS"), true); err != nil {
-		return c, &ConfigError{"DOMAINS", err.Error()}
+		return c, &Error{"DOMAINS", err.Error()}
 	}
 	if c.Exclude, err = parseNames(env("EXCLUDE_DOMAINS"), true); err != nil {
-		return c, &ConfigError{"EXCLUDE_DOMAINS", err.Error()}
+		return c, &Error{"EXCLUDE_DOMAINS", err.Error()}
 	}
 	durations := []struct {
 		name    string
@@ -159,39 +160,37 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		*d.dst = d.def
 		if v := env(d.name); v != "" {
 			if *d.dst, err = parseDuration(v); err != nil || *d.dst < time.Second {
-				return c, &ConfigError{d.name, fmt.Sprintf("%q is not a duration of at least 1s (e.g. %s)", v, d.example)}
+				return c, &Error{d.name, fmt.Sprintf("%q is not a duration of at least 1s (e.g. %s)", v, d.example)}
 			}
 		}
 	}
 	if v := env("ACME_PROFILE"); v != "" {
 		if strings.ContainsAny(v, " /?#") {
-			return c, &ConfigError{"ACME_PROFILE", fmt.Sprintf("%q is not a profile name (e.g. classic, tlsserver, shortlived)", v)}
+			return c, &Error{"ACME_PROFILE", fmt.Sprintf("%q is not a profile name (e.g. classic, tlsserver, shortlived)", v)}
 		}
 		c.Profile = v
 	}
 	if v := env("PREFERRED_CHAIN"); v != "" {
 		if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return c, &ConfigError{"PREFERRED_CHAIN", fmt.Sprintf("%q is not a certificate common name (e.g. ISRG Root X1)", v)}
+			return c, &Error{"PREFERRED_CHAIN", fmt.Sprintf("%q is not a certificate common name (e.g. ISRG Root X1)", v)}
 		}
 		c.PreferredChain = v
 	}
 	if v := env("KEY_TYPE"); v != "" {
 		kt, ok := keyTypes[strings.ToLower(v)]
 		if !ok {
-			return c, &ConfigError{"KEY_TYPE", fmt.Sprintf("%q is not one of ec256, ec384, rsa2048, rsa3072, rsa4096", v)}
+			return c, &Error{"KEY_TYPE", fmt.Sprintf("%q is not one of ec256, ec384, rsa2048, rsa3072, rsa4096", v)}
 		}
 		c.KeyType = kt
 	}
 	if v := env("ORDER_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 64 {
-			return c, &ConfigError{"ORDER_CONCURRENCY", fmt.Sprintf("%q is not a whole number from 1 to 64", v)}
+			return c, &Error{"ORDER_CONCURRENCY", fmt.Sprintf("%q is not a whole number from 1 to 64", v)}
 		}
 		c.OrderConcurrency = n
 	}
-	if v := strings.ToLower(env("METRICS_ADDR")); v == "off" {
-		c.MetricsAddr = ""
-	} else if c.MetricsAddr, err = hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false); err != nil {
+	if c.MetricsAddr, err = MetricsAddr(getenv); err != nil {
 		return c, err
 	}
 	if c.Pprof, err = boolVar(env, "PPROF", false); err != nil {
@@ -200,7 +199,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("ALERT_WEBHOOK_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, &ConfigError{"ALERT_WEBHOOK_URL", "not an http(s) URL (e.g. a Slack or Mattermost incoming webhook)"}
+			return c, &Error{"ALERT_WEBHOOK_URL", "not an http(s) URL (e.g. a Slack or Mattermost incoming webhook)"}
 		}
 		c.AlertWebhookURL = v
 	}
@@ -208,7 +207,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("ALERT_AFTER_FAILURES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return c, &ConfigError{"ALERT_AFTER_FAILURES", fmt.Sprintf("%q is not a whole number from 1 to 100", v)}
+			return c, &Error{"ALERT_AFTER_FAILURES", fmt.Sprintf("%q is not a whole number from 1 to 100", v)}
 		}
 		c.AlertAfter = n
 	}
@@ -216,7 +215,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := env("MAX_NAMES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return c, &ConfigError{"MAX_NAMES", fmt.Sprintf("%q is not a whole number from 1 to 1000000", v)}
+			return c, &Error{"MAX_NAMES", fmt.Sprintf("%q is not a whole number from 1 to 1000000", v)}
 		}
 		c.MaxNames = n
 	}
@@ -225,11 +224,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "text":
 		c.LogFormat = "text"
 	default:
-		return c, &ConfigError{"LOG_FORMAT", fmt.Sprintf("%q is neither json nor text", v)}
+		return c, &Error{"LOG_FORMAT", fmt.Sprintf("%q is neither json nor text", v)}
 	}
 	if v := env("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return c, &ConfigError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", v)}
+			return c, &Error{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", v)}
 		}
 	}
 	if err := c.loadLimitsAndPreflight(env); err != nil {
@@ -257,7 +256,7 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	}
 	if v := strings.ToLower(env("RATE_LIMITS")); v != "" {
 		if v != "production" && v != "staging" && v != "none" {
-			return &ConfigError{"RATE_LIMITS", fmt.Sprintf("%q is not one of production, staging, none", v)}
+			return &Error{"RATE_LIMITS", fmt.Sprintf("%q is not one of production, staging, none", v)}
 		}
 		c.RateLimits = v
 	}
@@ -266,7 +265,7 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f >= 0 && f < 0.9) { // written so that NaN fails too
 
-			return &ConfigError{"RATE_LIMIT_MARGIN", fmt.Sprintf("%q is not a fraction from 0 to 0.9 (e.g. 0.1 keeps 10%% in reserve)", v)}
+			return &Error{"RATE_LIMIT_MARGIN", fmt.Sprintf("%q is not a fraction from 0 to 0.9 (e.g. 0.1 keeps 10%% in reserve)", v)}
 		}
 		c.RateLimitMargin = f
 	}
@@ -285,7 +284,7 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	if v := env("PREFLIGHT_HTTP_PORT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 {
-			return &ConfigError{"PREFLIGHT_HTTP_PORT", fmt.Sprintf("%q is not a port from 1 to 65535 (80 unless a test CA validates elsewhere)", v)}
+			return &Error{"PREFLIGHT_HTTP_PORT", fmt.Sprintf("%q is not a port from 1 to 65535 (80 unless a test CA validates elsewhere)", v)}
 		}
 		c.PreflightHTTPPort = n
 	}
@@ -302,6 +301,16 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 	return nil
 }
 
+// MetricsAddr reads METRICS_ADDR alone, for the health command: the internal port's address, or
+// "" when it is off.
+func MetricsAddr(getenv func(string) string) (string, error) {
+	env := func(name string) string { return unquote(getenv(name)) }
+	if strings.ToLower(env("METRICS_ADDR")) == "off" {
+		return "", nil
+	}
+	return hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false)
+}
+
 // boolVar reads a variable that is true, false, or unset (def).
 func boolVar(env func(string) string, name string, def bool) (bool, error) {
 	switch v := strings.ToLower(env(name)); v {
@@ -312,7 +321,7 @@ func boolVar(env func(string) string, name string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	default:
-		return def, &ConfigError{name, fmt.Sprintf("%q is neither true nor false", v)}
+		return def, &Error{name, fmt.Sprintf("%q is neither true nor false", v)}
 	}
 }
 
@@ -324,7 +333,7 @@ func hostPortVar(env func(string) string, name, def, example string, needHost bo
 		return def, nil
 	}
 	if !validHostPort(v, needHost) {
-		return def, &ConfigError{name, fmt.Sprintf("%q is not host:port with a port from 1 to 65535 (e.g. %s)", v, example)}
+		return def, &Error{name, fmt.Sprintf("%q is not host:port with a port from 1 to 65535 (e.g. %s)", v, example)}
 	}
 	return v, nil
 }

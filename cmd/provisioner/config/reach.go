@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"encoding/base64"
@@ -19,22 +19,22 @@ import (
 func (c *Config) loadReach(env func(string) string) error {
 	if v := env("DNS_PROVIDER"); v != "" {
 		if strings.ContainsFunc(v, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') }) {
-			return &ConfigError{"DNS_PROVIDER", fmt.Sprintf("%q is not a lego provider code (e.g. cloudflare, route53, rfc2136, httpreq)", v)}
+			return &Error{"DNS_PROVIDER", fmt.Sprintf("%q is not a lego provider code (e.g. cloudflare, route53, rfc2136, httpreq)", v)}
 		}
 		c.DNSProvider = v
 	}
 	var err error
 	if c.DNS01Domains, err = parseNames(env("DNS01_DOMAINS"), true); err != nil {
-		return &ConfigError{"DNS01_DOMAINS", err.Error()}
+		return &Error{"DNS01_DOMAINS", err.Error()}
 	}
 	for _, name := range []string{"DNS01_DOMAINS", "DNS_RESOLVERS", "DNS_PROPAGATION_TIMEOUT", "DNS_PROPAGATION_WAIT", "DNS_PROPAGATION_DISABLE_ANS"} {
 		if c.DNSProvider == "" && env(name) != "" {
-			return &ConfigError{name, "has no effect without DNS_PROVIDER"}
+			return &Error{name, "has no effect without DNS_PROVIDER"}
 		}
 	}
 	for _, d := range c.Domains {
 		if proxyapi.IsWildcard(d) && c.DNSProvider == "" {
-			return &ConfigError{"DOMAINS", fmt.Sprintf("%q is a wildcard, which only DNS-01 can issue: set DNS_PROVIDER", d)}
+			return &Error{"DOMAINS", fmt.Sprintf("%q is a wildcard, which only DNS-01 can issue: set DNS_PROVIDER", d)}
 		}
 	}
 	if v := env("DNS_RESOLVERS"); v != "" {
@@ -44,7 +44,7 @@ func (c *Config) loadReach(env func(string) string) error {
 				r = net.JoinHostPort(r, "53")
 			}
 			if !validHostPort(r, true) || strings.ContainsAny(r, "/ ") {
-				return &ConfigError{"DNS_RESOLVERS", fmt.Sprintf("%q is not a comma list of host or host:port (e.g. 1.1.1.1:53,8.8.8.8)", v)}
+				return &Error{"DNS_RESOLVERS", fmt.Sprintf("%q is not a comma list of host or host:port (e.g. 1.1.1.1:53,8.8.8.8)", v)}
 			}
 			c.DNSResolvers = append(c.DNSResolvers, r)
 		}
@@ -55,7 +55,7 @@ func (c *Config) loadReach(env func(string) string) error {
 	}{{"DNS_PROPAGATION_TIMEOUT", &c.DNSPropagationTimeout}, {"DNS_PROPAGATION_WAIT", &c.DNSPropagationWait}} {
 		if v := env(d.name); v != "" {
 			if *d.dst, err = parseDuration(v); err != nil || *d.dst < time.Second || *d.dst > 24*time.Hour {
-				return &ConfigError{d.name, fmt.Sprintf("%q is not a duration from 1s to 24h (e.g. 2m)", v)}
+				return &Error{d.name, fmt.Sprintf("%q is not a duration from 1s to 24h (e.g. 2m)", v)}
 			}
 		}
 	}
@@ -64,7 +64,7 @@ func (c *Config) loadReach(env func(string) string) error {
 	}
 	if c.DNSPropagationDisableANS && c.DNSPropagationWait > 0 {
 		// As lego's CLI: a fixed wait replaces every check, so also turning one off is a mistake.
-		return &ConfigError{"DNS_PROPAGATION_WAIT", "cannot be used with DNS_PROPAGATION_DISABLE_ANS (a fixed wait skips every check)"}
+		return &Error{"DNS_PROPAGATION_WAIT", "cannot be used with DNS_PROPAGATION_DISABLE_ANS (a fixed wait skips every check)"}
 	}
 	return c.loadEAB(env)
 }
@@ -81,17 +81,17 @@ func (c *Config) loadEAB(env func(string) string) error {
 	}
 	switch {
 	case c.EABKeyID != "" && c.EABHMAC == "":
-		return &ConfigError{"ACME_EAB_KID", "needs ACME_EAB_HMAC (or ACME_EAB_HMAC_FILE) too"}
+		return &Error{"ACME_EAB_KID", "needs ACME_EAB_HMAC (or ACME_EAB_HMAC_FILE) too"}
 	case c.EABKeyID == "" && c.EABHMAC != "":
-		return &ConfigError{"ACME_EAB_HMAC", "needs ACME_EAB_KID (or ACME_EAB_KID_FILE) too"}
+		return &Error{"ACME_EAB_HMAC", "needs ACME_EAB_KID (or ACME_EAB_KID_FILE) too"}
 	case c.EABKeyID != "" && strings.ContainsFunc(c.EABKeyID, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return &ConfigError{"ACME_EAB_KID", "has spaces or control characters; give the key ID as the CA shows it"}
+		return &Error{"ACME_EAB_KID", "has spaces or control characters; give the key ID as the CA shows it"}
 	}
 	if c.EABHMAC != "" {
 		// CAs hand the key out base64url-encoded, some with padding; lego wants it without.
 		c.EABHMAC = strings.TrimRight(c.EABHMAC, "=")
 		if _, err := base64.RawURLEncoding.DecodeString(c.EABHMAC); err != nil {
-			return &ConfigError{"ACME_EAB_HMAC", "is not base64url (the HMAC key as the CA shows it; its value is not shown here)"}
+			return &Error{"ACME_EAB_HMAC", "is not base64url (the HMAC key as the CA shows it; its value is not shown here)"}
 		}
 	}
 	return nil
@@ -102,13 +102,13 @@ func secretVar(env func(string) string, name string) (string, error) {
 	v, file := env(name), env(name+"_FILE")
 	switch {
 	case v != "" && file != "":
-		return "", &ConfigError{name, fmt.Sprintf("set both %s and %s_FILE; keep one", name, name)}
+		return "", &Error{name, fmt.Sprintf("set both %s and %s_FILE; keep one", name, name)}
 	case file == "":
 		return v, nil
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return "", &ConfigError{name + "_FILE", fmt.Sprintf("cannot read %q: %v", file, err)}
+		return "", &Error{name + "_FILE", fmt.Sprintf("cannot read %q: %v", file, err)}
 	}
 	return strings.TrimSpace(string(data)), nil
 }

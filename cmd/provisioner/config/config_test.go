@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 )
 
 func load(vars map[string]string) (Config, error) {
-	return LoadConfig(func(k string) string { return vars[k] })
+	return Load(func(k string) string { return vars[k] })
 }
 
 func TestConfigDefaults(t *testing.T) {
@@ -201,9 +201,9 @@ func TestProxyAddressCredentialsAreNeverShown(t *testing.T) {
 
 func assertVar(t *testing.T, err error, variable string) {
 	t.Helper()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) || ce.Var != variable {
-		t.Errorf("error = %v, want a ConfigError naming %s", err, variable)
+		t.Errorf("error = %v, want a Error naming %s", err, variable)
 		return
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "config: "+variable+": ") {

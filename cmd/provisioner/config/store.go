@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"crypto/tls"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// EtcdConfig is how to reach the etcd that STORE=etcd keeps everything in.
-type EtcdConfig struct {
+// Etcd is how to reach the etcd that STORE=etcd keeps everything in.
+type Etcd struct {
 	Endpoints []string      // ETCD_ENDPOINTS: host:port or http(s)://host:port
 	Prefix    string        // ETCD_PREFIX, ending in "/"
 	TLS       *tls.Config   // from ETCD_CA_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE; nil for plain HTTP
@@ -31,16 +31,16 @@ func (c *Config) loadStore(env func(string) string) error {
 		c.Store = "file"
 		for _, name := range etcdVars {
 			if env(name) != "" {
-				return &ConfigError{name, "has no effect without STORE=etcd"}
+				return &Error{name, "has no effect without STORE=etcd"}
 			}
 		}
 		return nil
 	case "etcd":
 		c.Store = "etcd"
 	default:
-		return &ConfigError{"STORE", fmt.Sprintf("%q is not file or etcd", v)}
+		return &Error{"STORE", fmt.Sprintf("%q is not file or etcd", v)}
 	}
-	e := EtcdConfig{Prefix: "/dfp-letsencrypt/", LeaseTTL: 10 * time.Second}
+	e := Etcd{Prefix: "/dfp-letsencrypt/", LeaseTTL: 10 * time.Second}
 	secure := false
 	for _, item := range strings.Split(env("ETCD_ENDPOINTS"), ",") {
 		ep := strings.TrimSpace(item)
@@ -51,28 +51,28 @@ func (c *Config) loadStore(env func(string) string) error {
 		if strings.Contains(ep, "://") {
 			u, err := url.Parse(ep)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" && u.Path != "/" || u.User != nil {
-				return &ConfigError{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
+				return &Error{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
 			}
 			hostPort, secure = u.Host, secure || u.Scheme == "https"
 		}
 		if !validHostPort(hostPort, true) {
-			return &ConfigError{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
+			return &Error{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
 		}
 		e.Endpoints = append(e.Endpoints, ep)
 	}
 	if len(e.Endpoints) == 0 {
-		return &ConfigError{"ETCD_ENDPOINTS", "is required with STORE=etcd (e.g. etcd1:2379,etcd2:2379,etcd3:2379)"}
+		return &Error{"ETCD_ENDPOINTS", "is required with STORE=etcd (e.g. etcd1:2379,etcd2:2379,etcd3:2379)"}
 	}
 	if v := env("ETCD_PREFIX"); v != "" {
 		if !strings.HasPrefix(v, "/") || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) || strings.Contains(v, "//") {
-			return &ConfigError{"ETCD_PREFIX", fmt.Sprintf("%q is not a key prefix starting with / (e.g. /dfp-letsencrypt)", v)}
+			return &Error{"ETCD_PREFIX", fmt.Sprintf("%q is not a key prefix starting with / (e.g. /dfp-letsencrypt)", v)}
 		}
 		e.Prefix = strings.TrimSuffix(v, "/") + "/"
 	}
 	if v := env("ETCD_LEASE_TTL"); v != "" {
 		d, err := parseDuration(v)
 		if err != nil || d < 2*time.Second || d > 5*time.Minute || d%time.Second != 0 {
-			return &ConfigError{"ETCD_LEASE_TTL", fmt.Sprintf("%q is not whole seconds from 2s to 5m (e.g. 10s)", v)}
+			return &Error{"ETCD_LEASE_TTL", fmt.Sprintf("%q is not whole seconds from 2s to 5m (e.g. 10s)", v)}
 		}
 		e.LeaseTTL = d
 	}
@@ -85,7 +85,7 @@ func (c *Config) loadStore(env func(string) string) error {
 		return err
 	}
 	if (e.Username == "") != (e.Password == "") {
-		return &ConfigError{"ETCD_USERNAME", "and ETCD_PASSWORD (or ETCD_PASSWORD_FILE) go together"}
+		return &Error{"ETCD_USERNAME", "and ETCD_PASSWORD (or ETCD_PASSWORD_FILE) go together"}
 	}
 	c.Etcd = e
 	return nil
@@ -102,23 +102,23 @@ func etcdTLS(env func(string) string, secure bool) (*tls.Config, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, &ConfigError{"ETCD_CA_FILE", fmt.Sprintf("cannot read %q: %v", caFile, err)}
+			return nil, &Error{"ETCD_CA_FILE", fmt.Sprintf("cannot read %q: %v", caFile, err)}
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, &ConfigError{"ETCD_CA_FILE", fmt.Sprintf("%q holds no PEM certificate", caFile)}
+			return nil, &Error{"ETCD_CA_FILE", fmt.Sprintf("%q holds no PEM certificate", caFile)}
 		}
 	}
 	switch {
 	case certFile == "" && keyFile == "":
 	case certFile == "":
-		return nil, &ConfigError{"ETCD_KEY_FILE", "needs ETCD_CERT_FILE too"}
+		return nil, &Error{"ETCD_KEY_FILE", "needs ETCD_CERT_FILE too"}
 	case keyFile == "":
-		return nil, &ConfigError{"ETCD_CERT_FILE", "needs ETCD_KEY_FILE too"}
+		return nil, &Error{"ETCD_CERT_FILE", "needs ETCD_KEY_FILE too"}
 	default:
 		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, &ConfigError{"ETCD_CERT_FILE", fmt.Sprintf("with ETCD_KEY_FILE: %v", err)}
+			return nil, &Error{"ETCD_CERT_FILE", fmt.Sprintf("with ETCD_KEY_FILE: %v", err)}
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}

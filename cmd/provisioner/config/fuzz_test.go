@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// variables is every variable LoadConfig reads (LEGO_CA_CERTIFICATES is left out: it reads files).
+// variables is every variable Load reads (LEGO_CA_CERTIFICATES is left out: it reads files).
 var variables = []string{
 	"ACME_DIRECTORY", "ACME_PROFILE", "CERTBOT_EMAIL", "CHALLENGE_ADDR", "DATA_DIR", "DISCOVERY_INTERVAL", "DOMAINS",
 	"EXCLUDE_DOMAINS", "KEY_TYPE", "LEGO_CA_SYSTEM_CERT_POOL", "LOG_FORMAT", "LOG_LEVEL", "MAX_NAMES", "METRICS_ADDR", "PREFLIGHT_HTTP_PORT",
@@ -30,9 +30,9 @@ func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, value string) {
 		variable := variables[int(which)%len(variables)]
 		vars := map[string]string{"PROXY_ADDRESS": "proxy", variable: value}
-		c, err := LoadConfig(func(k string) string { return vars[k] })
+		c, err := Load(func(k string) string { return vars[k] })
 		if err != nil {
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) || ce.Var != variable || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("%s=%q: error %q is not one line naming %s", variable, value, err, variable)
 			}
