@@ -70,8 +70,8 @@ type Config struct {
 	EABHMAC                  string        // ACME_EAB_HMAC (or _FILE), base64url without padding
 
 	// Where state is kept (config_store.go).
-	Store string     // STORE: file (DATA_DIR) or etcd
-	Etcd  Etcd // ETCD_*, with STORE=etcd
+	Store string // STORE: file (DATA_DIR) or etcd
+	Etcd  Etcd   // ETCD_*, with STORE=etcd
 
 	// DNS01Provider is built by the command from DNS_PROVIDER (lego reads the provider's own
 	// variables then), so that only the binary links every provider's SDK.
