@@ -107,7 +107,7 @@ func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
 	}
 	// Five failed orders issued nothing: the exact-set bucket got its tokens back.
 	exactSet := named(t, Production, messages.LimitCertificatesPerExactSet)
-	if got := l.conformsAt(exactSet, l.key(exactSet, name), t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
+	if got := l.conformsAt(exactSet, BucketKey(exactSet, name), t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
 		t.Fatalf("exact-set bucket still charged for failed orders until %s", got)
 	}
 }
@@ -116,12 +116,12 @@ func TestConsecutiveFailuresResetOnSuccess(t *testing.T) {
 	l := New(Production, Ledger{})
 	l.Request(Order{Name: "a.example.com"}, t0)
 	l.Report("a.example.com", "", FailedValidation, t0)
-	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
+	if _, ok := l.ledger.TAT[BucketKey(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
 		t.Fatal("failure not counted")
 	}
 	l.Request(Order{Name: "a.example.com"}, t0.Add(time.Hour))
 	l.Report("a.example.com", "", Issued, t0.Add(time.Hour))
-	if _, ok := l.ledger.TAT[l.key(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
+	if _, ok := l.ledger.TAT[BucketKey(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
 		t.Fatal("consecutive failures not reset by an issued certificate")
 	}
 }

@@ -3,26 +3,19 @@ package app
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
-	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/sync/semaphore"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/alerter"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
 	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
@@ -233,78 +226,4 @@ func lead(ctx context.Context, l leading) error {
 
 	<-ctx.Done()
 	return stop(stopping)
-}
-
-// storeName is where state is kept, for the start's log line.
-func storeName(cfg config.Config) string {
-	if cfg.Store == "etcd" {
-		return "etcd " + strings.Join(cfg.Etcd.Endpoints, ",") + " " + cfg.Etcd.Prefix
-	}
-	return cfg.DataDir
-}
-
-// alerterProps is nil when ALERT_WEBHOOK_URL is not set.
-func alerterProps(cfg config.Config, logger *slog.Logger) *actor.Props {
-	if cfg.AlertWebhookURL == "" {
-		return nil
-	}
-	return alerter.Props(alerter.Config{URL: cfg.AlertWebhookURL, Timeout: 10 * time.Second, Logger: logger, Now: time.Now})
-}
-
-func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper) http.RoundTripper {
-	if fault == nil {
-		return rt
-	}
-	return fault(rt)
-}
-
-func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
-	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by config.Load
-	return ratelimiter.Config{
-		Table:       table.WithMargin(cfg.RateLimitMargin),
-		Ledger:      st.Ledger(),
-		Concurrency: cfg.OrderConcurrency,
-		Lease:       orderLease,
-		Logger:      logger,
-		Now:         time.Now,
-		// At most five writes a second: a bulk issuance's grants share them, a lone one waits for none.
-		WriteEvery: 200 * time.Millisecond,
-	}
-}
-
-// preflightChecker is nil when PREFLIGHT=false; a nil interface, not a nil pointer in one.
-func preflightChecker(cfg config.Config, tokens webroot.Answers) certificate.Preflighter {
-	if !cfg.Preflight {
-		return nil
-	}
-	c := &preflight.Checker{
-		Resolver:  preflight.NewResolver(cfg.PreflightResolver),
-		ProxyAddr: cfg.PreflightAddr,
-		Tokens:    tokens,
-		Timeout:   15 * time.Second,
-		Slots:     semaphore.NewWeighted(preflightConcurrency),
-		HTTPPort:  cfg.PreflightHTTPPort,
-		// Named in failures: a name resolving elsewhere than expected is often a resolver question.
-		ResolverName: cmp.Or(cfg.PreflightResolver, "system"),
-	}
-	dnsPreflight(cfg, c)
-	return c
-}
-
-// bytesPerName bounds one name's share of DFP's GET /certs: a bundle with an RSA-4096 key and two
-// intermediates, JSON-escaped, is under 16 KiB (Let's Encrypt's ECDSA bundles are about 3.5 KB).
-const bytesPerName = 16 << 10
-
-func acmeTransport(cfg config.Config) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   30 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		TLSClientConfig:       &tls.Config{RootCAs: cfg.CARoots},
-		// Every order in flight keeps its connection to the CA between requests: Go's default of
-		// two idle connections per host made most requests of a burst a new TLS handshake.
-		MaxIdleConnsPerHost: cfg.OrderConcurrency + 8, // and the ARI checks
-		IdleConnTimeout:     90 * time.Second,
-	}
 }

@@ -3,18 +3,13 @@ package app
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
-	"bytes"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
@@ -179,8 +174,7 @@ func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table
 }
 
 func limitOfKey(key string, table ratelimiter.Table) (ratelimiter.Limit, bool) {
-	name, _, _ := strings.Cut(key, "|")
-	return table.Named(messages.Limit(name))
+	return table.Named(ratelimiter.LimitOfKey(key))
 }
 
 // shorten makes s one line of at most n bytes (a CA's error spans lines).
@@ -201,60 +195,6 @@ func LoadStatus(cfg config.Config, now time.Time) (StatusReport, error) {
 	}
 	defer closeStore()
 	return loadStatus(st, cfg, now, nil)
-}
-
-// bundleCache keeps parsed certificates by their bytes across scrapes: parsing (the chain's
-// signature checks) is most of a scrape's cost, and certificates change rarely.
-type bundleCache struct {
-	mu sync.Mutex
-	m  map[string]*proxyapi.Bundle // sha256 of the PEM -> parsed
-}
-
-func (c *bundleCache) parse(pem []byte) (*proxyapi.Bundle, error) {
-	if c == nil {
-		return proxyapi.ParseBundle(pem)
-	}
-	sum := sha256.Sum256(pem)
-	key := string(sum[:])
-	c.mu.Lock()
-	b, ok := c.m[key]
-	c.mu.Unlock()
-	if ok {
-		return b, nil
-	}
-	b, err := proxyapi.ParseBundle(pem)
-	if err != nil {
-		return nil, err
-	}
-	b = thin(b)
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]*proxyapi.Bundle{}
-	}
-	c.m[key] = b
-	c.mu.Unlock()
-	return b, nil
-}
-
-// thin keeps what the status reads of a bundle, the leaf's validity and fingerprint: the cache
-// lives beside the certificate actors, and a second parsed copy of every certificate with its PEM
-// was a third of the memory at 10,000 names.
-func thin(b *proxyapi.Bundle) *proxyapi.Bundle {
-	return &proxyapi.Bundle{Leaf: &x509.Certificate{Raw: bytes.Clone(b.Leaf.Raw), NotBefore: b.Leaf.NotBefore, NotAfter: b.Leaf.NotAfter}}
-}
-
-// retain keeps only the entries seen in the last load, so replaced certificates do not pile up.
-func (c *bundleCache) retain(seen map[string]bool) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.m {
-		if !seen[k] {
-			delete(c.m, k)
-		}
-	}
 }
 
 func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundleCache) (StatusReport, error) {
@@ -309,69 +249,4 @@ func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundle
 	}
 	cache.retain(seen)
 	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
-}
-
-// WriteTable prints the report for a person at a terminal: aligned columns, times relative to now.
-func (r StatusReport) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "CA %s, %d names, at %s\n\n", r.CA, len(r.Names), r.GeneratedAt.UTC().Format(time.RFC3339))
-	fmt.Fprintln(tw, "NAME\tSTATE\tEXPIRES\tRENEWS\tNEXT ATTEMPT\tFAILURES\tLIMIT\tLAST ERROR")
-	for _, n := range r.Names {
-		renews := rel(n.RenewAt, r.GeneratedAt)
-		if n.RenewSource != "" {
-			renews += " (" + n.RenewSource + ")"
-		}
-		next := rel(n.NextAttempt, r.GeneratedAt)
-		if !n.DeferredUntil.IsZero() {
-			next = rel(n.DeferredUntil, r.GeneratedAt)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", n.Name, n.State, rel(n.NotAfter, r.GeneratedAt), renews, next,
-			n.Failures, dash(n.Limit), dash(n.LastError))
-	}
-	if len(r.Buckets) > 0 {
-		fmt.Fprintln(tw, "\nRATE-LIMIT BUCKET\tTOKENS LEFT\tNEXT TOKEN\tFULL\tHELD BY CA\tBOOKED BEHIND IT")
-		for _, b := range r.Buckets {
-			var queued []string
-			for _, q := range b.Queued {
-				queued = append(queued, q.Name+" "+rel(q.At, r.GeneratedAt))
-			}
-			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\t%s\n", b.Bucket, b.TokensLeft, b.Capacity, rel(b.NextToken, r.GeneratedAt),
-				rel(b.FullAt, r.GeneratedAt), rel(b.HeldUntil, r.GeneratedAt), dash(strings.Join(queued, ", ")))
-		}
-	}
-	return tw.Flush()
-}
-
-// rel says when t is, relative to now, in the largest sensible unit; "-" for no time.
-func rel(t, now time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	d := t.Sub(now)
-	ago := d < 0
-	if ago {
-		d = -d
-	}
-	var s string
-	switch {
-	case d < time.Minute:
-		s = fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		s = fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		s = fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		s = fmt.Sprintf("%dd", int(d.Hours()/24))
-	}
-	if ago {
-		return s + " ago"
-	}
-	return "in " + s
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
