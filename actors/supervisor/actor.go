@@ -102,25 +102,15 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 
 func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDiscovered) {
 	now := s.cfg.Now()
-	listed := map[string]bool{}
-	waiting := 0
-	for _, n := range msg.Names {
-		listed[n] = true
-		if !s.ensure(ctx, n) {
-			waiting++
-		}
-	}
-	s.reportCap(waiting)
 	s.presence.Seen(msg.Names, now)
+	src := FromDFP
 	if msg.Authoritative {
-		for name, pid := range s.certs {
-			if !listed[name] && s.presence.Gone(name, now, s.cfg.RemovedGrace) {
-				ctx.Stop(pid)
-				delete(s.certs, name)
-				s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
-					"event", event.DomainRemoved, "domain", name, "last_seen", s.presence.LastSeen[name])
-			}
-		}
+		src = FromDFPAuthoritative
+	}
+	plan := s.apply(ctx, Roster(s.rules(now), s.managed(), s.excluded, msg.Names, src))
+	for _, name := range plan.Stop {
+		s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
+			"event", event.DomainRemoved, "domain", name, "last_seen", s.presence.LastSeen[name])
 	}
 	s.retryRequested(ctx)
 	if err := s.presence.Save(now, false); err != nil {
@@ -179,38 +169,43 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.presence.Seen(names, now)
 	}
 	s.presence.Prune(names, now, s.cfg.RemovedGrace)
-	waiting := 0
-	for _, n := range names {
-		if s.presence.Gone(n, now, s.cfg.RemovedGrace) {
-			continue // removed before this start; discovery brings it back if DFP lists it again
-		}
-		if !s.ensure(ctx, n) {
-			waiting++
-		}
-	}
-	s.reportCap(waiting)
+	s.apply(ctx, Roster(s.rules(now), s.managed(), s.excluded, names, FromStore))
 	s.discover = s.spawn(ctx, s.cfg.Discovery, "discovery")
 	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
 	s.cancel = async.Every(ctx, first, s.cfg.RenewInterval, sweep{})
 }
 
-// ensure makes sure name has its actor, unless it is excluded; it returns false when the name must
-// wait because MaxNames are managed already.
-func (s *supervisorActor) ensure(ctx actor.Context, name string) bool {
-	if s.certs[name] != nil || s.excluded[name] {
-		return true
+// rules is the configuration's part of Roster, at now.
+func (s *supervisorActor) rules(now time.Time) RosterRules {
+	return RosterRules{Excluded: s.cfg.Excluded, MaxNames: s.cfg.MaxNames,
+		Gone: func(name string) bool { return s.presence.Gone(name, now, s.cfg.RemovedGrace) }}
+}
+
+func (s *supervisorActor) managed() map[string]bool {
+	m := make(map[string]bool, len(s.certs))
+	for name := range s.certs {
+		m[name] = true
 	}
-	if s.cfg.Excluded != nil && s.cfg.Excluded(name) {
+	return m
+}
+
+// apply carries out a roster plan: excluded names logged once, new actors spawned, absent ones
+// stopped.
+func (s *supervisorActor) apply(ctx actor.Context, plan RosterPlan) RosterPlan {
+	for _, name := range plan.Excluded {
 		s.excluded[name] = true
 		s.cfg.Logger.Info("name excluded by EXCLUDE_DOMAINS; its stored certificate is not renewed", "event", event.DomainExcluded,
 			"domain", name)
-		return true
 	}
-	if s.cfg.MaxNames > 0 && len(s.certs) >= s.cfg.MaxNames {
-		return false
+	for _, name := range plan.Start {
+		s.certs[name] = s.spawn(ctx, certificate.Props(name, s.deps), "certificate/"+name)
 	}
-	s.certs[name] = s.spawn(ctx, certificate.Props(name, s.deps), "certificate/"+name)
-	return true
+	for _, name := range plan.Stop {
+		ctx.Stop(s.certs[name])
+		delete(s.certs, name)
+	}
+	s.reportCap(plan.Waiting)
+	return plan
 }
 
 // reportCap warns once when names wait for MAX_NAMES, and again only after they stopped waiting.

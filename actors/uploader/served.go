@@ -28,18 +28,21 @@ type served struct {
 // its reload failed (a bad PEM elsewhere in /certs, DFP rule B in proxyapi), so this is the only proof.
 func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 	log := u.cfg.Logger.With("domain", res.name)
-	switch {
-	case res.err != nil:
+	latest := ""
+	if b := u.queue.Known()[res.name]; b != nil {
+		latest = b.Fingerprint()
+	}
+	switch ServeVerdict(res.err, res.got, res.fingerprint, latest) {
+	case VerdictUnknown:
 		metrics.ServeChecks.WithLabelValues("error").Inc()
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
-	case res.got == res.fingerprint:
+	case VerdictServed:
 		metrics.ServeChecks.WithLabelValues("served").Inc()
 		u.trouble(ctx, res.name, false, "")
 		u.queue.Served(res.name)
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
-	case u.queue.Known()[res.name] != nil && u.queue.Known()[res.name].Fingerprint() != res.fingerprint:
-		// A newer upload has overtaken this one; its own check will tell.
-	default:
+	case VerdictOvertaken: // a newer upload overtook this one; its own check tells
+	case VerdictNotServed:
 		// DFP said 200 but HAProxy's reload failed: treated as a failed upload, retried with a
 		// backoff and, after a few, only at each reconciliation (every upload is a reload).
 		metrics.ServeChecks.WithLabelValues("not_served").Inc()
