@@ -66,6 +66,15 @@ type Decision struct {
 	Expiring bool
 }
 
+// WindowOf is the renewal window kept in a name's state if it belongs to certificate b, else nil: a
+// window belongs to one certificate, and a previous one's is never trusted.
+func WindowOf(b *proxyapi.Bundle, ari *store.ARI) *store.ARI {
+	if ari == nil || b == nil || ari.Certificate != b.Fingerprint() {
+		return nil
+	}
+	return ari
+}
+
 // Decide is the lifecycle's one decision: given the facts, what now.
 func Decide(f Facts) Decision {
 	d := Decision{Renewal: f.Stored != nil}
@@ -73,10 +82,7 @@ func Decide(f Facts) Decision {
 		d.Expiring = true
 	}
 	if f.Usable {
-		ari := f.State.ARI
-		if ari != nil && ari.Certificate != f.Stored.Fingerprint() {
-			ari = nil // a window belongs to one certificate; never trust a previous one's
-		}
+		ari := WindowOf(f.Stored, f.State.ARI)
 		if ari == nil || !f.Now.Before(ari.NextCheck) {
 			d.Step = FetchARI
 			return d

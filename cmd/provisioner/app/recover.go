@@ -19,22 +19,6 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// Adoptable says why a certificate DFP holds for name may not be taken into the store, or nil: it
-// must validate exactly as an upload would, be outside its renewal time (or it would be renewed at
-// once anyway), and come from the configured CA (fromCA, which the caller asks the CA).
-func Adoptable(name string, b *proxyapi.Bundle, now time.Time, fromCA bool) error {
-	if err := b.Check(name, now); err != nil {
-		return err
-	}
-	if !now.Before(certificate.RenewAt(b)) {
-		return errors.New("inside its renewal time")
-	}
-	if !fromCA {
-		return errors.New("not issued by the configured CA")
-	}
-	return nil
-}
-
 // recoverFromDFP takes into an empty store (an empty volume on a new node) the certificates DFP
 // holds, before any actor runs: without it every name would be ordered
 // again, and the lost ledger would let that spend the weekly limits. Each recovered certificate
@@ -73,7 +57,7 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 			_, err := iss.RenewalWindow(b) // the CA knows the certificates it issued
 			fromCA = err == nil
 		}
-		if err := Adoptable(name, b, now, fromCA); err != nil {
+		if err := certificate.Adoptable(name, b, now, fromCA); err != nil {
 			logger.Info("DFP's certificate not recovered", "event", event.RecoverySkipped, "domain", name, "reason", err.Error())
 			continue
 		}

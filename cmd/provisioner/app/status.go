@@ -15,6 +15,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -88,10 +89,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: shorten(n.State.LastError, 80), NextAttempt: n.State.NextAttempt}
 		if n.Bundle != nil {
 			row.NotAfter, row.NotBefore = n.Bundle.Leaf.NotAfter, n.Bundle.Leaf.NotBefore
-			ari := n.State.ARI
-			if ari != nil && ari.Certificate != n.Bundle.Fingerprint() {
-				ari = nil // a window belongs to one certificate
-			}
+			ari := certificate.WindowOf(n.Bundle, n.State.ARI)
 			row.RenewAt, row.RenewSource = certificate.DueTime(n.Bundle, ari), "lifetime"
 			if ari != nil && !ari.RenewAt.IsZero() {
 				row.RenewSource = "ari"
@@ -204,15 +202,11 @@ func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundle
 	if err != nil {
 		return StatusReport{}, err
 	}
-	lastSeen := map[string]time.Time{}
-	if data, err := st.Presence().Load(); err == nil {
-		var p struct {
-			LastSeen map[string]time.Time `json:"last_seen"`
-		}
-		if json.Unmarshal(data, &p) == nil {
-			lastSeen = p.LastSeen
-		}
+	presence, err := supervisor.LoadPresence(st.Presence(), nil, now)
+	if err != nil {
+		presence = &supervisor.Presence{LastSeen: map[string]time.Time{}} // unreadable: shown as the service reads it
 	}
+	lastSeen := presence.LastSeen
 	var ledger ratelimiter.Ledger
 	if data, err := st.Ledger().Load(); err == nil {
 		if err := json.Unmarshal(data, &ledger); err != nil {
@@ -243,8 +237,7 @@ func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundle
 			}
 		}
 		n.State, _ = st.LoadState(name) // a corrupt state shows as a fresh one, as the service reads it
-		seen, ok := lastSeen[name]
-		n.Gone = ok && now.Sub(seen) > cfg.RemovedGrace
+		n.Gone = presence.Gone(name, now, cfg.RemovedGrace)
 		stored = append(stored, n)
 	}
 	cache.retain(seen)
