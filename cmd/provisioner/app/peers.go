@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/go-acme/lego/v4/challenge"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/alerter"
@@ -50,7 +51,7 @@ func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) rate
 		Table:       table.WithMargin(cfg.RateLimitMargin),
 		Ledger:      st.Ledger(),
 		Concurrency: cfg.OrderConcurrency,
-		Lease:       orderLease,
+		Lease:       OrderLease(cfg),
 		Logger:      logger,
 		Now:         time.Now,
 		// At most five writes a second: a bulk issuance's grants share them, a lone one waits for none.
@@ -93,4 +94,19 @@ func acmeTransport(cfg config.Config) *http.Transport {
 		MaxIdleConnsPerHost: cfg.OrderConcurrency + 8, // and the ARI checks
 		IdleConnTimeout:     90 * time.Second,
 	}
+}
+
+// OrderLease is how long an order may hold its slot before the limiter takes it back: the longest
+// order the configuration allows, so that a DNS-01 order waiting DNS_PROPAGATION_TIMEOUT (up to
+// 24 h; without it the provider's own timeout) for its record, or DNS_PROPAGATION_WAIT, keeps its
+// slot to the end.
+func OrderLease(cfg config.Config) time.Duration {
+	if cfg.DNSProvider == "" {
+		return baseOrderLease
+	}
+	propagation := cfg.DNSPropagationTimeout
+	if p, ok := cfg.DNS01Provider.(challenge.ProviderTimeout); ok && propagation == 0 {
+		propagation, _ = p.Timeout() // the provider's own, which lego uses then
+	}
+	return baseOrderLease + propagation + cfg.DNSPropagationWait
 }

@@ -33,8 +33,9 @@ var Version = "dev"
 const (
 	// preflightConcurrency bounds pre-flight checks in flight (each a DNS lookup and a probe).
 	preflightConcurrency = 32
-	// orderLease bounds how long a crashed holder can keep an order slot.
-	orderLease = 10 * time.Minute
+	// baseOrderLease bounds how long a crashed holder can keep an order slot, for an order that
+	// waits for no DNS propagation (see OrderLease).
+	baseOrderLease = 10 * time.Minute
 )
 
 // NewLogger builds the one logger everything writes through.
