@@ -59,21 +59,42 @@ func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			answers: answers, responder: responder.Addr().String(), term: term.Done()})
 		endTerm()
 		answers.Lead(0)
+		lapsed := false
 		select {
 		case <-term.Done():
-			if ctx.Err() == nil {
-				resign(term, time.Now().Add(etcdTimeout))
-				logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
-					"event", event.LeadershipLost, "error", err)
-				continue
-			}
+			lapsed = true
 		default:
 		}
-		// Stopped, or a failure that is not the term's (a refused account): it hands over at
-		// once instead of after the lease's TTL.
+		if AfterTerm(lapsed, ctx.Err() != nil) == CampaignAgain {
+			resign(term, time.Now().Add(etcdTimeout))
+			logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
+				"event", event.LeadershipLost, "error", err)
+			continue
+		}
 		resign(term, stopDeadline())
 		return errors.Join(err, stopResponder(responder, stopDeadline()))
 	}
+}
+
+// TermEnd is what a replica does once its term of leadership is over.
+type TermEnd int
+
+const (
+	// CampaignAgain: the etcd session lapsed under a running replica; it stands by and campaigns.
+	CampaignAgain TermEnd = iota
+	// HandOver: the replica is stopping, or failed for a reason that is not the term's (a refused
+	// account); it resigns at once, so the next replica leads without waiting out the lease's TTL,
+	// and the run ends.
+	HandOver
+)
+
+// AfterTerm decides what a replica does when lead returns: lapsed says its session ended, stopping
+// that the service is being stopped.
+func AfterTerm(lapsed, stopping bool) TermEnd {
+	if lapsed && !stopping {
+		return CampaignAgain
+	}
+	return HandOver
 }
 
 func resign(term *etcdkv.Term, deadline time.Time) {
