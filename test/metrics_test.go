@@ -1,6 +1,8 @@
 package test
 
 import (
+	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
+
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
 	"math"
@@ -147,7 +149,7 @@ func TestDeferredNameShowsItsLimitInMetricsAndStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Names) != 1 || report.Names[0].State != app.StateDeferred || report.Names[0].Limit != deferred["limit"] ||
+	if len(report.Names) != 1 || report.Names[0].State != readmodel.StateDeferred || report.Names[0].Limit != deferred["limit"] ||
 		math.Abs(float64(report.Names[0].DeferredUntil.UnixNano())/1e9-until) > 1 {
 		t.Errorf("status = %+v, metrics say deferred until %v by %v", report.Names, until, deferred["limit"])
 	}

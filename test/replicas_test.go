@@ -1,6 +1,8 @@
 package test
 
 import (
+	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )
@@ -115,7 +116,7 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 		"LEGO_CA_CERTIFICATES": w.Env["LEGO_CA_CERTIFICATES"], "RATE_LIMITS": "production"}
 	// The upload comes before the limiter's spaced write that closes the order's booking: until
 	// that write, status shows the name as renewing.
-	var report app.StatusReport
+	var report readmodel.StatusReport
 	var out []byte
 	valid := 0
 	for deadline := time.Now().Add(15 * time.Second); valid != len(names) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -128,7 +129,7 @@ func TestBinaryReplicasOnEtcdFailOver(t *testing.T) {
 		}
 		valid = 0
 		for _, n := range report.Names {
-			if n.State == app.StateValid {
+			if n.State == readmodel.StateValid {
 				valid++
 			}
 		}

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/migrate"
 
 	"context"
 	"encoding/json"
@@ -67,7 +70,7 @@ func main() {
 //	provisioner migrate --to etcd   move DATA_DIR into etcd (STORE=etcd), with the service stopped
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
-		if err := app.HealthCheck(context.Background(), os.Getenv); err != nil {
+		if err := opsport.HealthCheck(context.Background(), os.Getenv); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -77,7 +80,7 @@ func command(name string, args []string) int {
 		return status(len(args) == 1)
 	}
 	if name == "migrate" && len(args) == 2 && args[0] == "--to" && args[1] == "etcd" {
-		return migrate()
+		return runMigrate()
 	}
 	if name != "retry-now" || len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json] | migrate --to etcd]")
@@ -119,8 +122,8 @@ func commandConfig() (config.Config, error) {
 	})
 }
 
-// migrate moves DATA_DIR into the etcd that ETCD_* names, with the service stopped.
-func migrate() int {
+// runMigrate moves DATA_DIR into the etcd that ETCD_* names, with the service stopped.
+func runMigrate() int {
 	cfg, err := config.Load(func(k string) string {
 		switch v := os.Getenv(k); {
 		case k == "STORE":
@@ -135,7 +138,7 @@ func migrate() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if err := app.Migrate(context.Background(), cfg, os.Stdout); err != nil {
+	if err := migrate.Run(context.Background(), cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		return 1
 	}

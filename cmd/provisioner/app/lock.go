@@ -1,11 +1,12 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -49,7 +50,7 @@ func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logg
 			waitedSince = time.Now()
 			logger.Warn("another instance holds DATA_DIR; standing by (no orders, uploads or writes) until it stops",
 				"event", event.Standby, "holder", holder, "data_dir", dataDir)
-			standby = serveStandby(opsAddr, "another instance holds DATA_DIR", "data_dir_lock", "held by "+holder, logger)
+			standby = opsport.ServeStandby(opsAddr, "another instance holds DATA_DIR", "data_dir_lock", "held by "+holder, logger)
 		}
 		select {
 		case <-ctx.Done():
@@ -57,27 +58,4 @@ func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logg
 		case <-time.After(lockPoll):
 		}
 	}
-}
-
-// serveStandby answers the health endpoints while standing by (alive, not ready, and why); nil
-// when opsAddr is off or taken.
-func serveStandby(opsAddr, why, check, state string, logger *slog.Logger) *http.Server {
-	if opsAddr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", opsAddr)
-	if err != nil {
-		logger.Warn("standby: the internal port is taken; no health endpoint while standing by", "error", err)
-		return nil
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Check{OK: true, Checks: map[string]string{"standby": "alive; " + why}})
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Check{OK: false, Checks: map[string]string{check: state}})
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv
 }

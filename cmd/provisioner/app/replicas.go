@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
 	"context"
@@ -13,26 +15,22 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// etcdTimeout bounds each request to etcd.
-const etcdTimeout = 5 * time.Second
-
 // runReplicated is the run with STORE=etcd: every replica answers challenges from the answers
 // shared in etcd; one at a time leads, and only the leader discovers, orders, renews and uploads.
 // A replica whose term ends stops all of that at once and stands by again.
 func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, faults Faults) error {
-	client, err := dialEtcd(cfg.Etcd)
+	client, err := etcdkv.Dial(cfg.Etcd.Endpoints, cfg.Etcd.TLS, cfg.Etcd.Username, cfg.Etcd.Password)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	answers := etcdkv.WatchAnswers(client, cfg.Etcd.Prefix, etcdTimeout, logger)
+	answers := etcdkv.WatchAnswers(client, cfg.Etcd.Prefix, etcdkv.Timeout, logger)
 	defer answers.Close()
 	responder, err := listenResponder(cfg, answers, logger)
 	if err != nil {
@@ -54,7 +52,7 @@ func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			case <-termCtx.Done():
 			}
 		}()
-		kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdTimeout, Fence: term.Fence()}
+		kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdkv.Timeout, Fence: term.Fence()}
 		err = lead(termCtx, leading{cfg: cfg, logger: logger, faults: faults, store: store.OpenKV(kv, cfg.DirectoryURL),
 			answers: answers, responder: responder.Addr().String(), term: term.Done()})
 		endTerm()
@@ -66,7 +64,7 @@ func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		default:
 		}
 		if AfterTerm(lapsed, ctx.Err() != nil) == CampaignAgain {
-			resign(term, time.Now().Add(etcdTimeout))
+			resign(term, time.Now().Add(etcdkv.Timeout))
 			logger.Error("this replica's etcd session lapsed: it stopped ordering and uploading, and stands by again",
 				"event", event.LeadershipLost, "error", err)
 			continue
@@ -107,7 +105,7 @@ func resign(term *etcdkv.Term, deadline time.Time) {
 // /healthz (alive) and /readyz (503) on the internal port, and says who leads.
 func standBy(ctx context.Context, client *clientv3.Client, cfg config.Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
 	// Alive while it waits, whatever etcd says: Swarm must not restart a replica for waiting.
-	health := serveStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", logger)
+	health := opsport.ServeStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", logger)
 	defer func() {
 		if health != nil {
 			_ = health.Close()
@@ -160,7 +158,7 @@ func campaignSaying(ctx context.Context, client *clientv3.Client, cfg config.Con
 		case r := <-won:
 			return r.term, r.err
 		case <-time.After(500 * time.Millisecond):
-			askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
+			askCtx, cancel := context.WithTimeout(ctx, etcdkv.Timeout)
 			leader, _ := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
 			cancel()
 			if leader != "" && leader != identity {
@@ -175,26 +173,6 @@ func replicaIdentity() string {
 	host, _ := os.Hostname()
 	// The random part tells apart replicas that share a host and pid (in-process, as the sandbox runs them).
 	return fmt.Sprintf("host %s pid %d id %08x version %s since %s", host, os.Getpid(), rand.Uint32(), Version, time.Now().UTC().Format(time.RFC3339))
-}
-
-// dialEtcd connects to ETCD_ENDPOINTS. The client connects lazily; the first campaign says
-// whether etcd answers.
-func dialEtcd(e config.Etcd) (*clientv3.Client, error) {
-	client, err := clientv3.New(clientv3.Config{
-		Endpoints:   e.Endpoints,
-		DialTimeout: etcdTimeout,
-		TLS:         e.TLS,
-		Username:    e.Username,
-		Password:    e.Password,
-		Logger:      zap.NewNop(), // its errors reach us as errors, logged once with what happens next
-		// Keepalives notice a dead etcd member between requests, so the client moves to another.
-		DialKeepAliveTime:    10 * time.Second,
-		DialKeepAliveTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ETCD_ENDPOINTS: %w", err)
-	}
-	return client, nil
 }
 
 // whileLeading refuses every request once term is closed: a replica that no longer leads must not
@@ -236,10 +214,10 @@ func OpenStore(cfg config.Config) (*store.Store, func(), error) {
 		}
 		return st, func() {}, nil
 	}
-	client, err := dialEtcd(cfg.Etcd)
+	client, err := etcdkv.Dial(cfg.Etcd.Endpoints, cfg.Etcd.TLS, cfg.Etcd.Username, cfg.Etcd.Password)
 	if err != nil {
 		return nil, nil, err
 	}
-	kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdTimeout}
+	kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdkv.Timeout}
 	return store.OpenKV(kv, cfg.DirectoryURL), func() { _ = client.Close() }, nil
 }

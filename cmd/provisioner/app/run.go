@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
 	"context"
@@ -68,7 +70,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults
 	if cfg.DNSProvider != "" && cfg.DNS01Provider == nil {
 		return &config.Error{Var: "DNS_PROVIDER", Msg: "set, but no provider was built for it"}
 	}
-	routeLegoLogs(logger)
+	issuer.RouteLegoLogs(logger)
 	if cfg.Store == "etcd" {
 		return runReplicated(ctx, cfg, logger, faults)
 	}
@@ -86,7 +88,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults
 	} else if n > 0 {
 		logger.Info("removed temporary files a killed process left", "event", event.LeftoversRemoved, "files", n)
 	}
-	if problem := dataDirPersistence(cfg.DataDir); problem != "" {
+	if problem := store.PersistenceProblem(cfg.DataDir); problem != "" {
 		logger.Warn("DATA_DIR "+problem+": certificates, account and rate limits are lost with the container, and "+
 			"every new container issues again; mount a named volume at DATA_DIR", "event", event.DataDirNotPersistent, "data_dir", cfg.DataDir)
 	}
@@ -214,9 +216,9 @@ func lead(ctx context.Context, l leading) error {
 	}
 	stopping := stopping{system: system, supervisor: supPID, issuer: iss, store: st, timeout: cfg.ShutdownTimeout, logger: logger}
 	if cfg.MetricsAddr != "" {
-		deps := opsDeps{cfg: cfg, store: st, verdicts: verdicts, root: system.Root, supervisor: supPID, limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
-			responder: l.responder, answered: answered, interval: cfg.DiscoveryInterval, logger: logger}
-		if stopping.ops, err = listenOps(cfg.MetricsAddr, deps); err != nil {
+		deps := opsport.Deps{Cfg: cfg, Store: st, Verdicts: verdicts, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+			Responder: l.responder, Answered: answered, Interval: cfg.DiscoveryInterval, Logger: logger}
+		if stopping.ops, err = opsport.Listen(cfg.MetricsAddr, deps); err != nil {
 			_ = stop(stopping)
 			return err
 		}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+
 	"context"
 	"log/slog"
 	"time"
@@ -18,8 +20,8 @@ type stopping struct {
 	supervisor *actor.PID
 	issuer     *issuer.Issuer
 	store      *store.Store
-	ops        *opsServer    // nil when METRICS_ADDR is off
-	timeout    time.Duration // SHUTDOWN_TIMEOUT: the whole stop, inside Docker's grace period
+	ops        *opsport.Server // nil when METRICS_ADDR is off
+	timeout    time.Duration   // SHUTDOWN_TIMEOUT: the whole stop, inside Docker's grace period
 	logger     *slog.Logger
 }
 

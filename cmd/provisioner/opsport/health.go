@@ -1,4 +1,4 @@
-package app
+package opsport
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"

@@ -1,4 +1,6 @@
-package app
+// Package migrate moves DATA_DIR into etcd ("provisioner migrate --to etcd"): what happens to each
+// key is decided by planKey, and nothing newer in etcd is overwritten.
+package migrate
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -95,20 +97,20 @@ func mergeLedgers(src, dst []byte) (merged []byte, same bool, err error) {
 	return merged, false, err
 }
 
-// Migrate moves DATA_DIR into etcd ("provisioner migrate --to etcd"), printing what it did with
+// Run moves DATA_DIR into etcd ("provisioner migrate --to etcd"), printing what it did with
 // each key that was not already there. It refuses while a replica leads: stop the service (or
 // scale it to 0) first. Run again, it changes nothing; every write is conditional on etcd's value
 // being the one it decided on.
-func Migrate(ctx context.Context, cfg config.Config, out io.Writer) error {
+func Run(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
 	}
-	client, err := dialEtcd(cfg.Etcd)
+	client, err := etcdkv.Dial(cfg.Etcd.Endpoints, cfg.Etcd.TLS, cfg.Etcd.Username, cfg.Etcd.Password)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	askCtx, cancel := context.WithTimeout(ctx, etcdTimeout)
+	askCtx, cancel := context.WithTimeout(ctx, etcdkv.Timeout)
 	leader, err := etcdkv.Leader(askCtx, client, cfg.Etcd.Prefix)
 	cancel()
 	if err != nil {
@@ -118,7 +120,7 @@ func Migrate(ctx context.Context, cfg config.Config, out io.Writer) error {
 		return fmt.Errorf("a replica leads (%s): stop the service, or scale it to 0, before migrating", leader)
 	}
 	src := store.Files{Root: cfg.DataDir}
-	dst := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdTimeout}
+	dst := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdkv.Timeout}
 	keys, err := src.List("")
 	if err != nil {
 		return err

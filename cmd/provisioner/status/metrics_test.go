@@ -1,4 +1,4 @@
-package app
+package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -56,7 +56,7 @@ func TestStateCollector(t *testing.T) {
 	verdicts := uploader.NewVerdicts()
 	verdicts.Record("unserved.test", true)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stateCollector{cfg: cfg, store: st, verdicts: verdicts, now: time.Now})
+	reg.MustRegister(Collector{cfg: cfg, store: st, verdicts: verdicts, now: time.Now})
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package app
+package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -42,7 +42,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer e.Close()
-		client, err := dialEtcd(config.Etcd{Endpoints: []string{e.Endpoint}})
+		client, err := e.Client()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func benchmarkScrape(b *testing.B, cfg config.Config, st *store.Store) {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stateCollector{cfg: cfg, store: st, cache: &bundleCache{}, now: time.Now})
+	reg.MustRegister(Collector{cfg: cfg, store: st, cache: &Cache{}, now: time.Now})
 	var size int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

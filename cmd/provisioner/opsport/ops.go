@@ -1,6 +1,10 @@
-package app
+// Package opsport is the internal HTTP port (METRICS_ADDR), never routed through DFP: the swarm
+// listener's notifications, /metrics, /healthz and /readyz, and the health command that asks it.
+package opsport
 
 import (
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
+
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
 	"context"
@@ -24,52 +28,52 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// opsServer is the internal HTTP port (METRICS_ADDR), never routed through DFP. It takes
+// Server is the internal HTTP port (METRICS_ADDR), never routed through DFP. It takes
 // docker-flow-swarm-listener's notifications, so a new service is discovered at once rather than
 // at the next poll; serves Prometheus's /metrics; and answers the health check (/healthz) and
 // readiness (/readyz).
-type opsServer struct {
+type Server struct {
 	srv      *http.Server
 	listener net.Listener
 }
 
-// opsDeps is what the internal port looks at.
-type opsDeps struct {
-	cfg        config.Config
-	store      *store.Store
-	verdicts   *uploader.Verdicts
-	root       *actor.RootContext
-	supervisor *actor.PID
-	limiter    *actor.PID
-	responder  string        // the responder's address, which must accept connections
-	answered   *atomic.Int64 // DFP's last answer, Unix nanoseconds (discovery.Config.Answered)
-	interval   time.Duration // DISCOVERY_INTERVAL
-	logger     *slog.Logger
+// Deps is what the internal port looks at.
+type Deps struct {
+	Cfg        config.Config
+	Store      *store.Store
+	Verdicts   *uploader.Verdicts
+	Root       *actor.RootContext
+	Supervisor *actor.PID
+	Limiter    *actor.PID
+	Responder  string        // the responder's address, which must accept connections
+	Answered   *atomic.Int64 // DFP's last answer, Unix nanoseconds (discovery.Config.Answered)
+	Interval   time.Duration // DISCOVERY_INTERVAL
+	Logger     *slog.Logger
 }
 
-// listenOps starts the internal port; notifications go to the supervisor as PollNow hints.
-func listenOps(addr string, d opsDeps) (*opsServer, error) {
+// Listen starts the internal port; notifications go to the supervisor as PollNow hints.
+func Listen(addr string, d Deps) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/notify/create", notifyHandler(d.root, d.supervisor, d.logger, true))
-	mux.Handle("/notify/remove", notifyHandler(d.root, d.supervisor, d.logger, false))
+	mux.Handle("/notify/create", notifyHandler(d.Root, d.Supervisor, d.Logger, true))
+	mux.Handle("/notify/remove", notifyHandler(d.Root, d.Supervisor, d.Logger, false))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
-	state.MustRegister(stateCollector{cfg: d.cfg, store: d.store, verdicts: d.verdicts, cache: &bundleCache{}, logger: d.logger, now: time.Now})
+	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Verdicts, d.Logger))
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state}, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Readiness(time.Unix(0, d.answered.Load()), time.Now(), d.interval))
+		writeCheck(w, Readiness(time.Unix(0, d.Answered.Load()), time.Now(), d.Interval))
 	})
-	if d.cfg.Pprof {
+	if d.Cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	s := &opsServer{listener: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	s := &Server{listener: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -110,7 +114,7 @@ type Check struct {
 
 // alive: the supervisor and the rate limiter each answer a ping within a second, and the responder
 // accepts connections. A wedged process fails it, and Swarm replaces the task.
-func (d opsDeps) alive() Check {
+func (d Deps) alive() Check {
 	c := Check{OK: true, Checks: map[string]string{}}
 	verdict := func(name string, err error) {
 		c.Checks[name] = "ok"
@@ -118,11 +122,11 @@ func (d opsDeps) alive() Check {
 			c.OK, c.Checks[name] = false, err.Error()
 		}
 	}
-	for name, pid := range map[string]*actor.PID{"supervisor": d.supervisor, "ratelimiter": d.limiter} {
-		_, err := d.root.RequestFuture(pid, &messages.Ping{}, time.Second).Result()
+	for name, pid := range map[string]*actor.PID{"supervisor": d.Supervisor, "ratelimiter": d.Limiter} {
+		_, err := d.Root.RequestFuture(pid, &messages.Ping{}, time.Second).Result()
 		verdict(name, err)
 	}
-	conn, err := net.DialTimeout("tcp", d.responder, time.Second)
+	conn, err := net.DialTimeout("tcp", d.Responder, time.Second)
 	if err == nil {
 		conn.Close()
 	}
@@ -154,10 +158,10 @@ func writeCheck(w http.ResponseWriter, c Check) {
 }
 
 // Addr is where the internal port listens.
-func (s *opsServer) Addr() net.Addr { return s.listener.Addr() }
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
 // Shutdown stops the internal port.
-func (s *opsServer) Shutdown(ctx context.Context) error {
+func (s *Server) Shutdown(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package app
+package store
 
 import (
 	"bufio"
@@ -13,9 +13,9 @@ import (
 // one when the operator mounts nothing, and a replaced Swarm task gets a new, empty one.
 var anonymousVolume = regexp.MustCompile(`/volumes/[0-9a-f]{64}/_data$`)
 
-// dataDirPersistence says what is wrong with dir as persistent storage, or "" when it is on a
+// PersistenceProblem says what is wrong with dir as persistent storage, or "" when it is on a
 // named volume or bind mount (or when it cannot tell: no false alarms).
-func dataDirPersistence(dir string) string {
+func PersistenceProblem(dir string) string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return ""

@@ -1,4 +1,4 @@
-package app
+package status
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// bundleCache keeps parsed certificates by their bytes across scrapes: parsing (the chain's
+// Cache keeps parsed certificates by their bytes across scrapes: parsing (the chain's
 // signature checks) is most of a scrape's cost, and certificates change rarely.
-type bundleCache struct {
+type Cache struct {
 	mu sync.Mutex
 	m  map[string]*proxyapi.Bundle // sha256 of the PEM -> parsed
 }
 
-func (c *bundleCache) parse(pem []byte) (*proxyapi.Bundle, error) {
+func (c *Cache) parse(pem []byte) (*proxyapi.Bundle, error) {
 	if c == nil {
 		return proxyapi.ParseBundle(pem)
 	}
@@ -50,7 +50,7 @@ func thin(b *proxyapi.Bundle) *proxyapi.Bundle {
 }
 
 // retain keeps only the entries seen in the last load, so replaced certificates do not pile up.
-func (c *bundleCache) retain(seen map[string]bool) {
+func (c *Cache) retain(seen map[string]bool) {
 	if c == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package app
+package migrate
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -110,7 +110,7 @@ func TestMigrateIntoEtcd(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := Migrate(context.Background(), cfg, &out); err != nil {
+	if err := Run(context.Background(), cfg, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "3 copied, 0 replaced, 1 merged") {
@@ -133,7 +133,7 @@ func TestMigrateIntoEtcd(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := Migrate(context.Background(), cfg, &out); err != nil {
+	if err := Run(context.Background(), cfg, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "0 copied, 0 replaced, 0 merged, 4 already there") {
@@ -145,14 +145,14 @@ func TestMigrateIntoEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.Resign(context.Background())
-	if err := Migrate(context.Background(), cfg, &out); err == nil || !strings.Contains(err.Error(), "replica-a") {
+	if err := Run(context.Background(), cfg, &out); err == nil || !strings.Contains(err.Error(), "replica-a") {
 		t.Errorf("a migration while replica-a leads: %v, want a refusal naming it", err)
 	}
 }
 
 func dialTest(t *testing.T, cfg config.Config) *clientv3.Client {
 	t.Helper()
-	c, err := dialEtcd(cfg.Etcd)
+	c, err := etcdkv.Dial(cfg.Etcd.Endpoints, cfg.Etcd.TLS, cfg.Etcd.Username, cfg.Etcd.Password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -13,15 +13,21 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 )
 
-// stateCollector turns what "provisioner status" reports into gauges at each scrape, so that
+// Collector turns what "provisioner status" reports into gauges at each scrape, so that
 // /metrics and status never disagree. A removed name has no series.
-type stateCollector struct {
+type Collector struct {
 	cfg      config.Config
 	store    *store.Store
 	verdicts *uploader.Verdicts // nil: every name counts as served
-	cache    *bundleCache
+	cache    *Cache
 	logger   *slog.Logger
 	now      func() time.Time
+}
+
+// NewCollector reads st at each scrape; verdicts (nil: every name counts as served) are the
+// uploader's serve checks.
+func NewCollector(cfg config.Config, st *store.Store, verdicts *uploader.Verdicts, logger *slog.Logger) Collector {
+	return Collector{cfg: cfg, store: st, verdicts: verdicts, cache: &Cache{}, logger: logger, now: time.Now}
 }
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -41,15 +47,15 @@ var (
 	fullDesc        = gaugeDesc("ratelimit_full_timestamp_seconds", "When a rate-limit bucket is full again.", "bucket", "limit")
 )
 
-func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{expirationDesc, notBeforeDesc, renewalDesc, readyDesc, failuresDesc, nextAttemptDesc,
 		pausedDesc, deferredDesc, tokensDesc, fullDesc} {
 		ch <- d
 	}
 }
 
-func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
-	report, err := loadStatus(c.store, c.cfg, c.now(), c.cache)
+func (c Collector) Collect(ch chan<- prometheus.Metric) {
+	report, err := Load(c.store, c.cfg, c.now(), c.cache)
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return

@@ -1,4 +1,6 @@
-package app
+// Package status is the read model behind "provisioner status" and the state gauges of /metrics:
+// each name's state and the rate limits' plan, built from the store with the rules the actors use.
+package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -184,18 +186,9 @@ func shorten(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
-// LoadStatus reads the store (DATA_DIR or etcd) for the CA: certificates, states, last-seen times
-// and the ledger. It takes no lock and writes nothing, so it is safe beside the running service.
-func LoadStatus(cfg config.Config, now time.Time) (StatusReport, error) {
-	st, closeStore, err := OpenStore(cfg)
-	if err != nil {
-		return StatusReport{}, err
-	}
-	defer closeStore()
-	return loadStatus(st, cfg, now, nil)
-}
-
-func loadStatus(st *store.Store, cfg config.Config, now time.Time, cache *bundleCache) (StatusReport, error) {
+// Load builds the report from st at now; cache (nil for none) keeps parsed certificates across
+// calls. It takes no lock and writes nothing, so it is safe beside the running service.
+func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (StatusReport, error) {
 	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
 	table = table.WithMargin(cfg.RateLimitMargin)
 	names, err := st.Names()

@@ -1,4 +1,4 @@
-package app
+package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -117,7 +117,7 @@ func TestLoadStatusListsNamesWithoutCertificates(t *testing.T) {
 	if err := store.WriteFileAtomic(st.PresencePath(), []byte(`{"last_seen":{"nocert.test":"`+now.Format(time.RFC3339)+`"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := LoadStatus(cfg, now)
+	r, err := Load(st, cfg, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestStatusCacheKeepsThinBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached, err := (&bundleCache{}).parse(pem)
+	cached, err := (&Cache{}).parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package issuer
 
 import (
 	"context"
@@ -18,7 +18,8 @@ var legoSink atomic.Pointer[slog.Logger]
 
 func init() { legolog.Logger = legoLogger{} }
 
-func routeLegoLogs(l *slog.Logger) { legoSink.Store(l) }
+// RouteLegoLogs sends lego's own log lines to l (at debug; its Fatal calls as errors).
+func RouteLegoLogs(l *slog.Logger) { legoSink.Store(l) }
 
 // legoLogger turns lego's "[INFO] [name] acme: ..." lines into debug records; its Fatal calls are
 // logged as errors and do not exit, since nothing in a library may end the service.
