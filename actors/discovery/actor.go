@@ -151,7 +151,7 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 			log.Info("domain discovered", "event", event.DomainDiscovered, "domain", n)
 		}
 	}
-	authoritative := res.err == nil && len(res.services) > 0
+	authoritative := d.dfp.Authoritative()
 	ctx.Send(ctx.Parent(), &messages.DomainsDiscovered{Names: names, Authoritative: authoritative})
 	d.followHints(ctx, res)
 	if authoritative {
@@ -196,6 +196,11 @@ type DFPState struct {
 	Empty    bool // the last successful poll listed no services
 	PolledOK bool // a poll has succeeded before
 }
+
+// Authoritative says whether the list of the poll that led to s may remove names: the poll
+// succeeded and listed services. An empty list is a DFP that restarted and forgot its services
+// (DFP rule D in proxyapi), never "every name removed"; a failed poll lists nothing at all.
+func (s DFPState) Authoritative() bool { return !s.Failing && !s.Empty }
 
 // AfterPoll is DFP's state after a poll, and why DFP's certificates should be compared with the
 // store now ("" if there is no reason): a DFP that comes back after an outage, or that lost its

@@ -49,6 +49,10 @@ func TestAfterPollReconcilesWhenDFPComesBackOrRestarts(t *testing.T) {
 			if got != c.want || reconcile != c.reconcile {
 				t.Fatalf("AfterPoll = %+v, %q; want %+v, %q", got, reconcile, c.want, c.reconcile)
 			}
+			// Only a successful poll that lists services may remove names.
+			if want := c.ok && c.services > 0; got.Authoritative() != want {
+				t.Fatalf("Authoritative = %v after ok=%v with %d services, want %v", got.Authoritative(), c.ok, c.services, want)
+			}
 		})
 	}
 }
