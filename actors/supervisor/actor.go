@@ -107,7 +107,7 @@ func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDis
 	if msg.Authoritative {
 		src = FromDFPAuthoritative
 	}
-	plan := s.apply(ctx, Roster(s.rules(now), s.managed(), s.excluded, msg.Names, src))
+	plan := s.apply(ctx, Roster(s.rules(now), s.certs, s.excluded, msg.Names, src))
 	for _, name := range plan.Stop {
 		s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
 			"event", event.DomainRemoved, "domain", name, "last_seen", s.presence.LastSeen[name])
@@ -169,7 +169,7 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		s.presence.Seen(names, now)
 	}
 	s.presence.Prune(names, now, s.cfg.RemovedGrace)
-	s.apply(ctx, Roster(s.rules(now), s.managed(), s.excluded, names, FromStore))
+	s.apply(ctx, Roster(s.rules(now), s.certs, s.excluded, names, FromStore))
 	s.discover = s.spawn(ctx, s.cfg.Discovery, "discovery")
 	first := time.Duration(rand.Int64N(int64(s.cfg.RenewInterval)))
 	s.cancel = async.Every(ctx, first, s.cfg.RenewInterval, sweep{})
@@ -179,14 +179,6 @@ func (s *supervisorActor) start(ctx actor.Context) {
 func (s *supervisorActor) rules(now time.Time) RosterRules {
 	return RosterRules{Excluded: s.cfg.Excluded, MaxNames: s.cfg.MaxNames,
 		Gone: func(name string) bool { return s.presence.Gone(name, now, s.cfg.RemovedGrace) }}
-}
-
-func (s *supervisorActor) managed() map[string]bool {
-	m := make(map[string]bool, len(s.certs))
-	for name := range s.certs {
-		m[name] = true
-	}
-	return m
 }
 
 // apply carries out a roster plan: excluded names logged once, new actors spawned, absent ones

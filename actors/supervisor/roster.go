@@ -35,16 +35,17 @@ type RosterPlan struct {
 }
 
 // Roster decides, for a list of names from src, which names get an actor and which stop, given
-// the names managed now and those already excluded.
-func Roster(rules RosterRules, managed, excluded map[string]bool, names []string, src Source) RosterPlan {
+// the names managed now (the keys of managed) and those already excluded.
+func Roster[V any](rules RosterRules, managed map[string]V, excluded map[string]bool, names []string, src Source) RosterPlan {
 	var p RosterPlan
 	count := len(managed)
 	listed := make(map[string]bool, len(names))
 	decided := map[string]bool{} // names of this list already started or excluded
 	for _, n := range names {
 		listed[n] = true
+		_, isManaged := managed[n]
 		switch {
-		case managed[n] || excluded[n] || decided[n]:
+		case isManaged || excluded[n] || decided[n]:
 		case src == FromStore && rules.Gone != nil && rules.Gone(n):
 		case rules.Excluded != nil && rules.Excluded(n):
 			decided[n] = true

@@ -55,7 +55,7 @@ type Config struct {
 	PreferredChain    string             // PREFERRED_CHAIN: the issuer common name of the chain to prefer
 	ServeCheckAddr    string             // SERVE_CHECK_ADDR; "" when SERVE_CHECK=false
 
-	// DNS-01 and other CAs (config_reach.go).
+	// DNS-01 and other CAs (reach.go).
 	DNSProvider              string        // DNS_PROVIDER: a lego provider code; "" for HTTP-01 only
 	DNSResolvers             []string      // DNS_RESOLVERS: host:port list for lego's checks; nil for the system's
 	DNSPropagationTimeout    time.Duration // DNS_PROPAGATION_TIMEOUT; 0 for the provider's own
@@ -65,7 +65,7 @@ type Config struct {
 	EABKeyID                 string        // ACME_EAB_KID (or _FILE)
 	EABHMAC                  string        // ACME_EAB_HMAC (or _FILE), base64url without padding
 
-	// Where state is kept (config_store.go).
+	// Where state is kept (store.go).
 	Store string // STORE: file (DATA_DIR) or etcd
 	Etcd  Etcd   // ETCD_*, with STORE=etcd
 
