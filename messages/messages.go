@@ -5,7 +5,7 @@ package messages
 import (
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // DomainsDiscovered is discovery's report of every name that should have a certificate now
@@ -77,10 +77,10 @@ type OrderFinished struct {
 type DeployCertificate struct {
 	Name   string
 	Bundle []byte
-	// Parsed, when set, is Bundle as the sender's ParseBundle gave it, shared and never changed:
+	// Parsed, when set, is Bundle as the sender's bundle.Parse gave it, shared and never changed:
 	// the uploader checks it for the name and the time without parsing every certificate again
 	// (a second parsed copy of each was a fifth of the memory at 10,000 names).
-	Parsed *proxyapi.Bundle
+	Parsed *bundle.Bundle
 	// Stored: loaded from the store (at a start), not just issued. DFP most likely holds it
 	// already, so it is compared with DFP's list before anything is uploaded: each upload is an
 	// HAProxy reload.

@@ -5,11 +5,12 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // FuzzExtractNames: whatever DFP's config?type=json holds, decoding it and extracting names never
-// panics, and every name that comes out is one NormaliseName accepts unchanged.
+// panics, and every name that comes out is one dnsname.NormaliseHost accepts unchanged.
 func FuzzExtractNames(f *testing.F) {
 	fixture, err := os.ReadFile("../test/dfpstub/testdata/config.json")
 	if err != nil {
@@ -28,40 +29,13 @@ func FuzzExtractNames(f *testing.F) {
 		for _, wildcards := range []bool{false, true} {
 			ex := ExtractNames(services, wildcards)
 			for _, n := range ex.Names {
-				if got, err := NormaliseHost(n, wildcards); err != nil || got != n {
+				if got, err := dnsname.NormaliseHost(n, wildcards); err != nil || got != n {
 					t.Fatalf("extracted %q, which normalises to %q, %v", n, got, err)
 				}
-				if NameFromFileStem(FileStem(n)) != n || strings.ContainsAny(FileStem(n), "*/") {
-					t.Fatalf("extracted %q, whose file stem %q does not round-trip or is unsafe", n, FileStem(n))
+				if dnsname.FromFileStem(dnsname.FileStem(n)) != n || strings.ContainsAny(dnsname.FileStem(n), "*/") {
+					t.Fatalf("extracted %q, whose file stem %q does not round-trip or is unsafe", n, dnsname.FileStem(n))
 				}
 			}
 		}
-	})
-}
-
-// FuzzBundle: any bytes given as a bundle parse to an error or a bundle whose checks never panic;
-// nothing that fails ParseBundle or Check could ever be uploaded.
-func FuzzBundle(f *testing.F) {
-	// A fixed bundle (a test CA's, valid until 2125): seeds must be the same in every fuzz worker.
-	good, err := os.ReadFile("testdata/fuzz-seed-bundle.pem")
-	if err != nil {
-		f.Fatal(err)
-	}
-	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	f.Add(good)
-	f.Add(good[:len(good)/2])
-	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := ParseBundle(data)
-		if err != nil {
-			return
-		}
-		if b.Leaf == nil {
-			t.Fatal("ParseBundle returned a bundle without a leaf and no error")
-		}
-		_ = b.Check("a.test", now)
-		_ = b.Fingerprint()
-		_ = b.Lifetime()
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // ServedFingerprint asks the proxy's TLS port at addr which certificate it presents for name (by
@@ -35,7 +37,7 @@ const wildcardCheckLabel = "wildcard-check"
 
 // SNIFor is the server name a client would send to reach name: a subdomain for a wildcard.
 func SNIFor(name string) string {
-	if base, ok := strings.CutPrefix(name, WildcardPrefix); ok {
+	if base, ok := strings.CutPrefix(name, dnsname.WildcardPrefix); ok {
 		return wildcardCheckLabel + "." + base
 	}
 	return name

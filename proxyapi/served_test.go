@@ -8,21 +8,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // The serve check asks as a client would: by the name itself, and for a wildcard by a subdomain
 // (no client sends "*"), which HAProxy answers with the wildcard certificate.
 func TestServedFingerprintAsksByAClientsName(t *testing.T) {
 	now := time.Now()
-	ca := must[*certgen.CA](t)(certgen.NewCA("test"))
-	pem := must[[]byte](t)(ca.Bundle([]string{"*.wild.test"}, now.Add(-time.Hour), now.Add(time.Hour)))
-	cert := must[tls.Certificate](t)(tls.X509KeyPair(pem, pem))
-	want := must[*Bundle](t)(ParseBundle(pem)).Fingerprint()
+	ca := testkit.Must[*certgen.CA](t)(certgen.NewCA("test"))
+	pem := testkit.Must[[]byte](t)(ca.Bundle([]string{"*.wild.test"}, now.Add(-time.Hour), now.Add(time.Hour)))
+	cert := testkit.Must[tls.Certificate](t)(tls.X509KeyPair(pem, pem))
+	want := testkit.Must[*bundle.Bundle](t)(bundle.Parse(pem)).Fingerprint()
 
 	var mu sync.Mutex
 	var asked []string
-	ln := must[net.Listener](t)(tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	ln := testkit.Must[net.Listener](t)(tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		mu.Lock()
 		asked = append(asked, h.ServerName)
 		mu.Unlock()

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // built is the real command, compiled once per test process: linking every DNS provider's SDK
@@ -95,7 +96,7 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	uploaded, drained := make(chan struct{}), make(chan struct{})
-	logs := &LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	go func() {
 		defer close(drained)
 		sc := bufio.NewScanner(stdout)
@@ -171,7 +172,7 @@ func TestBinaryProvisionsAndStopsOnSIGTERM(t *testing.T) {
 		if !ok {
 			continue
 		}
-		b, err := proxyapi.ParseBundle(pem)
+		b, err := bundle.Parse(pem)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,12 +222,12 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 	obtained := map[string]bool{}
 
 	// runUntil runs the binary until stop holds (or a minute passes), and says whether it held.
-	runUntil := func(stop func(*LogBuffer) bool, kill bool) (*LogBuffer, bool) {
+	runUntil := func(stop func(*testkit.LogBuffer) bool, kill bool) (*testkit.LogBuffer, bool) {
 		cmd := exec.Command(bin)
 		for k, v := range w.Env {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		logs := &LogBuffer{}
+		logs := &testkit.LogBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -245,7 +246,7 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 		_ = cmd.Wait()
 		return logs, reached
 	}
-	check := func(logs *LogBuffer) {
+	check := func(logs *testkit.LogBuffer) {
 		for _, e := range logs.Events(event.IssuanceStarted) {
 			if obtained[e["domain"].(string)] {
 				t.Errorf("%s ordered again after its certificate was stored", e["domain"])
@@ -263,11 +264,11 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 	}
 
 	// Kill mid-order, right after a certificate is stored, and at arbitrary moments.
-	midOrder := func(l *LogBuffer) bool { return len(l.Events(event.IssuanceStarted)) > 0 }
-	stored := func(l *LogBuffer) bool { return len(l.Events(event.CertificateObtained)) > 0 }
+	midOrder := func(l *testkit.LogBuffer) bool { return len(l.Events(event.IssuanceStarted)) > 0 }
+	stored := func(l *testkit.LogBuffer) bool { return len(l.Events(event.CertificateObtained)) > 0 }
 	moments := []struct {
 		what  string
-		now   func(*LogBuffer) bool
+		now   func(*testkit.LogBuffer) bool
 		delay time.Duration // instead of now: this long after the start
 	}{
 		{what: "mid-order", now: midOrder},
@@ -280,7 +281,7 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 		now := m.now
 		if m.delay > 0 {
 			start := time.Now()
-			now = func(*LogBuffer) bool { return time.Since(start) > m.delay }
+			now = func(*testkit.LogBuffer) bool { return time.Since(start) > m.delay }
 		} else if len(obtained) == 3 {
 			t.Logf("not killed %s: every name is stored, so no order comes", m.what)
 			continue
@@ -292,7 +293,7 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 		check(logs)
 		t.Logf("killed %s: %d of 3 names stored so far", m.what, len(obtained))
 	}
-	final, _ := runUntil(func(*LogBuffer) bool { return len(w.DFP.CertNames()) == 3 }, false)
+	final, _ := runUntil(func(*testkit.LogBuffer) bool { return len(w.DFP.CertNames()) == 3 }, false)
 	check(final)
 	if len(w.DFP.CertNames()) != 3 {
 		t.Fatalf("after the kills DFP holds %v; log:\n%s", w.DFP.CertNames(), final.String())
@@ -300,13 +301,13 @@ func TestBinaryKilledAtRandomLosesNothing(t *testing.T) {
 }
 
 // startBinary starts the built command with the world's environment, logging into a buffer.
-func startBinary(t *testing.T, bin string, w *World) (*exec.Cmd, *LogBuffer) {
+func startBinary(t *testing.T, bin string, w *World) (*exec.Cmd, *testkit.LogBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin)
 	for k, v := range w.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	logs := &LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -318,7 +319,7 @@ func startBinary(t *testing.T, bin string, w *World) (*exec.Cmd, *LogBuffer) {
 	return cmd, logs
 }
 
-func eventuallyLogged(t *testing.T, what string, timeout time.Duration, logs *LogBuffer, cond func() bool) {
+func eventuallyLogged(t *testing.T, what string, timeout time.Duration, logs *testkit.LogBuffer, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

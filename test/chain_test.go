@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
@@ -28,7 +28,7 @@ func TestPreferredChainPicksTheNamedAlternate(t *testing.T) {
 	if !ok {
 		t.Fatal("DFP holds no chain.test.pem")
 	}
-	b, err := proxyapi.ParseBundle(pem)
+	b, err := bundle.Parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // withDNS01 points the service at lego's real httpreq provider, whose API (a stand-in on
@@ -35,7 +36,7 @@ func withDNS01(t *testing.T, w *World) *testca.DNSAPI {
 	return api
 }
 
-func domainEvents(logs *LogBuffer, name event.Name, domain string) []map[string]any {
+func domainEvents(logs *testkit.LogBuffer, name event.Name, domain string) []map[string]any {
 	var out []map[string]any
 	for _, e := range logs.Events(name) {
 		if e["domain"] == domain {
@@ -72,7 +73,7 @@ func TestBinaryIssuesWildcardsAndDNS01DomainsByDNS01(t *testing.T) {
 	now := time.Now()
 	for name, file := range map[string]string{"*.wild.test": "_wildcard.wild.test.pem", "vpn.dead.test": "vpn.dead.test.pem"} {
 		pem, _ := w.DFP.Cert(file)
-		b, err := proxyapi.ParseBundle(pem)
+		b, err := bundle.Parse(pem)
 		if err == nil {
 			err = b.Check(name, now)
 		}

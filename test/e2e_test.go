@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 func newWorld(t *testing.T) *World {
@@ -47,7 +48,7 @@ func onlyDomains(w *World, names string) {
 
 // running is one start of the real service.
 type running struct {
-	logs *LogBuffer
+	logs *testkit.LogBuffer
 	stop context.CancelFunc
 	done chan error
 }
@@ -58,7 +59,7 @@ func (w *World) start(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{logs: &LogBuffer{}, done: make(chan error, 1)}
+	r := &running{logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	go func() { r.done <- app.Run(ctx, cfg, app.NewLogger(cfg, r.logs)) }()
@@ -122,7 +123,7 @@ func TestEndToEndProvisionsEveryNameAndRestartIssuesNothing(t *testing.T) {
 	t.Logf("first start: %d certificates issued and uploaded in %s", len(want), time.Since(begin).Round(time.Millisecond))
 	for _, name := range fixtureNames {
 		pem, _ := w.DFP.Cert(name + ".pem")
-		b, err := proxyapi.ParseBundle(pem)
+		b, err := bundle.Parse(pem)
 		if err != nil {
 			t.Fatalf("%s: uploaded bundle: %v", name, err)
 		}
@@ -343,7 +344,7 @@ func TestReconcileRestoresDFPAfterItsRestart(t *testing.T) {
 			return false
 		}
 		pem, _ := w.DFP.Cert("example.test.pem")
-		_, err := proxyapi.ParseBundle(pem)
+		_, err := bundle.Parse(pem)
 		return err == nil
 	})
 	r.shutdown(t)

@@ -2,6 +2,7 @@ package test
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 
 	"bytes"
 	"context"
@@ -15,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -29,7 +30,7 @@ func (w *World) startWith(t *testing.T, faults app.Faults) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{logs: &LogBuffer{}, done: make(chan error, 1)}
+	r := &running{logs: &testkit.LogBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	go func() { r.done <- app.RunWith(ctx, cfg, app.NewLogger(cfg, r.logs), faults) }()

@@ -3,53 +3,12 @@
 package test
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
-
-	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
-
-// LogBuffer collects the service's JSON log lines; safe for the concurrent writes slog makes.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *LogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Events returns every decoded log record whose event is name ("" for all).
-func (b *LogBuffer) Events(name event.Name) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) != nil {
-			continue
-		}
-		if name == "" || rec["event"] == string(name) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-// String is the whole log.
-func (b *LogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // FreeLoopbackAddr returns a 127.0.0.1 address with a port that was free a moment ago. Pebble needs
 // the responder's port before the responder starts, hence this. The port is below Linux's

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
@@ -82,7 +82,7 @@ func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
 	families := scrape(t, w)
 	for _, name := range fixtureNames {
 		pem, _ := w.DFP.Cert(name + ".pem")
-		b, err := proxyapi.ParseBundle(pem)
+		b, err := bundle.Parse(pem)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
@@ -25,7 +25,7 @@ func issueOnce(t *testing.T, w *World) {
 	r.shutdown(t)
 }
 
-func chainsTo(b *proxyapi.Bundle, name string, roots *x509.CertPool) bool {
+func chainsTo(b *bundle.Bundle, name string, roots *x509.CertPool) bool {
 	inter := x509.NewCertPool()
 	for _, c := range b.Chain {
 		inter.AddCert(c)
@@ -60,7 +60,7 @@ func TestSwitchingCAReissuesAndReplacesEveryCertificate(t *testing.T) {
 	waitFor(t, "every name replaced by a production certificate", 90*time.Second, r, func() bool {
 		for _, name := range fixtureNames {
 			pem, _ := staging.DFP.Cert(name + ".pem")
-			b, err := proxyapi.ParseBundle(pem)
+			b, err := bundle.Parse(pem)
 			if err != nil || !chainsTo(b, name, production.IssuerRoots()) {
 				return false
 			}
@@ -72,7 +72,7 @@ func TestSwitchingCAReissuesAndReplacesEveryCertificate(t *testing.T) {
 		t.Errorf("%d certificates of the old CA were loaded for serving", n)
 	}
 	for _, u := range staging.DFP.Uploads()[len(fixtureNames):] {
-		b, err := proxyapi.ParseBundle(u.Body)
+		b, err := bundle.Parse(u.Body)
 		if err != nil || chainsTo(b, u.CertName[:len(u.CertName)-len(".pem")], staging.CA.IssuerRoots()) {
 			t.Errorf("after the switch %s was uploaded from the old CA", u.CertName)
 		}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/go-acme/lego/v4/certcrypto"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
@@ -99,7 +99,7 @@ func replaceBehindTheServicesBack(t *testing.T, w *World, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := proxyapi.ParseBundle(pem)
+	old, err := bundle.Parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // Replica is one process of the service with STORE=etcd, as a task of a Swarm service with
 // several replicas: its own responder and internal port, the world's etcd, CA and DFP.
 type Replica struct {
 	Cmd       *exec.Cmd
-	Logs      *LogBuffer
+	Logs      *testkit.LogBuffer
 	Challenge string // its responder's address
 	Ops       string // its internal port
 	exited    chan struct{}
@@ -44,7 +45,7 @@ func (w *World) startReplica(bin, endpoint string) (*Replica, error) {
 		return nil, err
 	}
 	env := map[string]string{"STORE": "etcd", "ETCD_ENDPOINTS": endpoint, "CHALLENGE_ADDR": challenge, "METRICS_ADDR": ops}
-	r := &Replica{Cmd: exec.Command(bin), Logs: &LogBuffer{}, Challenge: challenge, Ops: ops, exited: make(chan struct{})}
+	r := &Replica{Cmd: exec.Command(bin), Logs: &testkit.LogBuffer{}, Challenge: challenge, Ops: ops, exited: make(chan struct{})}
 	for k, v := range w.Env {
 		if _, own := env[k]; !own && k != "DATA_DIR" { // STORE=etcd needs no volume
 			r.Cmd.Env = append(r.Cmd.Env, k+"="+v)

@@ -14,8 +14,8 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 type certActor struct {
@@ -31,7 +31,7 @@ type certActor struct {
 	cancelTimer scheduler.CancelFunc
 	// decision is what the last Decide said, about stored; the permit request and the order follow it.
 	decision Decision
-	stored   *proxyapi.Bundle
+	stored   *bundle.Bundle
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
 	// permit is the permit this instance last asked for, or holds; "" when none.

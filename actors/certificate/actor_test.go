@@ -11,13 +11,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // memoryCA issues from an in-memory CA and stores the bundle, as the real issuer does.
@@ -27,7 +27,7 @@ type memoryCA struct {
 	orders atomic.Int32
 }
 
-func (m *memoryCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, error) {
+func (m *memoryCA) Obtain(name string, _ *x509.Certificate) (*bundle.Bundle, error) {
 	m.orders.Add(1)
 	pem, err := m.ca.Bundle([]string{name}, time.Now().Add(-time.Minute), time.Now().Add(90*24*time.Hour))
 	if err != nil {
@@ -36,10 +36,10 @@ func (m *memoryCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, e
 	if err := m.store.SaveBundle(name, pem); err != nil {
 		return nil, err
 	}
-	return proxyapi.ParseBundle(pem)
+	return bundle.Parse(pem)
 }
 
-func (m *memoryCA) RenewalWindow(*proxyapi.Bundle) (issuer.Window, error) {
+func (m *memoryCA) RenewalWindow(*bundle.Bundle) (issuer.Window, error) {
 	return issuer.Window{}, issuer.ErrNoARI
 }
 
@@ -90,14 +90,14 @@ func (r *recorder) finished() []*messages.OrderFinished {
 	return out
 }
 
-func startCertActor(t *testing.T, answer func(n int) any) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *test.LogBuffer) {
+func startCertActor(t *testing.T, answer func(n int) any) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *testkit.LogBuffer) {
 	t.Helper()
 	return startCertActorWith(t, answer, func(*Deps) {})
 }
 
-func startCertActorWith(t *testing.T, answer func(n int) any, tune func(*Deps)) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *test.LogBuffer) {
+func startCertActorWith(t *testing.T, answer func(n int) any, tune func(*Deps)) (*actor.ActorSystem, *actor.PID, *memoryCA, *recorder, *testkit.LogBuffer) {
 	t.Helper()
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	st, err := store.Open(t.TempDir(), "https://ca.test/dir")
 	if err != nil {
@@ -122,17 +122,6 @@ func startCertActorWith(t *testing.T, answer func(n int) any, tune func(*Deps)) 
 	return system, pid, iss, limiter, logs
 }
 
-func eventually(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A deferred permit is asked for again at the limiter's time, and the order follows.
 func TestDeferredPermitIsAskedAgainAtItsTime(t *testing.T) {
 	_, _, iss, limiter, logs := startCertActor(t, func(n int) any {
@@ -141,7 +130,7 @@ func TestDeferredPermitIsAskedAgainAtItsTime(t *testing.T) {
 		}
 		return &messages.PermitGranted{Name: "a.example.com"}
 	})
-	eventually(t, "the order after the deferral", logs, func() bool { return len(limiter.finished()) == 1 })
+	testkit.Eventually(t, "the order after the deferral", logs, func() bool { return len(limiter.finished()) == 1 })
 	if n := iss.orders.Load(); n != 1 {
 		t.Fatalf("%d orders, want 1", n)
 	}
@@ -154,9 +143,9 @@ func TestDeferredPermitIsAskedAgainAtItsTime(t *testing.T) {
 // limiter at once instead of holding an order slot until its lease ends.
 func TestUnaskedPermitIsGivenBack(t *testing.T) {
 	system, pid, iss, limiter, logs := startCertActor(t, func(int) any { return &messages.PermitGranted{Name: "a.example.com"} })
-	eventually(t, "the first certificate", logs, func() bool { return len(limiter.finished()) == 1 })
+	testkit.Eventually(t, "the first certificate", logs, func() bool { return len(limiter.finished()) == 1 })
 	system.Root.Send(pid, &messages.PermitGranted{Name: "a.example.com"})
-	eventually(t, "the permit given back", logs, func() bool { return len(limiter.finished()) == 2 })
+	testkit.Eventually(t, "the permit given back", logs, func() bool { return len(limiter.finished()) == 2 })
 	if f := limiter.finished()[1]; f.Outcome != messages.OutcomeNotOrdered {
 		t.Fatalf("limiter told %+v, want not_ordered", f)
 	}
@@ -169,9 +158,9 @@ func TestUnaskedPermitIsGivenBack(t *testing.T) {
 // adopted: the limiter learns its outcome, and it is never taken for this instance's own order.
 func TestAPreviousInstancesResultIsAdopted(t *testing.T) {
 	system, pid, _, limiter, logs := startCertActor(t, func(int) any { return &messages.PermitGranted{Name: "a.example.com"} })
-	eventually(t, "the first certificate", logs, func() bool { return len(limiter.finished()) == 1 })
+	testkit.Eventually(t, "the first certificate", logs, func() bool { return len(limiter.finished()) == 1 })
 	system.Root.Send(pid, obtained{from: 0, err: issuer.ErrInFlight})
-	eventually(t, "the adopted result reported", logs, func() bool { return len(limiter.finished()) == 2 })
+	testkit.Eventually(t, "the adopted result reported", logs, func() bool { return len(limiter.finished()) == 2 })
 	if f := limiter.finished()[1]; f.Outcome != messages.OutcomeNotOrdered {
 		t.Fatalf("limiter told %+v for an adopted in-flight result, want not_ordered", f)
 	}
@@ -189,7 +178,7 @@ func TestUnansweredPermitRequestIsAskedAgain(t *testing.T) {
 		}
 		return &messages.PermitGranted{Name: "a.example.com"}
 	}, func(d *Deps) { d.PermitWait = 50 * time.Millisecond })
-	eventually(t, "the order after asking again", logs, func() bool { return len(limiter.finished()) == 1 })
+	testkit.Eventually(t, "the order after asking again", logs, func() bool { return len(limiter.finished()) == 1 })
 	asked := limiter.requests()
 	if len(asked) != 2 || asked[0].Permit == "" || asked[1].Permit != asked[0].Permit {
 		t.Fatalf("requests %+v, want two with the same permit", asked)
@@ -204,12 +193,12 @@ func TestUnansweredPermitRequestIsAskedAgain(t *testing.T) {
 // the older view would place an order the limiter never booked).
 func TestAdoptedResultWhileWaitingForAPermitAbandonsTheRequest(t *testing.T) {
 	system, pid, iss, limiter, logs := startCertActor(t, func(n int) any { return nil })
-	eventually(t, "the permit request", logs, func() bool { return len(limiter.requests()) == 1 })
+	testkit.Eventually(t, "the permit request", logs, func() bool { return len(limiter.requests()) == 1 })
 	mine := limiter.requests()[0].Permit
 	system.Root.Send(pid, obtained{from: 0, permit: "old", err: errors.New("connection reset")})
-	eventually(t, "the adopted result reported", logs, func() bool { return len(limiter.finished()) == 1 })
+	testkit.Eventually(t, "the adopted result reported", logs, func() bool { return len(limiter.finished()) == 1 })
 	system.Root.Send(pid, &messages.PermitGranted{Name: "a.example.com", Permit: mine}) // the late answer
-	eventually(t, "the late grant given back", logs, func() bool { return len(limiter.finished()) == 2 })
+	testkit.Eventually(t, "the late grant given back", logs, func() bool { return len(limiter.finished()) == 2 })
 	f := limiter.finished()
 	if f[0].Permit != "old" || f[0].Outcome != messages.OutcomeFailed {
 		t.Errorf("adopted result reported as %+v, want failed under the old permit", f[0])

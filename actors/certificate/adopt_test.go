@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 func TestAdoptable(t *testing.T) {
@@ -14,29 +15,21 @@ func TestAdoptable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := func(name string, notBefore time.Time) *proxyapi.Bundle {
-		pem, err := ca.Bundle([]string{name}, notBefore, notBefore.Add(90*24*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := proxyapi.ParseBundle(pem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+	issued := func(name string, notBefore time.Time) *bundle.Bundle {
+		return testkit.Bundle(t, ca, []string{name}, notBefore, notBefore.Add(90*24*time.Hour))
 	}
-	fresh := bundle("a.test", now.Add(-24*time.Hour))
+	fresh := issued("a.test", now.Add(-24*time.Hour))
 	cases := []struct {
 		name   string
-		b      *proxyapi.Bundle
+		b      *bundle.Bundle
 		fromCA bool
 		ok     bool
 	}{
 		{"fresh, from the CA", fresh, true, true},
 		{"from another CA", fresh, false, false},
-		{"for another name", bundle("b.test", now.Add(-24*time.Hour)), true, false},
-		{"inside its renewal time", bundle("a.test", now.Add(-80*24*time.Hour)), true, false},
-		{"expired", bundle("a.test", now.Add(-100*24*time.Hour)), true, false},
+		{"for another name", issued("b.test", now.Add(-24*time.Hour)), true, false},
+		{"inside its renewal time", issued("a.test", now.Add(-80*24*time.Hour)), true, false},
+		{"expired", issued("a.test", now.Add(-100*24*time.Hour)), true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,17 +11,17 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // Obtainer orders certificates and stores them, and asks the CA when to renew them;
 // *issuer.Issuer is the real one.
 type Obtainer interface {
-	Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bundle, error)
-	RenewalWindow(b *proxyapi.Bundle) (issuer.Window, error)
+	Obtain(name string, replaces *x509.Certificate) (*bundle.Bundle, error)
+	RenewalWindow(b *bundle.Bundle) (issuer.Window, error)
 }
 
 // Preflighter checks that a name can validate; *preflight.Checker is the real one.
@@ -75,7 +75,7 @@ type (
 		from     uint64
 		permit   string // the permit the order was placed under
 		replaced bool
-		bundle   *proxyapi.Bundle
+		bundle   *bundle.Bundle
 		err      error
 	}
 	ariFetched struct {

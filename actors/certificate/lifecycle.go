@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // This file is the certificate lifecycle as plain functions: what the stored certificate and
@@ -20,7 +20,7 @@ type Facts struct {
 	State store.State
 	// Stored is the certificate in the store for the name from this CA, parsed; nil when there is
 	// none or it does not parse. Usable says whether it is valid for the name now.
-	Stored *proxyapi.Bundle
+	Stored *bundle.Bundle
 	Usable bool
 	// Preflight: a free check runs before any permit is asked for.
 	Preflight bool
@@ -68,7 +68,7 @@ type Decision struct {
 
 // WindowOf is the renewal window kept in a name's state if it belongs to certificate b, else nil: a
 // window belongs to one certificate, and a previous one's is never trusted.
-func WindowOf(b *proxyapi.Bundle, ari *store.ARI) *store.ARI {
+func WindowOf(b *bundle.Bundle, ari *store.ARI) *store.ARI {
 	if ari == nil || b == nil || ari.Certificate != b.Fingerprint() {
 		return nil
 	}

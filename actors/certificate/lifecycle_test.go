@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 var (
@@ -18,21 +19,8 @@ var (
 	t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func ninetyDayBundle(t *testing.T) *proxyapi.Bundle {
-	t.Helper()
-	ca, err := certgen.NewCA("t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, err := ca.Bundle([]string{"a.example.com"}, t0, t0.Add(90*day))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := proxyapi.ParseBundle(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+func ninetyDayBundle(t *testing.T) *bundle.Bundle {
+	return testkit.Bundle(t, testkit.Must[*certgen.CA](t)(certgen.NewCA("t")), []string{"a.example.com"}, t0, t0.Add(90*day))
 }
 
 func TestDecide(t *testing.T) {
@@ -45,7 +33,7 @@ func TestDecide(t *testing.T) {
 		name      string
 		now       time.Duration // after t0
 		state     store.State
-		stored    *proxyapi.Bundle
+		stored    *bundle.Bundle
 		usable    bool
 		preflight bool
 		want      Decision

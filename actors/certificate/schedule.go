@@ -4,10 +4,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // retrySchedule is Let's Encrypt's integration guide: retry after 1 min, 10 min, 100 min, then at
@@ -27,7 +26,7 @@ func RetryDelay(n int) time.Duration {
 
 // RenewAt is when a certificate is due without ARI: when a third of its lifetime remains, or half
 // for certificates valid under 10 days (Let's Encrypt's integration guide; never a fixed 60 days).
-func RenewAt(b *proxyapi.Bundle) time.Time {
+func RenewAt(b *bundle.Bundle) time.Time {
 	return RenewTime(b.Leaf.NotBefore, b.Leaf.NotAfter)
 }
 
@@ -51,7 +50,7 @@ const emergencyFraction = 10
 // renew a fresh certificate: renewals wait for that third unless the window itself ends sooner (a
 // revoked certificate). Without that floor a window that opens at notBefore lets each new
 // certificate be renewed at once, the runaway loop of cert-manager #8993.
-func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
+func DueTime(b *bundle.Bundle, ari *store.ARI) time.Time {
 	due := RenewAt(b)
 	if ari != nil && !ari.RenewAt.IsZero() {
 		due = ari.RenewAt
@@ -64,12 +63,12 @@ func DueTime(b *proxyapi.Bundle, ari *store.ARI) time.Time {
 
 // AlarmTime is when a certificate that should have been renewed at EmergencyTime at the latest
 // has only a twentieth of its lifetime left: time to wake somebody.
-func AlarmTime(b *proxyapi.Bundle) time.Time {
+func AlarmTime(b *bundle.Bundle) time.Time {
 	return b.Leaf.NotAfter.Add(-b.Lifetime() / (2 * emergencyFraction))
 }
 
 // EmergencyTime is when only a tenth of the certificate's lifetime is left.
-func EmergencyTime(b *proxyapi.Bundle) time.Time {
+func EmergencyTime(b *bundle.Bundle) time.Time {
 	return b.Leaf.NotAfter.Add(-b.Lifetime() / emergencyFraction)
 }
 

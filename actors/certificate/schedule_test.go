@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
 
@@ -54,7 +54,7 @@ func TestDueTime(t *testing.T) {
 	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pem, _ := ca.Bundle([]string{"a.example.com"}, t0, t0.Add(90*24*time.Hour))
-	b, err := proxyapi.ParseBundle(pem)
+	b, err := bundle.Parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,14 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
-	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // evaluate loads what the store holds, decides, and starts the next step.
@@ -107,7 +107,7 @@ func (a *certActor) askPermit(ctx actor.Context) {
 // loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
 // name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
 // lost it, DFP rule D in proxyapi).
-func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi.Bundle, bool) {
+func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*bundle.Bundle, bool) {
 	data, err := a.deps.Store.LoadBundle(a.name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false
@@ -116,7 +116,7 @@ func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*proxyapi
 		a.log.Warn("stored certificate unreadable, will issue a new one", "event", event.CertificateUnreadable, "error", err)
 		return nil, false
 	}
-	b, err := proxyapi.ParseBundle(data)
+	b, err := bundle.Parse(data)
 	if err != nil {
 		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
 		return nil, false
@@ -152,7 +152,7 @@ func (a *certActor) order(ctx actor.Context) {
 }
 
 // fetchARI asks the CA for the certificate's renewal window, off the mailbox.
-func (a *certActor) fetchARI(ctx actor.Context, b *proxyapi.Bundle) {
+func (a *certActor) fetchARI(ctx actor.Context, b *bundle.Bundle) {
 	a.become(a.fetchingARI)
 	iss, from := a.deps.Issuer, a.incarnation
 	async.Do(ctx, a.log, func() ariFetched {
@@ -275,7 +275,7 @@ func (a *certActor) reportTroubles(ctx actor.Context, st store.State) {
 }
 
 // deploy hands b to the uploader; stored says it comes from the store, not from the CA just now.
-func (a *certActor) deploy(ctx actor.Context, b *proxyapi.Bundle, stored bool) {
+func (a *certActor) deploy(ctx actor.Context, b *bundle.Bundle, stored bool) {
 	a.deployed = b.Fingerprint()
 	ctx.Send(a.deps.Uploader, &messages.DeployCertificate{Name: a.name, Bundle: b.PEM, Parsed: b, Stored: stored})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -26,8 +27,8 @@ type Config struct {
 	DFP        Lister
 	Interval   time.Duration
 	Timeout    time.Duration
-	Extra      []string          // DOMAINS: names DFP cannot list
-	Exclusions proxyapi.Patterns // EXCLUDE_DOMAINS
+	Extra      []string         // DOMAINS: names DFP cannot list
+	Exclusions dnsname.Patterns // EXCLUDE_DOMAINS
 	// Wildcards says DNS-01 is configured: wildcard names are issued, not skipped.
 	Wildcards bool
 	Logger    *slog.Logger

@@ -11,10 +11,11 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // parent spawns discovery as its child, as the supervisor does, and counts its reports.
@@ -53,12 +54,12 @@ func TestNamesAreAnnouncedOnceWhileListedAndAgainWhenBack(t *testing.T) {
 	}
 	t.Cleanup(dfp.Close)
 	u, _ := url.Parse(dfp.URL())
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	p := &parent{props: Props(Config{DFP: proxyapi.New(u, 5*time.Second), Interval: 20 * time.Millisecond, Timeout: 5 * time.Second,
-		Exclusions: proxyapi.NewPatterns(nil), Logger: logger, Now: time.Now})}
+		Exclusions: dnsname.NewPatterns(nil), Logger: logger, Now: time.Now})}
 	system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return p }))
 
 	announced := func(name string) int {

@@ -4,12 +4,12 @@ package discovery
 import (
 	"sort"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // Merge returns the sorted union of the discovered and extra names, less the excluded ones, and
 // the excluded ones separately.
-func Merge(discovered, extra []string, ex proxyapi.Patterns) (names, excluded []string) {
+func Merge(discovered, extra []string, ex dnsname.Patterns) (names, excluded []string) {
 	seen := map[string]bool{}
 	for _, n := range append(append([]string{}, discovered...), extra...) {
 		if seen[n] {

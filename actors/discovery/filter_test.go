@@ -4,11 +4,11 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 func TestMergeAppliesExclusionsAndExtras(t *testing.T) {
-	ex := proxyapi.NewPatterns([]string{"skip.example.com", "*.internal.example.com"})
+	ex := dnsname.NewPatterns([]string{"skip.example.com", "*.internal.example.com"})
 	names, excluded := Merge(
 		[]string{"www.example.com", "skip.example.com", "a.internal.example.com", "internal.example.com"},
 		[]string{"extra.example.org", "www.example.com"},

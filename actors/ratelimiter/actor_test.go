@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/test"
 )
 
 // An unreadable ledger is set aside, not overwritten, and the limiter still answers.
@@ -29,7 +29,7 @@ func TestCorruptLedgerIsSetAside(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{torn"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	defer system.Shutdown()
@@ -72,7 +72,7 @@ func (h *holder) Receive(ctx actor.Context) {
 
 func startLimiter(t *testing.T, path string, concurrency int) (*actor.ActorSystem, *actor.Props) {
 	t.Helper()
-	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	return system, Props(Config{Table: Production, Ledger: store.FileBlob(path), Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
@@ -169,7 +169,7 @@ func readLedger(t *testing.T, path string) Ledger {
 // before the write that books it.
 func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.json")
-	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
@@ -210,7 +210,7 @@ func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
 // WriteEvery instead of writing the whole ledger once each.
 func TestTricklingRequestsShareSpacedWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.json")
-	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
@@ -262,7 +262,7 @@ func TestNextWrite(t *testing.T) {
 // the ledger from disk, and an issuance it did not see would be counted nowhere.
 func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.json")
-	logger := slog.New(slog.NewJSONHandler(&test.LogBuffer{}, nil))
+	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 10, Lease: time.Hour,
@@ -306,7 +306,7 @@ func TestALedgerChangedByAnotherWriterIsMerged(t *testing.T) {
 	kv := &etcdkv.KV{Client: client, Prefix: "/test/", Timeout: 5 * time.Second}
 	mine, theirs := store.OpenKV(kv, "https://ca.test/dir").Ledger(), store.OpenKV(kv, "https://ca.test/dir").Ledger()
 
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)

@@ -11,16 +11,17 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // crashingDiscovery panics on its first starts, then reports one name, like a discovery whose
@@ -46,11 +47,11 @@ type localCA struct {
 	store *store.Store
 }
 
-func (l localCA) RenewalWindow(*proxyapi.Bundle) (issuer.Window, error) {
+func (l localCA) RenewalWindow(*bundle.Bundle) (issuer.Window, error) {
 	return issuer.Window{}, issuer.ErrNoARI
 }
 
-func (l localCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, error) {
+func (l localCA) Obtain(name string, _ *x509.Certificate) (*bundle.Bundle, error) {
 	pem, err := l.ca.Bundle([]string{name}, time.Now().Add(-time.Minute), time.Now().Add(90*24*time.Hour))
 	if err != nil {
 		return nil, err
@@ -58,14 +59,14 @@ func (l localCA) Obtain(name string, _ *x509.Certificate) (*proxyapi.Bundle, err
 	if err := l.store.SaveBundle(name, pem); err != nil {
 		return nil, err
 	}
-	return proxyapi.ParseBundle(pem)
+	return bundle.Parse(pem)
 }
 
 // supervised starts the supervisor with the real limiter and uploader, a DFP stand-in, an
 // in-memory CA, and discovery as given. cfg may set Excluded.
-func supervised(t *testing.T, discovery *actor.Props, cfg Config) (Config, *dfpstub.Stub, *certgen.CA, *test.LogBuffer) {
+func supervised(t *testing.T, discovery *actor.Props, cfg Config) (Config, *dfpstub.Stub, *certgen.CA, *testkit.LogBuffer) {
 	t.Helper()
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	dfp, err := dfpstub.New(nil)
 	if err != nil {
@@ -102,17 +103,6 @@ func start(t *testing.T, cfg Config) {
 	})
 }
 
-func waitFor(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // idleDiscovery reports nothing: only the store names certificates.
 type idleDiscovery struct{}
 
@@ -131,8 +121,8 @@ func TestExcludedNamesWithStoredCertificatesAreNotManaged(t *testing.T) {
 		}
 	}
 	start(t, cfg)
-	waitFor(t, "the kept name uploaded", logs, func() bool { _, ok := dfp.Cert("kept.test.pem"); return ok })
-	waitFor(t, "the excluded name reported", logs, func() bool { return len(logs.Events(event.DomainExcluded)) == 1 })
+	testkit.Eventually(t, "the kept name uploaded", logs, func() bool { _, ok := dfp.Cert("kept.test.pem"); return ok })
+	testkit.Eventually(t, "the excluded name reported", logs, func() bool { return len(logs.Events(event.DomainExcluded)) == 1 })
 	for _, e := range logs.Events("") {
 		if e["domain"] == "a.internal.test" && e["event"] != string(event.DomainExcluded) {
 			t.Errorf("an excluded name was managed: %v", e)
@@ -149,7 +139,7 @@ func TestCrashedChildIsRestartedAndTheWorkGoesOn(t *testing.T) {
 		return &crashingDiscovery{starts: starts, crash: 2}
 	}), Config{})
 	start(t, cfg)
-	waitFor(t, "x.example.com uploaded", logs, func() bool { _, ok := dfp.Cert("x.example.com.pem"); return ok })
+	testkit.Eventually(t, "x.example.com uploaded", logs, func() bool { _, ok := dfp.Cert("x.example.com.pem"); return ok })
 	if got := starts.Load(); got != 3 {
 		t.Errorf("discovery started %d times, want 3 (two crashes, two restarts)", got)
 	}
@@ -174,7 +164,7 @@ func TestNamesPastMaxNamesWait(t *testing.T) {
 	cfg, dfp, _, logs := supervised(t, actor.PropsFromProducer(func() actor.Actor { return listingDiscovery{names: names} }),
 		Config{MaxNames: 2})
 	start(t, cfg)
-	waitFor(t, "two names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
+	testkit.Eventually(t, "two names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
 	time.Sleep(200 * time.Millisecond) // several more polls
 	if got := dfp.CertNames(); len(got) != 2 {
 		t.Fatalf("DFP holds %v, want only MAX_NAMES=2 certificates", got)

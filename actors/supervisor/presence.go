@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 // presenceSaveEvery bounds how often last-seen times are written: against a grace of days, a

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 func TestPresence(t *testing.T) {

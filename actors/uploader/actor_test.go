@@ -12,24 +12,24 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
-	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
-func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+func startUploader(t *testing.T, dfp *dfpstub.Stub) (*actor.ActorSystem, *actor.PID, *testkit.LogBuffer) {
 	t.Helper()
 	return startUploaderChecking(t, dfp, "")
 }
 
-func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr string) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+func startUploaderChecking(t *testing.T, dfp *dfpstub.Stub, serveCheckAddr string) (*actor.ActorSystem, *actor.PID, *testkit.LogBuffer) {
 	t.Helper()
 	return startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr = serveCheckAddr })
 }
 
-func startUploaderWith(t *testing.T, dfp *dfpstub.Stub, tune func(*Config)) (*actor.ActorSystem, *actor.PID, *test.LogBuffer) {
+func startUploaderWith(t *testing.T, dfp *dfpstub.Stub, tune func(*Config)) (*actor.ActorSystem, *actor.PID, *testkit.LogBuffer) {
 	t.Helper()
-	logs := &test.LogBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	u, err := url.Parse(dfp.URL())
 	if err != nil {
@@ -57,17 +57,6 @@ func newStub(t *testing.T) *dfpstub.Stub {
 	return dfp
 }
 
-func waitUntil(t *testing.T, what string, logs *test.LogBuffer, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 	dfp := newStub(t)
 	ca, err := certgen.NewCA("test")
@@ -82,12 +71,12 @@ func TestUploaderRetriesWhileDFPIsDownAndKeepsTheNewestBundle(t *testing.T) {
 	dfp.SetDown(true)
 	system, pid, logs := startUploader(t, dfp)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older})
-	waitUntil(t, "two failed uploads", logs, func() bool { return len(logs.Events(event.UploadFailed)) >= 2 })
+	testkit.Eventually(t, "two failed uploads", logs, func() bool { return len(logs.Events(event.UploadFailed)) >= 2 })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: newer})
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: older}) // late, and older
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: other})
 	dfp.SetDown(false)
-	waitUntil(t, "both names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
+	testkit.Eventually(t, "both names uploaded", logs, func() bool { return len(dfp.CertNames()) == 2 })
 
 	if got, _ := dfp.Cert("a.example.com.pem"); !bytes.Equal(got, newer) {
 		t.Error("DFP holds an older bundle for a.example.com than the newest deployed")
@@ -115,7 +104,7 @@ func TestUploaderNeverSendsAnInvalidBundle(t *testing.T) {
 		system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bad})
 	}
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: good})
-	waitUntil(t, "the good bundle uploaded", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	testkit.Eventually(t, "the good bundle uploaded", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
 	if n := len(logs.Events(event.UploadRejected)); n != 3 {
 		t.Errorf("upload_rejected %d times, want 3", n)
 	}
@@ -139,10 +128,10 @@ func TestUploadThatHAProxyDoesNotServeIsReported(t *testing.T) {
 
 	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
-	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	testkit.Eventually(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
-	waitUntil(t, "the second upload reported as not served", logs, func() bool {
+	testkit.Eventually(t, "the second upload reported as not served", logs, func() bool {
 		return len(logs.Events(event.CertificateNotServed)) == 1
 	})
 }
@@ -156,7 +145,7 @@ func TestUploaderDistributesInSwarm(t *testing.T) {
 	bundle, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
 	system, pid, logs := startUploader(t, dfp)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: bundle})
-	waitUntil(t, "the upload", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	testkit.Eventually(t, "the upload", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
 	if ups := dfp.Uploads(); len(ups) != 1 || !ups[0].Distribute || len(logs.Events(event.DistributeDisabled)) != 0 {
 		t.Fatalf("uploads %+v, distribute_disabled %d; want one distributed upload", ups, len(logs.Events(event.DistributeDisabled)))
 	}
@@ -172,11 +161,11 @@ func TestUploaderTriesDistributionAgain(t *testing.T) {
 	b, _ := ca.Bundle([]string{"b.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
 	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.DistributeRetry = 200 * time.Millisecond })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: a})
-	waitUntil(t, "a uploaded to one replica", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
+	testkit.Eventually(t, "a uploaded to one replica", logs, func() bool { return len(logs.Events(event.CertificateUploaded)) == 1 })
 	dfp.SetInSwarm(true) // DFP's lookup works again
 	time.Sleep(300 * time.Millisecond)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "b.example.com", Bundle: b})
-	waitUntil(t, "distribution restored", logs, func() bool { return len(logs.Events(event.DistributeRestored)) == 1 })
+	testkit.Eventually(t, "distribution restored", logs, func() bool { return len(logs.Events(event.DistributeRestored)) == 1 })
 	ups := dfp.Uploads()
 	if last := ups[len(ups)-1]; last.CertName != "b.example.com.pem" || !last.Distribute {
 		t.Fatalf("last upload = %s distribute=%v, want b.example.com.pem distributed", last.CertName, last.Distribute)
@@ -201,10 +190,10 @@ func TestUploadThatHAProxyDoesNotServeIsUploadedAgain(t *testing.T) {
 	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
 	system, pid, logs := startUploaderChecking(t, dfp, tlsPort.Addr())
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
-	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	testkit.Eventually(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
 	dfp.SkipReloads(1)
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
-	waitUntil(t, "the second certificate served after an upload again", logs, func() bool {
+	testkit.Eventually(t, "the second certificate served after an upload again", logs, func() bool {
 		return len(logs.Events(event.CertificateServed)) == 2
 	})
 	if n := len(dfp.Uploads()); n != 3 {
@@ -231,13 +220,13 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	verdicts := NewVerdicts()
 	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr, c.Verdicts = tlsPort.Addr(), verdicts })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
-	waitUntil(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
+	testkit.Eventually(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
 	if verdicts.NotServed("a.example.com") {
 		t.Fatal("a served certificate's verdict says not served")
 	}
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
-	waitUntil(t, "the retries to stop", logs, func() bool {
+	testkit.Eventually(t, "the retries to stop", logs, func() bool {
 		return len(logs.Events(event.CertificateNotServed)) == MaxNotServedRetries+1
 	})
 	time.Sleep(500 * time.Millisecond) // backoffs here are 20 ms to 100 ms: any further retry would show
@@ -265,7 +254,7 @@ func TestStoredCertificatesAreComparedBeforeUploading(t *testing.T) {
 	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.SettleDelay = 50 * time.Millisecond })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "held.example.com", Bundle: held, Stored: true})
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "lost.example.com", Bundle: lost, Stored: true})
-	waitUntil(t, "the missing one uploaded", logs, func() bool { return len(dfp.Uploads()) == 1 })
+	testkit.Eventually(t, "the missing one uploaded", logs, func() bool { return len(dfp.Uploads()) == 1 })
 	system.Root.Send(pid, &messages.ReconcileNow{})
 	time.Sleep(300 * time.Millisecond) // the reconciliation lists DFP and finds nothing to do
 	if n := len(logs.Events(event.ReconcileUpload)); n != 1 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
@@ -19,7 +20,7 @@ func BenchmarkDiff1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	known := map[string]*proxyapi.Bundle{}
+	known := map[string]*bundle.Bundle{}
 	var held []proxyapi.Cert
 	for i := 0; i < 1000; i++ {
 		name := fmt.Sprintf("n%04d.example.com", i)
@@ -27,7 +28,7 @@ func BenchmarkDiff1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bundle, err := proxyapi.ParseBundle(pem)
+		bundle, err := bundle.Parse(pem)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
@@ -45,7 +46,7 @@ type Config struct {
 // uploaded is the result of one PUT, sent back by the goroutine that made it.
 type uploaded struct {
 	name       string
-	bundle     *proxyapi.Bundle
+	bundle     *bundle.Bundle
 	distribute bool
 	err        error
 }

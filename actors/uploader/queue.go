@@ -4,20 +4,22 @@ import (
 	"sort"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // CertName is the file name a certificate for name gets in DFP's /certs ("_wildcard.x.pem" for
-// "*.x": see proxyapi.FileStem).
-func CertName(name string) string { return proxyapi.FileStem(name) + ".pem" }
+// "*.x": see dnsname.FileStem).
+func CertName(name string) string { return dnsname.FileStem(name) + ".pem" }
 
 // Queue is the uploader's work as plain code: the newest bundle per name, names in arrival
 // order, and a retry time per name, so that one name DFP keeps refusing never holds up the
 // others. It also remembers the newest valid bundle per name: what DFP should hold.
 type Queue struct {
 	names    []string // names with an upload to make, in arrival order
-	pending  map[string]*proxyapi.Bundle
-	known    map[string]*proxyapi.Bundle
+	pending  map[string]*bundle.Bundle
+	known    map[string]*bundle.Bundle
 	failures map[string]int
 	retryAt  map[string]time.Time
 	// unverified are known names not yet compared with what DFP holds (loaded from the store):
@@ -35,7 +37,7 @@ type Queue struct {
 
 // NewQueue returns an empty queue.
 func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
-	return &Queue{pending: map[string]*proxyapi.Bundle{}, known: map[string]*proxyapi.Bundle{},
+	return &Queue{pending: map[string]*bundle.Bundle{}, known: map[string]*bundle.Bundle{},
 		failures: map[string]int{}, retryAt: map[string]time.Time{}, unverified: map[string]bool{},
 		notServed: map[string]string{}, notServedRun: map[string]int{}, uploaded: map[string]time.Time{},
 		MinBackoff: minBackoff, MaxBackoff: maxBackoff}
@@ -43,7 +45,7 @@ func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 
 // Learn records b as what DFP should hold for name without queueing an upload: the next
 // comparison with DFP's list decides (see Diff). A newer bundle known already wins.
-func (q *Queue) Learn(name string, b *proxyapi.Bundle) {
+func (q *Queue) Learn(name string, b *bundle.Bundle) {
 	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
 		q.known[name] = b
 		delete(q.uploaded, name)
@@ -68,7 +70,7 @@ func (q *Queue) OfferUnverified() {
 
 // Offer queues b for name unless a newer bundle is already known: one arriving late never
 // overwrites a newer one. A name already queued keeps its place and its retry time.
-func (q *Queue) Offer(name string, b *proxyapi.Bundle) {
+func (q *Queue) Offer(name string, b *bundle.Bundle) {
 	if cur := q.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
 		if cur != b {
 			delete(q.uploaded, name)
@@ -84,7 +86,7 @@ func (q *Queue) Offer(name string, b *proxyapi.Bundle) {
 
 // Next returns the first queued name whose retry time has come, and its bundle. When none has,
 // wake is the earliest retry time (zero when nothing is queued).
-func (q *Queue) Next(now time.Time) (name string, b *proxyapi.Bundle, wake time.Time) {
+func (q *Queue) Next(now time.Time) (name string, b *bundle.Bundle, wake time.Time) {
 	for _, n := range q.names {
 		at := q.retryAt[n]
 		if !at.After(now) {
@@ -99,7 +101,7 @@ func (q *Queue) Next(now time.Time) (name string, b *proxyapi.Bundle, wake time.
 
 // Succeeded records that sent reached DFP for name. The name leaves the queue unless a newer
 // bundle arrived meanwhile.
-func (q *Queue) Succeeded(name string, sent *proxyapi.Bundle) {
+func (q *Queue) Succeeded(name string, sent *bundle.Bundle) {
 	delete(q.failures, name)
 	delete(q.retryAt, name)
 	if q.pending[name] == sent {
@@ -160,7 +162,7 @@ func (q *Queue) Served(name string) {
 func (q *Queue) NotServedVerdicts() map[string]string { return q.notServed }
 
 // Uploaded records that sent reached DFP for name at.
-func (q *Queue) Uploaded(name string, sent *proxyapi.Bundle, at time.Time) {
+func (q *Queue) Uploaded(name string, sent *bundle.Bundle, at time.Time) {
 	if q.known[name] == sent {
 		q.uploaded[name] = at
 	}
@@ -177,7 +179,7 @@ func (q *Queue) UploadedSince(name string, t time.Time) bool {
 func (q *Queue) Len() int { return len(q.names) }
 
 // Known is the newest valid bundle per name.
-func (q *Queue) Known() map[string]*proxyapi.Bundle { return q.known }
+func (q *Queue) Known() map[string]*bundle.Bundle { return q.known }
 
 // Forget drops name entirely (its certificate expired: never upload it again).
 func (q *Queue) Forget(name string) {
@@ -222,7 +224,7 @@ type Stale struct {
 // else): it is left alone.
 type Newer struct {
 	Name     string
-	Held     *proxyapi.Bundle
+	Held     *bundle.Bundle
 	NotAfter time.Time // ours
 }
 
@@ -230,7 +232,7 @@ type Newer struct {
 // with the serve check's verdicts (notServed: name -> fingerprint the proxy did not present after
 // its upload). It returns the names to upload again, the names where DFP holds something newer,
 // and the names whose known bundle is no longer valid (expired meanwhile: never uploaded again).
-func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, notServed map[string]string, now time.Time) (stale []Stale, newer []Newer, expired []string) {
+func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[string]string, now time.Time) (stale []Stale, newer []Newer, expired []string) {
 	content := map[string]string{}
 	for _, c := range held {
 		content[c.ProxyServiceName] = c.CertContent
@@ -251,7 +253,7 @@ func Diff(held []proxyapi.Cert, known map[string]*proxyapi.Bundle, notServed map
 			}
 			continue
 		}
-		have, err := proxyapi.ParseBundle([]byte(text))
+		have, err := bundle.Parse([]byte(text))
 		switch {
 		case err != nil:
 			stale = append(stale, Stale{name, Unloadable})

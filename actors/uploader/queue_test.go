@@ -5,30 +5,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-// bundles makes one bundle per name, each valid from an hour before t0 until notAfter.
-func bundle(t *testing.T, ca *certgen.CA, name string, notAfter time.Time) *proxyapi.Bundle {
-	t.Helper()
-	pem, err := ca.Bundle([]string{name}, t0.Add(-time.Hour), notAfter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := proxyapi.ParseBundle(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+// issued is a bundle for name, valid from an hour before t0 until notAfter.
+func issued(t *testing.T, ca *certgen.CA, name string, notAfter time.Time) *bundle.Bundle {
+	return testkit.Bundle(t, ca, []string{name}, t0.Add(-time.Hour), notAfter)
 }
 
 func TestQueueNewestWinsAndNamesKeepTheirPlace(t *testing.T) {
 	ca, _ := certgen.NewCA("t")
-	older, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
-	b := bundle(t, ca, "b.test", t0.Add(24*time.Hour))
+	older, newer := issued(t, ca, "a.test", t0.Add(24*time.Hour)), issued(t, ca, "a.test", t0.Add(48*time.Hour))
+	b := issued(t, ca, "b.test", t0.Add(24*time.Hour))
 	q := NewQueue(time.Second, time.Minute)
 	q.Offer("a.test", older)
 	q.Offer("b.test", b)
@@ -51,7 +44,7 @@ func TestQueueNewestWinsAndNamesKeepTheirPlace(t *testing.T) {
 
 func TestQueueRetriesPerNameAndKeepsMoving(t *testing.T) {
 	ca, _ := certgen.NewCA("t")
-	refused, fine := bundle(t, ca, "refused.test", t0.Add(24*time.Hour)), bundle(t, ca, "fine.test", t0.Add(24*time.Hour))
+	refused, fine := issued(t, ca, "refused.test", t0.Add(24*time.Hour)), issued(t, ca, "fine.test", t0.Add(24*time.Hour))
 	q := NewQueue(time.Second, 4*time.Second)
 	q.Offer("refused.test", refused)
 	q.Offer("fine.test", fine)
@@ -91,11 +84,11 @@ func TestQueueRetriesPerNameAndKeepsMoving(t *testing.T) {
 func TestDiff(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
 	other, _ := certgen.NewCA("someone else")
-	ours := bundle(t, ca, "a.test", t0.Add(30*24*time.Hour))
+	ours := issued(t, ca, "a.test", t0.Add(30*24*time.Hour))
 	cases := []struct {
 		name      string
-		held      *proxyapi.Bundle // nil: DFP holds nothing for the name
-		raw       string           // DFP's content when held is nil and raw is set
+		held      *bundle.Bundle // nil: DFP holds nothing for the name
+		raw       string         // DFP's content when held is nil and raw is set
 		stale     []Stale
 		newer     bool
 		expired   bool
@@ -109,9 +102,9 @@ func TestDiff(t *testing.T) {
 		{name: "an older upload was not served; this one is listed", held: ours, now: t0, notServed: "older-fingerprint"},
 		{name: "missing", now: t0, stale: []Stale{{"a.test", Missing}}},
 		{name: "not loadable", raw: "-----BEGIN CERTIFICATE-----\nbroken", now: t0, stale: []Stale{{"a.test", Unloadable}}},
-		{name: "older", held: bundle(t, ca, "a.test", t0.Add(24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
-		{name: "newer and valid: left alone", held: bundle(t, other, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
-		{name: "newer but for another name: replaced", held: bundle(t, other, "b.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "older", held: issued(t, ca, "a.test", t0.Add(24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "newer and valid: left alone", held: issued(t, other, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
+		{name: "newer but for another name: replaced", held: issued(t, other, "b.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
 		{name: "ours expired: forgotten, never uploaded", now: t0.Add(31 * 24 * time.Hour), expired: true},
 	}
 	for _, c := range cases {
@@ -127,7 +120,7 @@ func TestDiff(t *testing.T) {
 			if c.notServed != "" {
 				verdicts = map[string]string{"a.test": c.notServed}
 			}
-			stale, newer, expired := Diff(held, map[string]*proxyapi.Bundle{"a.test": ours}, verdicts, c.now)
+			stale, newer, expired := Diff(held, map[string]*bundle.Bundle{"a.test": ours}, verdicts, c.now)
 			if !reflect.DeepEqual(stale, c.stale) || (len(newer) == 1) != c.newer || (len(expired) == 1) != c.expired {
 				t.Fatalf("Diff = stale %v, newer %d, expired %v; want stale %v, newer %v, expired %v",
 					stale, len(newer), expired, c.stale, c.newer, c.expired)
@@ -140,7 +133,7 @@ func TestDiff(t *testing.T) {
 // cannot be read they are queued after all.
 func TestLearnWaitsForTheComparison(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
-	a, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
+	a, newer := issued(t, ca, "a.test", t0.Add(24*time.Hour)), issued(t, ca, "a.test", t0.Add(48*time.Hour))
 	q := NewQueue(time.Second, time.Minute)
 	q.Learn("a.test", a)
 	if q.Len() != 0 || q.Unverified() != 1 || q.Known()["a.test"] != a {
@@ -163,7 +156,7 @@ func TestLearnWaitsForTheComparison(t *testing.T) {
 // next reconciliation. A served check ends the run.
 func TestNotServedBacksOffAndStops(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
-	a := bundle(t, ca, "a.test", t0.Add(24*time.Hour))
+	a := issued(t, ca, "a.test", t0.Add(24*time.Hour))
 	q := NewQueue(time.Second, time.Minute)
 	q.Offer("a.test", a)
 	q.Succeeded("a.test", a)
@@ -197,7 +190,7 @@ func TestNotServedBacksOffAndStops(t *testing.T) {
 // not missing, and uploading it again would be a needless HAProxy reload.
 func TestUploadedSince(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
-	a, newer := bundle(t, ca, "a.test", t0.Add(24*time.Hour)), bundle(t, ca, "a.test", t0.Add(48*time.Hour))
+	a, newer := issued(t, ca, "a.test", t0.Add(24*time.Hour)), issued(t, ca, "a.test", t0.Add(48*time.Hour))
 	q := NewQueue(time.Second, time.Minute)
 	q.Offer("a.test", a)
 	q.Succeeded("a.test", a)

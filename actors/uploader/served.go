@@ -6,7 +6,7 @@ package uploader
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
 
@@ -18,7 +18,7 @@ func TestValidate(t *testing.T) {
 	now := time.Now()
 	pem, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
 	other, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	parsed, err := proxyapi.ParseBundle(pem)
+	parsed, err := bundle.Parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestValidate(t *testing.T) {
 		name    string
 		host    string
 		pem     []byte
-		parsed  *proxyapi.Bundle
+		parsed  *bundle.Bundle
 		at      time.Time
 		shared  bool // the result is the sender's parsed bundle
 		wantErr bool

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // defaultGCPercent is the service's GOGC when the environment sets none.
@@ -98,7 +98,7 @@ func command(name string, args []string) int {
 	}
 	defer closeStore()
 	for _, arg := range args {
-		n, err := proxyapi.NormaliseHost(arg, true)
+		n, err := dnsname.NormaliseHost(arg, true)
 		if err == nil {
 			err = st.RequestRetry(n)
 		}

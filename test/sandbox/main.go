@@ -9,6 +9,7 @@ package main
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 
 	"context"
 	"errors"
@@ -28,7 +29,6 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/httpreq"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
@@ -163,7 +163,7 @@ func printCerts(dfp *dfpstub.Stub, elapsed time.Duration) {
 	sort.Strings(names)
 	for _, n := range names {
 		pem, _ := dfp.Cert(n)
-		b, err := proxyapi.ParseBundle(pem)
+		b, err := bundle.Parse(pem)
 		if err != nil {
 			fmt.Fprintf(tw, "%s\tunparseable: %v\t\t\n", n, err)
 			continue

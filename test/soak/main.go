@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
@@ -93,9 +93,9 @@ func run(duration, validity time.Duration) error {
 		for _, n := range names {
 			w := watches[n]
 			pem, ok := world.DFP.Cert(n + ".pem")
-			var b *proxyapi.Bundle
+			var b *bundle.Bundle
 			if ok {
-				b, err = proxyapi.ParseBundle(pem)
+				b, err = bundle.Parse(pem)
 			}
 			valid := ok && err == nil && b.Check(n, now) == nil
 			switch {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 
 	"context"
 	"flag"
@@ -91,7 +92,7 @@ func once(notified bool, interval time.Duration, run int) (time.Duration, error)
 			continue
 		}
 		if want == "" {
-			b, err := proxyapi.ParseBundle(pem)
+			b, err := bundle.Parse(pem)
 			if err != nil {
 				return 0, err
 			}

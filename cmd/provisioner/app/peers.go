@@ -13,11 +13,11 @@ import (
 	"github.com/go-acme/lego/v4/challenge"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/alerter"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )

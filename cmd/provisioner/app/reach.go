@@ -9,17 +9,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/preflight"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER.
 func dnsConfig(cfg config.Config) issuer.DNSConfig {
 	return issuer.DNSConfig{
 		Provider:           cfg.DNS01Provider,
-		Names:              proxyapi.NewPatterns(cfg.DNS01Domains),
+		Names:              dnsname.NewPatterns(cfg.DNS01Domains),
 		Resolvers:          cfg.DNSResolvers,
 		PropagationTimeout: cfg.DNSPropagationTimeout,
 		PropagationWait:    cfg.DNSPropagationWait,
@@ -32,7 +32,7 @@ func dnsPreflight(cfg config.Config, c *preflight.Checker) {
 	if cfg.DNSProvider == "" {
 		return
 	}
-	names := proxyapi.NewPatterns(cfg.DNS01Domains)
+	names := dnsname.NewPatterns(cfg.DNS01Domains)
 	c.UsesDNS01 = func(name string) bool { return issuer.MethodFor(name, names) == issuer.DNS01 }
 	c.DNS = preflight.DNSCheck{Resolvers: cfg.DNSResolvers, SkipZone: cfg.DNSPropagationDisableANS}
 }

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -37,18 +39,18 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 		return
 	}
 	now := time.Now()
-	var recovered []*proxyapi.Bundle
+	var recovered []*bundle.Bundle
 	var names []string
 	for _, c := range certs {
 		stem, ok := strings.CutSuffix(c.ProxyServiceName, ".pem")
 		if !ok {
 			continue
 		}
-		name := proxyapi.NameFromFileStem(stem)
+		name := dnsname.FromFileStem(stem)
 		if _, err := st.LoadBundle(name); !errors.Is(err, os.ErrNotExist) {
 			continue // the store has one (or an unreadable one, which the actor reports)
 		}
-		b, err := proxyapi.ParseBundle([]byte(c.CertContent))
+		b, err := bundle.Parse([]byte(c.CertContent))
 		if err != nil {
 			continue
 		}
@@ -86,7 +88,7 @@ func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, 
 // bookRecovered books each recovered certificate at its not-before time in a new ledger, before
 // the rate limiter reads it. A ledger that survived (only the certificates were lost) booked them
 // when they were ordered, and is left as it is.
-func bookRecovered(ledgerBlob store.Blob, cfg config.Config, names []string, bundles []*proxyapi.Bundle) (bool, error) {
+func bookRecovered(ledgerBlob store.Blob, cfg config.Config, names []string, bundles []*bundle.Bundle) (bool, error) {
 	if _, err := ledgerBlob.Load(); !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}

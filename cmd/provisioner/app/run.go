@@ -16,14 +16,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
-	"github.com/dfp-letsencrypt/provisioner/actors/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
@@ -192,13 +193,13 @@ func lead(ctx context.Context, l leading) error {
 		Preflight: pf,
 		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Verdicts: verdicts, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
-			Exclusions: proxyapi.NewPatterns(cfg.Exclude), Wildcards: cfg.DNSProvider != "", Logger: logger, Now: time.Now, Answered: answered}),
+			Exclusions: dnsname.NewPatterns(cfg.Exclude), Wildcards: cfg.DNSProvider != "", Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:             logger,
 		Now:                time.Now,
 		RestartBase:        time.Second,
 		RenewInterval:      cfg.RenewInterval,
 		RemovedGrace:       cfg.RemovedGrace,
-		Excluded:           proxyapi.NewPatterns(cfg.Exclude).Match,
+		Excluded:           dnsname.NewPatterns(cfg.Exclude).Match,
 		MaxNames:           cfg.MaxNames,
 		Alerter:            alerterProps(cfg, logger),
 		AlertAfterFailures: cfg.AlertAfter,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // variables is every variable Load reads (LEGO_CA_CERTIFICATES is left out: it reads files).
@@ -51,7 +51,7 @@ func FuzzConfig(f *testing.F) {
 			}
 		}
 		for _, n := range c.Domains {
-			if got, err := proxyapi.NormaliseName(n); err != nil || got != n {
+			if got, err := dnsname.Normalise(n); err != nil || got != n {
 				t.Fatalf("DOMAINS=%q gave %q", value, n)
 			}
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // The variables that reach past HTTP-01 and Let's Encrypt: DNS-01 through lego's providers, and
@@ -33,7 +33,7 @@ func (c *Config) loadReach(env func(string) string) error {
 		}
 	}
 	for _, d := range c.Domains {
-		if proxyapi.IsWildcard(d) && c.DNSProvider == "" {
+		if dnsname.IsWildcard(d) && c.DNSProvider == "" {
 			return &Error{"DOMAINS", fmt.Sprintf("%q is a wildcard, which only DNS-01 can issue: set DNS_PROVIDER", d)}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // MetricsAddr reads METRICS_ADDR alone, for the health command: the internal port's address, or
@@ -127,7 +127,7 @@ func parseNames(v string, allowWildcard bool) ([]string, error) {
 		if rest, ok := strings.CutPrefix(item, "*."); ok && allowWildcard {
 			prefix, item = "*.", rest
 		}
-		name, err := proxyapi.NormaliseName(item)
+		name, err := dnsname.Normalise(item)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %v", unquote(raw), err)
 		}

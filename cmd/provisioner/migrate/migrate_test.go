@@ -12,9 +12,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )

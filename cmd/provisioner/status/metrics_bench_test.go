@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )

@@ -4,6 +4,7 @@ package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 
 	"crypto/sha256"
 	"encoding/json"
@@ -14,12 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/messages"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // The states a name can be in, in the order trouble is shown: the soonest trouble first.
@@ -79,7 +79,7 @@ type StatusReport struct {
 // StoredName is what DATA_DIR holds for one name.
 type StoredName struct {
 	Name   string
-	Bundle *proxyapi.Bundle // nil: none usable
+	Bundle *bundle.Bundle // nil: none usable
 	State  store.State
 	Gone   bool // absent from DFP past REMOVED_GRACE
 }

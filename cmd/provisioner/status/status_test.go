@@ -2,18 +2,19 @@ package status
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 
 	"bytes"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
 	"github.com/dfp-letsencrypt/provisioner/messages"
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 func TestBuildStatus(t *testing.T) {
@@ -22,18 +23,10 @@ func TestBuildStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := func(name string, notBefore time.Time, life time.Duration) *proxyapi.Bundle {
-		pem, err := ca.Bundle([]string{name}, notBefore, notBefore.Add(life))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := proxyapi.ParseBundle(pem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+	issued := func(name string, notBefore time.Time, life time.Duration) *bundle.Bundle {
+		return testkit.Bundle(t, ca, []string{name}, notBefore, notBefore.Add(life))
 	}
-	fresh := func(name string) *proxyapi.Bundle { return bundle(name, now.Add(-24*time.Hour), 90*24*time.Hour) }
+	fresh := func(name string) *bundle.Bundle { return issued(name, now.Add(-24*time.Hour), 90*24*time.Hour) }
 	table := ratelimiter.Production
 	exact, _ := table.Named(messages.LimitCertificatesPerExactSet)
 	deferredAt := now.Add(30 * time.Hour)
@@ -46,7 +39,7 @@ func TestBuildStatus(t *testing.T) {
 	}
 	names := []StoredName{
 		{Name: "valid.test", Bundle: fresh("valid.test")},
-		{Name: "due.test", Bundle: bundle("due.test", now.Add(-80*24*time.Hour), 90*24*time.Hour)},
+		{Name: "due.test", Bundle: issued("due.test", now.Add(-80*24*time.Hour), 90*24*time.Hour)},
 		{Name: "nothing.test"},
 		{Name: "failing.test", Bundle: fresh("failing.test"), State: store.State{Failures: 2, LastError: "order failed:\n[failing.test] connection refused", NextAttempt: now.Add(time.Hour)}},
 		{Name: "paused.test", State: store.State{PausedURL: "https://ca.test/unpause"}},
@@ -138,7 +131,7 @@ func TestStatusCacheKeepsThinBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := proxyapi.ParseBundle(pem)
+	full, err := bundle.Parse(pem)
 	if err != nil {
 		t.Fatal(err)
 	}

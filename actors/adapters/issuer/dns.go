@@ -6,7 +6,7 @@ import (
 	"github.com/go-acme/lego/v4/challenge"
 	"github.com/go-acme/lego/v4/challenge/dns01"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // Method is how the CA validates a name.
@@ -20,8 +20,8 @@ const (
 
 // MethodFor decides a name's method: DNS-01 for wildcards (the CA accepts nothing else for them)
 // and for names matching DNS01_DOMAINS (hosts the CA cannot reach on port 80), HTTP-01 otherwise.
-func MethodFor(name string, dns01Names proxyapi.Patterns) Method {
-	if proxyapi.IsWildcard(name) || dns01Names.Match(name) {
+func MethodFor(name string, dns01Names dnsname.Patterns) Method {
+	if dnsname.IsWildcard(name) || dns01Names.Match(name) {
 		return DNS01
 	}
 	return HTTP01
@@ -31,7 +31,7 @@ func MethodFor(name string, dns01Names proxyapi.Patterns) Method {
 // takes them.
 type DNSConfig struct {
 	Provider challenge.Provider // nil: no DNS-01
-	Names    proxyapi.Patterns  // DNS01_DOMAINS
+	Names    dnsname.Patterns   // DNS01_DOMAINS
 	// Resolvers (host:port) are asked for the zone and the record; nil: the system's.
 	Resolvers []string
 	// PropagationTimeout replaces the provider's own timeout; 0 keeps it.

@@ -1,4 +1,4 @@
-package proxyapi
+package bundle
 
 import (
 	"bytes"
@@ -57,7 +57,7 @@ func TestBundleValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b, err := ParseBundle(c.pem)
+			b, err := Parse(c.pem)
 			if err == nil {
 				err = b.Check(c.host, now)
 			}

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/store/kvtest"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/kvtest"
 )
 
 func TestFilesKV(t *testing.T) {

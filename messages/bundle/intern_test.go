@@ -1,4 +1,4 @@
-package proxyapi
+package bundle
 
 import (
 	"crypto/x509"
@@ -13,8 +13,8 @@ import (
 func TestBundlesShareTheirIntermediate(t *testing.T) {
 	now := time.Now()
 	ca := must[*certgen.CA](t)(certgen.NewCA("intern"))
-	a := must[*Bundle](t)(ParseBundle(must[[]byte](t)(ca.Bundle([]string{"a.example.com"}, now, now.Add(time.Hour)))))
-	b := must[*Bundle](t)(ParseBundle(must[[]byte](t)(ca.Bundle([]string{"b.example.com"}, now, now.Add(time.Hour)))))
+	a := must[*Bundle](t)(Parse(must[[]byte](t)(ca.Bundle([]string{"a.example.com"}, now, now.Add(time.Hour)))))
+	b := must[*Bundle](t)(Parse(must[[]byte](t)(ca.Bundle([]string{"b.example.com"}, now, now.Add(time.Hour)))))
 	if len(a.Chain) != 1 || len(b.Chain) != 1 {
 		t.Fatalf("chains of %d and %d certificates, want 1 each", len(a.Chain), len(b.Chain))
 	}

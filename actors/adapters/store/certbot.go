@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-acme/lego/v4/lego"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // Import is what became of one certificate the certbot-based predecessors left.
@@ -43,7 +43,7 @@ func (s *Store) ImportCertbot(now time.Time) []Import {
 			continue
 		}
 		imp := Import{Name: name}
-		var b *proxyapi.Bundle
+		var b *bundle.Bundle
 		b, imp.Err = s.readCertbot(name, now)
 		if imp.Err == nil {
 			imp.NotAfter = b.Leaf.NotAfter
@@ -55,7 +55,7 @@ func (s *Store) ImportCertbot(now time.Time) []Import {
 	return out
 }
 
-func (s *Store) readCertbot(name string, now time.Time) (*proxyapi.Bundle, error) {
+func (s *Store) readCertbot(name string, now time.Time) (*bundle.Bundle, error) {
 	directoryURL := s.directory
 	live := filepath.Join(s.root, "live", name)
 	chain, err := os.ReadFile(filepath.Join(live, "fullchain.pem"))
@@ -66,7 +66,7 @@ func (s *Store) readCertbot(name string, now time.Time) (*proxyapi.Bundle, error
 	if err != nil {
 		return nil, err
 	}
-	b, err := proxyapi.ParseBundle(append(append(bytes.TrimSpace(chain), '\n'), key...))
+	b, err := bundle.Parse(append(append(bytes.TrimSpace(chain), '\n'), key...))
 	if err == nil {
 		err = b.Check(name, now)
 	}
@@ -91,14 +91,14 @@ func (s *Store) readCertbot(name string, now time.Time) (*proxyapi.Bundle, error
 
 // IssuedByName tells, from the issuer's name alone, whether Let's Encrypt's production or staging
 // directory issued b. For any other CA it cannot tell, and says no.
-func IssuedByName(b *proxyapi.Bundle, directoryURL string) bool {
+func IssuedByName(b *bundle.Bundle, directoryURL string) bool {
 	issuer := issuerName(b)
 	staging := strings.Contains(issuer, "STAGING") || strings.Contains(issuer, "Fake LE")
 	return sameDirectory(directoryURL, lego.LEDirectoryProduction) && strings.Contains(issuer, "Let's Encrypt") && !staging ||
 		sameDirectory(directoryURL, lego.LEDirectoryStaging) && staging
 }
 
-func issuerName(b *proxyapi.Bundle) string {
+func issuerName(b *bundle.Bundle) string {
 	return strings.Join(append(b.Leaf.Issuer.Organization, b.Leaf.Issuer.CommonName), " ")
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-acme/lego/v4/acme"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 func TestRefusedAccountVars(t *testing.T) {
@@ -41,7 +41,7 @@ func TestRefusedAccountVars(t *testing.T) {
 }
 
 func TestMethodFor(t *testing.T) {
-	dns01Names := proxyapi.NewPatterns([]string{"vpn.example.com", "*.internal.example.com"})
+	dns01Names := dnsname.NewPatterns([]string{"vpn.example.com", "*.internal.example.com"})
 	cases := []struct {
 		name string
 		want Method
@@ -58,7 +58,7 @@ func TestMethodFor(t *testing.T) {
 			t.Errorf("MethodFor(%q) = %s, want %s", c.name, got, c.want)
 		}
 	}
-	if got := MethodFor("*.example.com", proxyapi.NewPatterns(nil)); got != DNS01 {
+	if got := MethodFor("*.example.com", dnsname.NewPatterns(nil)); got != DNS01 {
 		t.Errorf("a wildcard without DNS01_DOMAINS: %s, want dns-01", got)
 	}
 }

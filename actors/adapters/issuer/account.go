@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-acme/lego/v4/registration"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 

@@ -12,8 +12,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/store/kvtest"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/kvtest"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 const prefix = "/dfp-letsencrypt/"
@@ -175,7 +176,7 @@ func TestAnswersAreServedByEveryReplica(t *testing.T) {
 	if got, ok := behind.Get("tok1"); !ok || got != "tok1.key" {
 		t.Fatalf("a replica behind its watch answers %q, %v right after Publish", got, ok)
 	}
-	eventually(t, "the follower's watch to hold tok1", func() bool {
+	testkit.Eventually(t, "the follower's watch to hold tok1", nil, func() bool {
 		follower.mu.RLock()
 		defer follower.mu.RUnlock()
 		return follower.seen["tok1"] == "tok1.key"
@@ -191,7 +192,7 @@ func TestAnswersAreServedByEveryReplica(t *testing.T) {
 		t.Fatal("withdrawn while another order still used it")
 	}
 	leader.Withdraw("tok1")
-	eventually(t, "tok1 withdrawn everywhere", func() bool {
+	testkit.Eventually(t, "tok1 withdrawn everywhere", nil, func() bool {
 		_, ok := follower.Get("tok1")
 		return !ok
 	})
@@ -200,19 +201,8 @@ func TestAnswersAreServedByEveryReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	term.Resign(context.Background()) // the lease goes, and its answers with it
-	eventually(t, "tok2 gone with the term's lease", func() bool {
+	testkit.Eventually(t, "tok2 gone with the term's lease", nil, func() bool {
 		_, ok := follower.Get("tok2")
 		return !ok
 	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

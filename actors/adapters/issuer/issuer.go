@@ -30,7 +30,7 @@ import (
 	"github.com/go-acme/lego/v4/lego"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 // ErrInFlight means an order for the name is already running (for example one started by an

@@ -1,11 +1,10 @@
-package proxyapi
+package dnsname
 
 import (
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -21,56 +20,13 @@ var (
 	ErrMalformed   = errors.New("malformed name")
 )
 
-// Skipped is a host that DFP serves but that gets no certificate, and why.
-type Skipped struct {
-	Host    string
-	Service string
-	Reason  error
-}
-
-// Extraction is what ExtractNames found in DFP's service list.
-type Extraction struct {
-	Names   []string // normalised, sorted, unique
-	Skipped []Skipped
-}
-
-// ExtractNames lists the DNS names that need a certificate: the domains and redirected-from domains
-// of every http destination. tcp and sni destinations are left out, since their backends terminate TLS.
-// With wildcards (DNS-01 is configured), "*.x" and DFP's ".x" give the name "*.x"; without, they
-// are skipped with ErrWildcard.
-func ExtractNames(services map[string]Service, wildcards bool) Extraction {
-	seen := map[string]bool{}
-	var ex Extraction
-	for _, svcName := range sortedKeys(services) {
-		for _, dest := range services[svcName].ServiceDest {
-			if dest.ReqMode != "" && !strings.EqualFold(dest.ReqMode, "http") {
-				continue
-			}
-			hosts := append(append([]string{}, dest.ServiceDomain...), dest.RedirectFromDomain...)
-			for _, host := range hosts {
-				name, err := NormaliseHost(host, wildcards)
-				if err != nil {
-					ex.Skipped = append(ex.Skipped, Skipped{Host: host, Service: svcName, Reason: err})
-					continue
-				}
-				if !seen[name] {
-					seen[name] = true
-					ex.Names = append(ex.Names, name)
-				}
-			}
-		}
-	}
-	sort.Strings(ex.Names)
-	return ex
-}
-
 // WildcardPrefix starts a wildcard name: "*.example.com" covers every direct subdomain of example.com.
 const WildcardPrefix = "*."
 
 // IsWildcard reports whether a normalised name is a wildcard.
 func IsWildcard(name string) bool { return strings.HasPrefix(name, WildcardPrefix) }
 
-// NormaliseHost is NormaliseName that, with wildcards, also takes "*.x" and DFP's ".x" (DFP
+// NormaliseHost is Normalise that, with wildcards, also takes "*.x" and DFP's ".x" (DFP
 // rule A in proxyapi) and gives "*.x" for them.
 func NormaliseHost(host string, wildcards bool) (string, error) {
 	h := strings.TrimSpace(host)
@@ -79,9 +35,9 @@ func NormaliseHost(host string, wildcards bool) (string, error) {
 		base, cut = strings.CutPrefix(h, ".")
 	}
 	if !cut || !wildcards {
-		return NormaliseName(host)
+		return Normalise(host)
 	}
-	name, err := NormaliseName(base)
+	name, err := Normalise(base)
 	if err != nil {
 		return "", err
 	}
@@ -89,7 +45,7 @@ func NormaliseHost(host string, wildcards bool) (string, error) {
 }
 
 // wildcardStem stands for "*" in file names: HAProxy loads every file in DFP's /certs whatever its
-// name, but "*" in a file name trips shells and globs, and "_" can start no name NormaliseName
+// name, but "*" in a file name trips shells and globs, and "_" can start no name Normalise
 // gives, so "_wildcard.x" never meets a real host's file (mkcert names its files the same way).
 const wildcardStem = "_wildcard."
 
@@ -101,18 +57,18 @@ func FileStem(name string) string {
 	return name
 }
 
-// NameFromFileStem undoes FileStem.
-func NameFromFileStem(stem string) string {
+// FromFileStem undoes FileStem.
+func FromFileStem(stem string) string {
 	if base, ok := strings.CutPrefix(stem, wildcardStem); ok {
 		return WildcardPrefix + base
 	}
 	return stem
 }
 
-// NormaliseName turns a host as DFP stores it (any case, maybe host:port, maybe Unicode) into the
+// Normalise turns a host as DFP stores it (any case, maybe host:port, maybe Unicode) into the
 // ASCII lower-case DNS name a certificate is issued for, or says why it cannot be issued.
 // DFP shows "*.x" as ".x" (DFP rule A in proxyapi), so both count as wildcards.
-func NormaliseName(host string) (string, error) {
+func Normalise(host string) (string, error) {
 	h := strings.TrimSpace(host)
 	if h == "" {
 		return "", ErrMalformed
@@ -165,13 +121,4 @@ func validLabel(l string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]Service) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

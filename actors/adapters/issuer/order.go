@@ -10,14 +10,14 @@ import (
 	"github.com/go-acme/lego/v4/acme"
 	"github.com/go-acme/lego/v4/certificate"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // Obtain orders a certificate for name, checks what the CA sent and stores it. It returns the stored
 // bundle. Storing here, not in the actor, lets the write finish even if the actor is stopped meanwhile.
 // With replaces, the order says which certificate it replaces (RFC 9773); a fresh key is made for
 // every order either way.
-func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bundle, error) {
+func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*bundle.Bundle, error) {
 	if !i.begin(name) {
 		return nil, ErrInFlight
 	}
@@ -52,7 +52,7 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*proxyapi.Bund
 	// Sized exactly: the bundle is held for the certificate's life, by every name.
 	pemBytes := make([]byte, 0, len(res.Certificate)+len(res.PrivateKey))
 	pemBytes = append(append(pemBytes, res.Certificate...), res.PrivateKey...)
-	b, err := proxyapi.ParseBundle(pemBytes)
+	b, err := bundle.Parse(pemBytes)
 	if err == nil {
 		err = b.Check(name, time.Now())
 	}

@@ -1,4 +1,4 @@
-package proxyapi
+package bundle
 
 import (
 	"crypto/x509"

@@ -1,4 +1,4 @@
-package proxyapi
+package bundle
 
 import (
 	"bytes"
@@ -17,16 +17,16 @@ import (
 
 // Bundle is a parsed HAProxy combined PEM: the leaf certificate, its chain in order, then the key.
 // DFP stores whatever it is given and a PEM HAProxy cannot load breaks every later reload
-// (DFP rule B in proxyapi), so nothing reaches DFP that has not been through ParseBundle and Check.
+// (DFP rule B in proxyapi), so nothing reaches DFP that has not been through Parse and Check.
 type Bundle struct {
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // intermediates, leaf's issuer first
 	PEM   []byte              // the key is in it; once checked against the leaf it is not kept parsed
 }
 
-// ParseBundle reads certificates and exactly one private key from data. It checks the structure:
+// Parse reads certificates and exactly one private key from data. It checks the structure:
 // at least one certificate, each certificate signed by the next, and the key matching the leaf.
-func ParseBundle(data []byte) (*Bundle, error) {
+func Parse(data []byte) (*Bundle, error) {
 	var certs []*x509.Certificate
 	var key crypto.Signer
 	rest := data

@@ -8,7 +8,7 @@ import (
 	"github.com/go-acme/lego/v4/certificate"
 	"github.com/go-acme/lego/v4/lego"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // Window is a CA's suggested renewal window for one certificate (RFC 9773).
@@ -19,7 +19,7 @@ type Window struct {
 }
 
 // RenewalWindow asks the CA when b should be renewed. ErrNoARI: the CA offers no renewal info.
-func (i *Issuer) RenewalWindow(b *proxyapi.Bundle) (Window, error) {
+func (i *Issuer) RenewalWindow(b *bundle.Bundle) (Window, error) {
 	client, err := i.renewalInfoClient()
 	if err != nil {
 		return Window{}, err

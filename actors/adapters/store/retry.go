@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // retryDir holds one empty file per name an operator wants retried now.
@@ -21,7 +21,7 @@ func (s *Store) RequestRetry(name string) error {
 	if name == "" || filepath.Base(name) != name || name == "." || name == ".." {
 		return fmt.Errorf("retry-now: %q is not a name", name)
 	}
-	return s.kv.Put(retryDir+"/"+proxyapi.FileStem(name), nil)
+	return s.kv.Put(retryDir+"/"+dnsname.FileStem(name), nil)
 }
 
 // TakeRetryRequests returns the names asked to be retried since the last call, and forgets them.
@@ -37,7 +37,7 @@ func (s *Store) TakeRetryRequests() []string {
 			continue
 		}
 		if s.kv.Delete(k) == nil {
-			names = append(names, proxyapi.NameFromFileStem(stem))
+			names = append(names, dnsname.FromFileStem(stem))
 		}
 	}
 	sort.Strings(names)

@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 // The cost of one store operation on etcd against the file layout, each durable (etcd's fsync
 // on, WriteFileAtomic's fsyncs), with 1,000 bundles of 3.5 KB held; etcd in-process on loopback.
 //
-//	go test -run '^$' -bench . -benchtime 200x ./actors/store/etcdkv
+//	go test -run '^$' -bench . -benchtime 200x ./actors/adapters/store/etcdkv
 func BenchmarkKV(b *testing.B) {
 	value := make([]byte, 3500)
 	backends := map[string]func(b *testing.B) store.KV{

@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/proxyapi"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
 
 // Store is the state for one ACME directory.
@@ -84,7 +84,7 @@ func (s *Store) certKey(name, file string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.Trim(name, ".") == "" {
 		return "", fmt.Errorf("store: unsafe name %q", name)
 	}
-	return "certificates/" + s.ca + "/" + proxyapi.FileStem(name) + "/" + file, nil
+	return "certificates/" + s.ca + "/" + dnsname.FileStem(name) + "/" + file, nil
 }
 
 // LoadBundle returns the stored bundle for name from the configured CA, or an error wrapping
@@ -199,7 +199,7 @@ func (s *Store) Names() ([]string, error) {
 		if len(parts) != 4 || parts[3] != "bundle.pem" {
 			continue
 		}
-		name := proxyapi.NameFromFileStem(parts[2])
+		name := dnsname.FromFileStem(parts[2])
 		if !seen[name] {
 			seen[name] = true
 			names = append(names, name)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 // Run checks the KV that fresh returns (a new, empty one per call).
