@@ -2,6 +2,9 @@ package app
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 
@@ -75,7 +78,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults
 	if cfg.Store == "etcd" {
 		return runReplicated(ctx, cfg, logger, faults)
 	}
-	lock, err := holdDataDir(ctx, cfg.DataDir, cfg.MetricsAddr, logger)
+	lock, err := replica.HoldDataDir(ctx, cfg.DataDir, cfg.MetricsAddr, replica.Identity(Version), logger)
 	if err != nil || lock == nil {
 		return err // nil: stopped while standing by
 	}
@@ -98,9 +101,9 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults
 	if err != nil {
 		return err
 	}
-	stopDeadline := deadlineAfter(ctx, cfg.ShutdownTimeout)
+	stopDeadline := shutdown.DeadlineAfter(ctx, cfg.ShutdownTimeout)
 	err = lead(ctx, leading{cfg: cfg, logger: logger, faults: faults, store: st, answers: tokens, responder: responder.Addr().String()})
-	return errors.Join(err, stopResponder(responder, stopDeadline()))
+	return errors.Join(err, shutdown.Responder(responder, stopDeadline()))
 }
 
 func listenResponder(cfg config.Config, answers webroot.Answers, logger *slog.Logger) (*webroot.Server, error) {
@@ -110,28 +113,6 @@ func listenResponder(cfg config.Config, answers webroot.Answers, logger *slog.Lo
 	}
 	logger.Info("challenge responder listening", "event", event.ResponderStarted, "addr", responder.Addr().String())
 	return responder, nil
-}
-
-// deadlineAfter returns when the stop must be over: timeout after ctx ends (or after the call,
-// if ctx has not ended by then).
-func deadlineAfter(ctx context.Context, timeout time.Duration) func() time.Time {
-	var ended atomic.Int64
-	context.AfterFunc(ctx, func() { ended.Store(time.Now().UnixNano()) })
-	return func() time.Time {
-		at := time.Unix(0, ended.Load())
-		if ended.Load() == 0 {
-			at = time.Now()
-		}
-		return at.Add(timeout)
-	}
-}
-
-// stopResponder stops the responder last, by the stop's deadline: an order in flight may still be
-// asked for its challenge, and Go counts a connection that sent nothing yet as busy for 5 s.
-func stopResponder(responder *webroot.Server, deadline time.Time) error {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	return responder.Shutdown(ctx)
 }
 
 // leading is what one term of work needs: with STORE=file the whole run, with STORE=etcd each
@@ -159,7 +140,7 @@ func lead(ctx context.Context, l leading) error {
 		DirectoryURL:   cfg.DirectoryURL,
 		Email:          cfg.Email,
 		KeyType:        cfg.KeyType,
-		Transport:      whileLeading(l.term, wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)})),
+		Transport:      replica.WhileLeading(l.term, wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)})),
 		UserAgent:      "dfp-letsencrypt/" + Version,
 		HTTP01:         webroot.Provider{Answers: l.answers},
 		Store:          st,
@@ -172,7 +153,7 @@ func lead(ctx context.Context, l leading) error {
 	if err := prepareAccount(ctx, iss, logger); err != nil {
 		return err
 	}
-	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, whileLeading(l.term, wrap(faults.DFP, proxyapi.Transport()))).
+	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, replica.WhileLeading(l.term, wrap(faults.DFP, proxyapi.Transport()))).
 		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
 	pf := preflightChecker(cfg, l.answers)
 	if faults.Preflight != nil && pf != nil {
@@ -181,7 +162,7 @@ func lead(ctx context.Context, l leading) error {
 
 	answered := &atomic.Int64{}        // DFP's last answer, for /readyz
 	verdicts := uploader.NewVerdicts() // the serve checks', for /metrics
-	recoverFromDFP(ctx, dfp, st, iss, cfg, logger)
+	recovery.FromDFP(ctx, dfp, st, iss, cfg, logger)
 	releaseAfterWaves(ctx, iss, releaseEvery)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
@@ -215,19 +196,19 @@ func lead(ctx context.Context, l leading) error {
 	if faults.System != nil {
 		faults.System(system)
 	}
-	stopping := stopping{system: system, supervisor: supPID, issuer: iss, store: st, timeout: cfg.ShutdownTimeout, logger: logger}
+	stopping := shutdown.Plan{System: system, Supervisor: supPID, Issuer: iss, Store: st, Timeout: cfg.ShutdownTimeout, Logger: logger}
 	if cfg.MetricsAddr != "" {
 		deps := opsport.Deps{Cfg: cfg, Store: st, Verdicts: verdicts, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
 			Responder: l.responder, Answered: answered, Interval: cfg.DiscoveryInterval, Logger: logger}
-		if stopping.ops, err = opsport.Listen(cfg.MetricsAddr, deps); err != nil {
-			_ = stop(stopping)
+		if stopping.Ops, err = opsport.Listen(cfg.MetricsAddr, deps); err != nil {
+			_ = shutdown.Run(stopping)
 			return err
 		}
-		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", stopping.ops.Addr().String())
+		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", stopping.Ops.Addr().String())
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.Redacted(), "store", storeName(cfg))
 
 	<-ctx.Done()
-	return stop(stopping)
+	return shutdown.Run(stopping)
 }

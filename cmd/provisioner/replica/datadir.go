@@ -1,4 +1,4 @@
-package app
+package replica
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
@@ -18,22 +17,20 @@ import (
 // lockPoll is how often a standby instance tries to take DATA_DIR over.
 const lockPoll = time.Second
 
-// holdDataDir takes DATA_DIR's lock before anything writes there. While another instance holds it
+// HoldDataDir takes DATA_DIR's lock before anything writes there. While another instance holds it
 // (a start-first update, a second replica, a docker run beside the service) this one is a standby:
 // it orders, uploads and writes nothing, and takes over within a second of the holder's exit. It
 // returns nil and no error if ctx ends first.
 //
 // A standby answers /healthz on opsAddr (it is alive: Swarm must not kill it, nor stall a
 // start-first update waiting for it) and /readyz with 503.
-func holdDataDir(ctx context.Context, dataDir, opsAddr string, logger *slog.Logger) (*store.Lock, error) {
+func HoldDataDir(ctx context.Context, dataDir, opsAddr, identity string, logger *slog.Logger) (*store.Lock, error) {
 	var standby *http.Server
 	defer func() {
 		if standby != nil {
 			_ = standby.Close()
 		}
 	}()
-	host, _ := os.Hostname()
-	identity := fmt.Sprintf("host %s pid %d version %s since %s", host, os.Getpid(), Version, time.Now().UTC().Format(time.RFC3339))
 	waitedSince := time.Time{}
 	for {
 		lock, holder, err := store.TryLock(dataDir, identity)

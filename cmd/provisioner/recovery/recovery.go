@@ -1,4 +1,6 @@
-package app
+// Package recovery rebuilds an empty store from the certificates DFP holds, before any actor runs,
+// so that a lost volume costs no orders and the ledger still counts what the CA issued.
+package recovery
 
 import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -21,12 +23,12 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
-// recoverFromDFP takes into an empty store (an empty volume on a new node) the certificates DFP
+// FromDFP takes into an empty store (an empty volume on a new node) the certificates DFP
 // holds, before any actor runs: without it every name would be ordered
 // again, and the lost ledger would let that spend the weekly limits. Each recovered certificate
 // is booked in the ledger at its issuance time. It asks the CA (its renewal info) whether it
 // issued a certificate; a CA without renewal info is judged by the issuer's name.
-func recoverFromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg config.Config, logger *slog.Logger) {
+func FromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg config.Config, logger *slog.Logger) {
 	if names, err := st.Names(); err != nil || len(names) > 0 {
 		return // not an empty volume: the store knows its certificates
 	}
