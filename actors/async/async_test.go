@@ -1,42 +1,23 @@
 package async
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 type result struct{ err error }
 
-// syncBuffer is a log sink safe for the goroutine Do starts.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAPanicInBackgroundWorkBecomesTheActorsErrorResult(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
@@ -77,7 +58,7 @@ func TestAPanicInBackgroundWorkBecomesTheActorsErrorResult(t *testing.T) {
 }
 
 func TestWorkThatReturnsIsPassedThrough(t *testing.T) {
-	log := slog.New(slog.NewJSONHandler(&syncBuffer{}, nil))
+	log := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	r := Recover(log, func() int { return 7 }, func(error) int { return -1 })
 	if r != 7 {
 		t.Fatalf("Recover = %d, want 7", r)
