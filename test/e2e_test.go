@@ -1,8 +1,6 @@
 package test
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"

@@ -1,9 +1,6 @@
 package test
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/test/testkit"
-
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -20,7 +17,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // startWith is start with faults between the service and its peers.

@@ -1,10 +1,6 @@
 package test
 
 import (
-	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
-
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"math"
 	"net/http"
 	"reflect"
@@ -17,6 +13,8 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"

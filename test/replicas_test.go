@@ -1,8 +1,6 @@
 package test
 
 import (
-	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )

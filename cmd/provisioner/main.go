@@ -3,11 +3,6 @@
 package main
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
-
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/migrate"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +15,9 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/migrate"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )

@@ -8,9 +8,6 @@
 package main
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
-
 	"context"
 	"errors"
 	"flag"
@@ -29,6 +26,8 @@ import (
 	"github.com/go-acme/lego/v4/providers/dns/httpreq"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"

@@ -8,9 +8,6 @@
 package main
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
-
 	"context"
 	"flag"
 	"fmt"
@@ -22,6 +19,8 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 	"github.com/dfp-letsencrypt/provisioner/test"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"

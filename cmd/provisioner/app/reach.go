@@ -1,8 +1,6 @@
 package app
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )

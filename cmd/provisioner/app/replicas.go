@@ -1,10 +1,6 @@
 package app
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
-
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +10,9 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 

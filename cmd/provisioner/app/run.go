@@ -1,13 +1,6 @@
 package app
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
-
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +20,11 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"

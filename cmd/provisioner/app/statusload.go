@@ -1,11 +1,10 @@
 package app
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
-
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
 )
 
 // LoadStatus reads the store (DATA_DIR or etcd) for the CA: certificates, states, last-seen times

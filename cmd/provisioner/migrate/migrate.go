@@ -3,8 +3,6 @@
 package migrate
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -23,6 +21,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 )
 
 // What a migration does with one key.

@@ -1,8 +1,6 @@
 package migrate
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +13,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )

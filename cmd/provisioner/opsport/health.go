@@ -1,8 +1,6 @@
 package opsport
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 )
 
 // HealthCheck asks the running service's /healthz on METRICS_ADDR, as the image's HEALTHCHECK

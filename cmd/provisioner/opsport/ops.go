@@ -3,10 +3,6 @@
 package opsport
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
-
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +20,8 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )

@@ -1,8 +1,6 @@
 package replica
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 

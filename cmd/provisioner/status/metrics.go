@@ -1,8 +1,6 @@
 package status
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"log/slog"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 )
 
 // Collector turns what "provisioner status" reports into gauges at each scrape, so that

@@ -1,8 +1,6 @@
 package status
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-
 	"bytes"
 	"fmt"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 )

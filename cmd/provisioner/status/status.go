@@ -3,9 +3,6 @@
 package status
 
 import (
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
-	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
-
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -19,7 +16,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
 // The states a name can be in, in the order trouble is shown: the soonest trouble first.
