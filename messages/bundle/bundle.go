@@ -1,3 +1,5 @@
+// Package bundle is a certificate as HAProxy loads it: one PEM holding the leaf, its chain and
+// its key. Parse and Check are the gate every certificate passes before it is stored or uploaded.
 package bundle
 
 import (

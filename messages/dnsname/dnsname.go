@@ -1,3 +1,6 @@
+// Package dnsname is a DNS name as a certificate carries it: how a host becomes one (Normalise,
+// NormaliseHost), wildcards and the file names that stand for them, and the patterns that
+// EXCLUDE_DOMAINS and DNS01_DOMAINS list.
 package dnsname
 
 import (

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,14 +20,6 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
-
-// storeName is where state is kept, for the start's log line.
-func storeName(cfg config.Config) string {
-	if cfg.Store == "etcd" {
-		return "etcd " + strings.Join(cfg.Etcd.Endpoints, ",") + " " + cfg.Etcd.Prefix
-	}
-	return cfg.DataDir
-}
 
 // alerterProps is nil when ALERT_WEBHOOK_URL is not set.
 func alerterProps(cfg config.Config, logger *slog.Logger) *actor.Props {

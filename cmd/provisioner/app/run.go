@@ -205,7 +205,7 @@ func lead(ctx context.Context, l leading) error {
 		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", stopping.Ops.Addr().String())
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
-		"proxy", cfg.ProxyURL.Redacted(), "store", storeName(cfg))
+		"proxy", cfg.ProxyURL.Redacted(), "store", cfg.StoreText())
 
 	<-ctx.Done()
 	return shutdown.Run(stopping)

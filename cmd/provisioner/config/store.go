@@ -124,3 +124,11 @@ func etcdTLS(env func(string) string, secure bool) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// StoreText is where state is kept, as log lines name it: DATA_DIR, or etcd's endpoints and prefix.
+func (c Config) StoreText() string {
+	if c.Store == "etcd" {
+		return "etcd " + strings.Join(c.Etcd.Endpoints, ",") + " " + c.Etcd.Prefix
+	}
+	return c.DataDir
+}

@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -67,7 +66,7 @@ func StandBy(ctx context.Context, client *clientv3.Client, cfg config.Config, id
 			if !said {
 				said = true
 				logger.Info("another replica leads; this one answers challenges and stands by to lead", "event", event.Standby,
-					"holder", leader, "store", "etcd "+strings.Join(cfg.Etcd.Endpoints, ",")+" "+cfg.Etcd.Prefix)
+					"holder", leader, "store", cfg.StoreText())
 			}
 		})
 		if err == nil {
