@@ -43,9 +43,12 @@ type limiterActor struct {
 	*kept
 	cancel scheduler.CancelFunc
 	// outbox holds answers until the ledger that books them is written.
-	outbox    []outgoing
-	flushing  bool
-	lastWrite time.Time
+	outbox []outgoing
+	// flushing: a flush is on its way; writing: the write in flight; flushAgain: a flush came
+	// while it was, and waits for its end.
+	flushing, flushAgain bool
+	writing              *write
+	lastWrite            time.Time
 }
 
 // waiter is a granted request still waiting for an order slot.
@@ -112,6 +115,8 @@ func (l *limiterActor) Receive(ctx actor.Context) {
 		l.flushSoon(ctx)
 	case flush:
 		l.flush(ctx)
+	case *write:
+		l.ended(ctx, msg)
 	}
 }
 
@@ -128,16 +133,14 @@ func (l *limiterActor) closeAbandoned(ctx actor.Context) {
 }
 
 func (l *limiterActor) request(ctx actor.Context, msg *messages.PermitRequest) {
-	now := l.cfg.Now()
-	d := l.limits.Request(Order{Name: msg.Name, Permit: msg.Permit, Renewal: msg.Renewal, ARI: msg.ARI}, now)
+	a := Admit(l.limits, l.slots, Order{Name: msg.Name, Permit: msg.Permit, Renewal: msg.Renewal, ARI: msg.ARI}, l.cfg.Now())
 	l.flushSoon(ctx)
-	switch {
-	case !d.Granted:
-		l.send(ctx.Sender(), &messages.PermitDeferred{Name: msg.Name, Until: d.At, Reason: d.Limit})
-	case l.slots.Request(msg.Name, now):
-		l.limits.SlotTaken(msg.Name)
+	switch a.Verdict {
+	case Defer:
+		l.send(ctx.Sender(), &messages.PermitDeferred{Name: msg.Name, Until: a.Until, Reason: a.Limit})
+	case Grant:
 		l.send(ctx.Sender(), &messages.PermitGranted{Name: msg.Name, Permit: msg.Permit})
-	default:
+	case Wait:
 		l.waiters[msg.Name] = waiter{pid: ctx.Sender(), permit: msg.Permit}
 		l.cfg.Logger.Debug("order waits for a free slot", "event", event.OrderQueued, "domain", msg.Name,
 			"in_flight", l.slots.InFlight(), "waiting", l.slots.Waiting())
@@ -165,9 +168,9 @@ func (l *limiterActor) finished(msg *messages.OrderFinished) bool {
 	return mine
 }
 
-// grant hands freed slots to the names waiting for them.
-func (l *limiterActor) grant(ctx actor.Context, names []string) {
-	for _, n := range names {
+// grant tells the names that freed slots passed to that their orders may go.
+func (l *limiterActor) grant(ctx actor.Context, freed []string) {
+	for _, n := range freed {
 		if w, ok := l.waiters[n]; ok {
 			l.limits.SlotTaken(n)
 			l.send(w.pid, &messages.PermitGranted{Name: n, Permit: w.permit})

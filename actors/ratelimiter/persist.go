@@ -12,16 +12,36 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// The ledger on disk, and the answers that wait for the write that books them.
+// The ledger in the store, and the answers that wait for the write that books them. The write
+// runs off the mailbox (on etcd it may take seconds): the limiter keeps answering pings, and
+// requests that arrive meanwhile are booked in memory and wait for the next write.
 
 // flush is the message the limiter sends itself to write the ledger and then send the answers
 // held for it. It goes to the back of the mailbox, so every message already waiting is handled
 // first: a burst of requests costs one write, and no grant leaves before the write that books it.
 type flush struct{}
+
+// write is one ledger write in flight. Its result is set before done closes, and the write
+// itself is then sent to the limiter: whichever comes first, the message or a stop waiting on
+// done, hands out its answers (the other finds it no longer the write in flight).
+type write struct {
+	done   chan struct{}
+	result written
+}
+
+// written is a ledger write's end, with the answers it books.
+type written struct {
+	err error
+	// theirs is another writer's ledger, found when the conditional write was refused; the
+	// written ledger holds both, and the limiter absorbs it too.
+	theirs *Ledger
+	batch  []outgoing
+}
 
 type outgoing struct {
 	to  *actor.PID
@@ -47,14 +67,6 @@ func (l *limiterActor) flushSoon(ctx actor.Context) {
 	ctx.Send(ctx.Self(), flush{})
 }
 
-// flushNow writes what a spaced flush still holds (an order's report books its issuance) before
-// the instance goes: the next one reads the ledger from disk.
-func (l *limiterActor) flushNow(ctx actor.Context) {
-	if l.flushing {
-		l.flush(ctx)
-	}
-}
-
 // NextWrite is how long a flush waits so that writes are at least every apart.
 func NextWrite(last, now time.Time, every time.Duration) time.Duration {
 	if last.IsZero() || every <= 0 {
@@ -63,28 +75,130 @@ func NextWrite(last, now time.Time, every time.Duration) time.Duration {
 	return max(0, last.Add(every).Sub(now))
 }
 
-// flush writes the ledger once, then sends the answers it books. When it cannot be written, no
-// grant leaves: granting an order a restart would forget could exceed a limit.
+// flush starts a write of the ledger as it is now, for the answers held so far. One write is in
+// flight at a time; a flush meanwhile is taken up when it ends.
 func (l *limiterActor) flush(ctx actor.Context) {
 	l.flushing = false
+	if l.writing != nil {
+		l.flushAgain = true
+		return
+	}
+	data, batch := l.snapshot()
+	w := &write{done: make(chan struct{})}
+	l.writing = w
+	blob, log := l.cfg.Ledger, l.cfg.Logger
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		w.result = async.Recover(log, func() written {
+			theirs, err := writeLedger(blob, data)
+			return written{err: err, theirs: theirs, batch: batch}
+		}, func(err error) written { return written{err: err, batch: batch} })
+		close(w.done)
+		root.Send(self, w)
+	}()
+}
+
+// ended takes up the end of a write, if it is still the one in flight.
+func (l *limiterActor) ended(ctx actor.Context, w *write) {
+	if w != l.writing {
+		return
+	}
+	l.writing = nil
+	l.written(ctx, w.result)
+}
+
+// flushNow writes what the instance holds before it goes (an order's report books its issuance),
+// in the mailbox: the next instance reads the ledger from the store. A write still in flight
+// ends first, so that it cannot land over this later one, and its answers go out.
+func (l *limiterActor) flushNow(ctx actor.Context) {
+	if w := l.writing; w != nil {
+		<-w.done
+		l.ended(ctx, w)
+	}
+	if !l.flushing && !l.flushAgain && len(l.outbox) == 0 {
+		return
+	}
+	l.flushing, l.flushAgain = false, false
+	data, batch := l.snapshot()
+	theirs, err := writeLedger(l.cfg.Ledger, data)
+	l.written(ctx, written{err: err, theirs: theirs, batch: batch})
+}
+
+// snapshot is the ledger to write and the answers it books, taken together.
+func (l *limiterActor) snapshot() ([]byte, []outgoing) {
+	data, err := json.Marshal(l.limits.Ledger())
+	if err != nil {
+		data = nil // cannot happen for maps of times; writeLedger refuses nil
+	}
+	batch := l.outbox
+	l.outbox = nil
+	return data, batch
+}
+
+// written sends the answers a write booked. When it failed, no grant leaves: each is taken back
+// and deferred (TakeBack).
+func (l *limiterActor) written(ctx actor.Context, w written) {
 	now := l.cfg.Now()
-	err := l.save()
 	l.lastWrite = now
-	for _, o := range l.outbox {
+	if l.cfg.Writes != nil {
+		l.cfg.Writes.Add(1)
+	}
+	metrics.LedgerWrites.Inc()
+	if w.theirs != nil {
+		l.limits.Absorb(*w.theirs)
+		l.cfg.Logger.Warn("the rate-limit ledger was changed by another writer; both ledgers' bookings are kept", "event", event.LedgerMerged)
+	}
+	if w.err != nil {
+		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", event.LedgerWriteFailed,
+			"error", w.err, "retry_at", now.Add(unwritableRetry))
+	}
+	for _, o := range w.batch {
 		msg := o.msg
-		if g, ok := msg.(*messages.PermitGranted); ok && err != nil {
-			// Taken back: booking and slot. Names the slot would pass to keep their place and
-			// get it when they ask again (see certificate.Deps.PermitWait); none is told now, so
-			// a broken disk does not spin.
-			l.limits.Report(g.Name, g.Permit, FailedOther, now)
-			for _, n := range l.slots.Release(g.Name, now) {
+		if g, ok := msg.(*messages.PermitGranted); ok && w.err != nil {
+			a, passed := TakeBack(l.limits, l.slots, g.Name, g.Permit, now)
+			for _, n := range passed {
 				delete(l.waiters, n)
 			}
-			msg = &messages.PermitDeferred{Name: g.Name, Until: now.Add(unwritableRetry), Reason: messages.LimitLedgerUnwritable}
+			msg = &messages.PermitDeferred{Name: g.Name, Until: a.Until, Reason: a.Limit}
 		}
 		ctx.Send(o.to, msg)
 	}
-	l.outbox = l.outbox[:0]
+	if l.flushAgain {
+		l.flushAgain = false
+		l.flushSoon(ctx)
+	}
+}
+
+// writeLedger saves data. On a store that refuses a write over another writer's (etcd: an
+// operator's migration, a replica that led meanwhile), it reads theirs, saves what both book, and
+// returns theirs. It touches no actor state: it runs off the mailbox.
+func writeLedger(blob store.Blob, data []byte) (*Ledger, error) {
+	if data == nil {
+		return nil, errors.New("ledger could not be encoded")
+	}
+	err := blob.Save(data)
+	if !errors.Is(err, store.ErrChanged) {
+		return nil, err
+	}
+	current, err := blob.Load() // and with it the version to write over
+	var theirs, mine Ledger
+	if err == nil {
+		err = json.Unmarshal(current, &theirs)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("ledger changed by another writer and unreadable: %w", err)
+	}
+	if err := json.Unmarshal(data, &mine); err != nil {
+		return nil, err
+	}
+	merged, err := json.Marshal(MergeLedgers(mine, theirs))
+	if err != nil {
+		return nil, err
+	}
+	if err := blob.Save(merged); err != nil {
+		return nil, err
+	}
+	return &theirs, nil
 }
 
 // load reads the ledger. A missing one is a first start; an unreadable one is set aside (never
@@ -105,45 +219,4 @@ func (l *limiterActor) load() Ledger {
 		return Ledger{}
 	}
 	return ledger
-}
-
-func (l *limiterActor) save() error {
-	data, err := json.Marshal(l.limits.Ledger())
-	if err == nil {
-		err = l.cfg.Ledger.Save(data)
-	}
-	if errors.Is(err, store.ErrChanged) {
-		err = l.absorb()
-	}
-	if l.cfg.Writes != nil {
-		l.cfg.Writes.Add(1)
-	}
-	metrics.LedgerWrites.Inc()
-	if err != nil {
-		l.cfg.Logger.Error("rate-limit ledger not written; orders wait until it can be", "event", event.LedgerWriteFailed,
-			"error", err, "retry_at", l.cfg.Now().Add(unwritableRetry))
-	}
-	return err
-}
-
-// absorb takes in a ledger another writer saved since this one read it (an operator's migration,
-// a replica that led meanwhile), keeping every booking of both, and saves the result.
-func (l *limiterActor) absorb() error {
-	data, err := l.cfg.Ledger.Load() // and with it the version to write over
-	var theirs Ledger
-	if err == nil {
-		err = json.Unmarshal(data, &theirs)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("ledger changed by another writer and unreadable: %w", err)
-	}
-	l.limits.Absorb(theirs)
-	if data, err = json.Marshal(l.limits.Ledger()); err != nil {
-		return err
-	}
-	if err := l.cfg.Ledger.Save(data); err != nil {
-		return err
-	}
-	l.cfg.Logger.Warn("the rate-limit ledger was changed by another writer; both ledgers' bookings are kept", "event", event.LedgerMerged)
-	return nil
 }
