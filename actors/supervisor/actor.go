@@ -59,6 +59,7 @@ type supervisorActor struct {
 	discover *actor.PID
 	alerter  *actor.PID
 	presence *Presence
+	working  chan struct{} // closed when the poll's store work in flight ends
 	cancel   scheduler.CancelFunc
 }
 
@@ -78,6 +79,9 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		if s.cancel != nil {
 			s.cancel()
 		}
+		if s.working != nil {
+			<-s.working // so that the record written last is this one
+		}
 		if s.presence != nil {
 			_ = s.presence.Save(s.cfg.Now(), true)
 		}
@@ -91,6 +95,8 @@ func (s *supervisorActor) Receive(ctx actor.Context) {
 		if s.alerter != nil {
 			ctx.Send(s.alerter, msg)
 		}
+	case *polled:
+		s.storeWorked(ctx, msg)
 	case *messages.PollNow:
 		ctx.Send(s.discover, msg)
 	case sweep:
@@ -112,16 +118,50 @@ func (s *supervisorActor) discovered(ctx actor.Context, msg *messages.DomainsDis
 		s.cfg.Logger.Info("name absent from DFP past the grace period: no longer renewed; its files stay",
 			"event", event.DomainRemoved, "domain", name, "last_seen", s.presence.LastSeen[name])
 	}
-	s.retryRequested(ctx)
-	if err := s.presence.Save(now, false); err != nil {
-		s.cfg.Logger.Warn("could not persist when names were last seen", "event", event.PresenceWriteFailed, "error", err)
-	}
+	s.storeWork(ctx, now)
 }
 
-// retryRequested passes on the operator's "retry now" requests (files in DATA_DIR/retry-now/,
-// written by "provisioner retry-now NAME"), checked at every discovery poll.
-func (s *supervisorActor) retryRequested(ctx actor.Context) {
-	for _, name := range s.cfg.Store.TakeRetryRequests() {
+// polled is the store's side of a discovery poll, done off the mailbox (on etcd a write may take
+// seconds, and the health check pings this actor): the operator's retry requests, taken, and the
+// last-seen record, written when due.
+type polled struct {
+	retry    []string
+	saveErr  error
+	unsaved  bool // a due write of the record failed
+	finished chan struct{}
+}
+
+// storeWork starts a poll's store work, unless the last one is still running: the next poll
+// takes up what this one skips.
+func (s *supervisorActor) storeWork(ctx actor.Context, now time.Time) {
+	if s.working != nil {
+		return
+	}
+	record := s.presence.Due(now, false)
+	st, blob, finished := s.cfg.Store, s.presence.blob, make(chan struct{})
+	s.working = finished
+	async.Do(ctx, s.cfg.Logger, func() *polled {
+		defer close(finished)
+		p := &polled{retry: st.TakeRetryRequests(), finished: finished}
+		if record != nil {
+			p.saveErr = blob.Save(record)
+			p.unsaved = p.saveErr != nil
+		}
+		return p
+	}, func(err error) *polled { return &polled{saveErr: err, unsaved: record != nil, finished: finished} })
+}
+
+// storeWorked passes on the operator's "retry now" requests (written by "provisioner retry-now
+// NAME") and says when the last-seen record could not be written.
+func (s *supervisorActor) storeWorked(ctx actor.Context, p *polled) {
+	if p.finished == s.working {
+		s.working = nil
+	}
+	if p.unsaved {
+		s.presence.Unsaved()
+		s.cfg.Logger.Warn("could not persist when names were last seen; retried at the next poll", "event", event.PresenceWriteFailed, "error", p.saveErr)
+	}
+	for _, name := range p.retry {
 		if pid := s.certs[name]; pid != nil {
 			ctx.Send(pid, &messages.RetryNow{})
 			continue

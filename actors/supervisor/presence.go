@@ -74,18 +74,32 @@ func (p *Presence) Gone(name string, now time.Time, grace time.Duration) bool {
 	return ok && now.Sub(seen) > grace
 }
 
-// Save writes the record when it changed and the last write is old enough (or force).
-func (p *Presence) Save(now time.Time, force bool) error {
+// Due returns the record to write when it changed and the last write is old enough (or force),
+// and counts it as written; nil when no write is due. A write that then fails calls Unsaved.
+func (p *Presence) Due(now time.Time, force bool) []byte {
 	if !p.dirty || (!force && now.Sub(p.saved) < presenceSaveEvery) {
 		return nil
 	}
 	data, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("presence: %w", err)
-	}
-	if err := p.blob.Save(data); err != nil {
-		return err
+		return nil // maps of times always encode
 	}
 	p.saved, p.dirty = now, false
+	return data
+}
+
+// Unsaved says that the write Due asked for failed: the next poll tries again.
+func (p *Presence) Unsaved() { p.saved, p.dirty = time.Time{}, true }
+
+// Save writes the record, in the caller's goroutine, when Due says so.
+func (p *Presence) Save(now time.Time, force bool) error {
+	data := p.Due(now, force)
+	if data == nil {
+		return nil
+	}
+	if err := p.blob.Save(data); err != nil {
+		p.Unsaved()
+		return fmt.Errorf("presence: %w", err)
+	}
 	return nil
 }
