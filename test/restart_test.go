@@ -14,6 +14,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -115,7 +116,7 @@ func bookedCertificates(t *testing.T, w *World, names ...string) int {
 	if err := json.Unmarshal(data, &ledger); err != nil {
 		t.Fatal(err)
 	}
-	exactSet, _ := ratelimiter.Production.WithMargin(0.1).Named(messages.LimitCertificatesPerExactSet)
+	exactSet, _ := limits.Production.WithMargin(0.1).Named(messages.LimitCertificatesPerExactSet)
 	booked := 0
 	now := time.Now()
 	for _, name := range names {

@@ -11,15 +11,16 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
 // Config is the rate limiter's configuration.
 type Config struct {
-	Table       Table      // already with the safety margin applied
-	Ledger      store.Blob // where the ledger persists; every change is written atomically
-	Concurrency int        // orders in flight at once
+	Table       limits.Table // already with the safety margin applied
+	Ledger      store.Blob   // where the ledger persists; every change is written atomically
+	Concurrency int          // orders in flight at once
 	Lease       time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store/etcdkv"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/test/etcdtest"
 	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 
@@ -33,7 +34,7 @@ func TestCorruptLedgerIsSetAside(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	defer system.Shutdown()
-	pid := system.Root.Spawn(Props(Config{Table: Production, Ledger: store.FileBlob(path), Concurrency: 1, Lease: time.Minute, Logger: logger, Now: time.Now}))
+	pid := system.Root.Spawn(Props(Config{Table: limits.Production, Ledger: store.FileBlob(path), Concurrency: 1, Lease: time.Minute, Logger: logger, Now: time.Now}))
 
 	reply, err := system.Root.RequestFuture(pid, &messages.PermitRequest{Name: "a.example.com"}, 5*time.Second).Result()
 	if err != nil {
@@ -75,7 +76,7 @@ func startLimiter(t *testing.T, path string, concurrency int) (*actor.ActorSyste
 	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	return system, Props(Config{Table: Production, Ledger: store.FileBlob(path), Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
+	return system, Props(Config{Table: limits.Production, Ledger: store.FileBlob(path), Concurrency: concurrency, Lease: time.Hour, Logger: logger, Now: time.Now})
 }
 
 func answer(t *testing.T, h *holder) any {
@@ -143,7 +144,7 @@ func TestGrantedOrdersOfHoldersThatAreGone(t *testing.T) {
 				t.Fatalf("answer = %#v, want a grant: the old holder is gone", g)
 			}
 			_ = system.Root.StopFuture(pid).Wait()
-			lim := named(t, Production, messages.LimitCertificatesPerExactSet)
+			lim := named(t, limits.Production, messages.LimitCertificatesPerExactSet)
 			tat := readLedger(t, path).TAT["certificates_per_exact_set|"+name]
 			if spent := time.Until(tat); spent <= (c.tokens-1)*lim.Interval() || spent > c.tokens*lim.Interval() {
 				t.Fatalf("exact-set bucket holds %s of spend, want %d orders' worth", spent, c.tokens)
@@ -173,7 +174,7 @@ func TestABurstOfRequestsIsOneLedgerWrite(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
-	props := Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 1000, Lease: time.Hour, Logger: logger, Now: time.Now, Writes: &writes})
+	props := Props(Config{Table: limits.Staging, Ledger: store.FileBlob(path), Concurrency: 1000, Lease: time.Hour, Logger: logger, Now: time.Now, Writes: &writes})
 
 	const burst = 300
 	h := &holder{got: make(chan any, burst)}
@@ -214,7 +215,7 @@ func TestTricklingRequestsShareSpacedWrites(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
 	var writes atomic.Int64
-	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 100, Lease: time.Hour,
+	pid := system.Root.Spawn(Props(Config{Table: limits.Staging, Ledger: store.FileBlob(path), Concurrency: 100, Lease: time.Hour,
 		Logger: logger, Now: time.Now, Writes: &writes, WriteEvery: 2 * time.Second}))
 	h := &holder{got: make(chan any, 100)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
@@ -265,7 +266,7 @@ func TestAStoppingLimiterWritesWhatItHolds(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: store.FileBlob(path), Concurrency: 10, Lease: time.Hour,
+	pid := system.Root.Spawn(Props(Config{Table: limits.Staging, Ledger: store.FileBlob(path), Concurrency: 10, Lease: time.Hour,
 		Logger: logger, Now: time.Now, WriteEvery: 2 * time.Second})) // the grant may wait for the start's write
 	h := &holder{got: make(chan any, 10)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
@@ -310,7 +311,7 @@ func TestALedgerChangedByAnotherWriterIsMerged(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	pid := system.Root.Spawn(Props(Config{Table: Staging, Ledger: mine, Concurrency: 10, Lease: time.Hour, Logger: logger, Now: time.Now}))
+	pid := system.Root.Spawn(Props(Config{Table: limits.Staging, Ledger: mine, Concurrency: 10, Lease: time.Hour, Logger: logger, Now: time.Now}))
 	h := &holder{got: make(chan any, 10)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
 	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "first.example.com", Permit: "p"}, hPID)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -40,7 +41,7 @@ func TestAdmit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, s := New(Production, Ledger{}), NewSlots(c.slots, time.Hour)
+			l, s := New(limits.Production, Ledger{}), NewSlots(c.slots, time.Hour)
 			c.before(l, s)
 			got := Admit(l, s, Order{Name: name, Permit: "p"}, t0)
 			if got != c.want {
@@ -63,7 +64,7 @@ func TestAdmit(t *testing.T) {
 // A grant whose ledger could not be written is taken back whole: deferred as unwritable, its
 // tokens refunded, its slot passed on to the next name, which is not told now.
 func TestTakeBack(t *testing.T) {
-	l, s := New(Production, Ledger{}), NewSlots(1, time.Hour)
+	l, s := New(limits.Production, Ledger{}), NewSlots(1, time.Hour)
 	if a := Admit(l, s, Order{Name: "a.example.com", Permit: "p"}, t0); a.Verdict != Grant {
 		t.Fatalf("first request = %+v", a)
 	}

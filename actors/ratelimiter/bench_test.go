@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 // BenchmarkRequestWith10000Names is one permit decision with 10,000 names in the ledger (their
@@ -11,7 +13,7 @@ import (
 //
 //	go test -run '^$' -bench RequestWith ./actors/ratelimiter
 func BenchmarkRequestWith10000Names(b *testing.B) {
-	l := New(Staging, Ledger{})
+	l := New(limits.Staging, Ledger{})
 	for i := 0; i < 10000; i++ {
 		name := fmt.Sprintf("n%d.d%d.example", i, i%100)
 		l.Request(Order{Name: name, Permit: "p"}, t0)

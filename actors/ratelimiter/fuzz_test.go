@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -12,7 +13,7 @@ import (
 // on: requests, reports, holds and the start's Reopen never panic, and a deferred order is
 // never told to come back earlier than now.
 func FuzzLedger(f *testing.F) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "a.example.com", Permit: "p"}, t0)
 	l.Hold("a.example.com", messages.LimitNewOrders, t0.Add(time.Hour))
 	seed, _ := json.Marshal(l.Ledger())
@@ -26,7 +27,7 @@ func FuzzLedger(f *testing.F) {
 		if json.Unmarshal(data, &ledger) != nil {
 			return
 		}
-		l := New(Production, ledger)
+		l := New(limits.Production, ledger)
 		l.Clamp(t0)
 		l.Reopen(t0)
 		for i, now := range []time.Time{t0, t0.Add(time.Minute), t0.Add(48 * time.Hour)} {

@@ -3,6 +3,7 @@ package ratelimiter
 import (
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -29,7 +30,7 @@ const grantLease = time.Hour
 // actor's previous order), how soon to ask again; that order's end usually comes first.
 const inFlightRecheck = 30 * time.Second
 
-// Decision answers a request: granted now, or not before At because of Limit.
+// Decision answers a request: granted now, or not before At because of limits.Limit.
 type Decision struct {
 	Granted bool
 	At      time.Time
@@ -47,13 +48,13 @@ const (
 
 // Limiter applies a Table to orders. It is plain and clock-driven: the actor gives it the time.
 type Limiter struct {
-	table  Table
-	byName map[messages.Limit]Limit
+	table  limits.Table
+	byName map[messages.Limit]limits.Limit
 	ledger Ledger
 }
 
 // New returns a limiter over table, resuming from ledger.
-func New(table Table, ledger Ledger) *Limiter {
+func New(table limits.Table, ledger Ledger) *Limiter {
 	if ledger.TAT == nil {
 		ledger.TAT = map[string]time.Time{}
 	}
@@ -63,7 +64,7 @@ func New(table Table, ledger Ledger) *Limiter {
 	if ledger.Reservations == nil {
 		ledger.Reservations = map[string]Reservation{}
 	}
-	byName := map[messages.Limit]Limit{}
+	byName := map[messages.Limit]limits.Limit{}
 	for _, l := range table {
 		byName[l.Name] = l
 	}
@@ -123,12 +124,12 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		booked[k] = true
 	}
 	at, limit := now, messages.LimitUnknown
-	var blockers, free []Limit
+	var blockers, free []limits.Limit
 	for _, lim := range l.table {
-		if lim.ExemptRenewal && o.Renewal || booked[BucketKey(lim, o.Name)] {
+		if lim.ExemptRenewal && o.Renewal || booked[limits.BucketKey(lim, o.Name)] {
 			continue
 		}
-		t := l.conformsAt(lim, BucketKey(lim, o.Name), now)
+		t := l.conformsAt(lim, limits.BucketKey(lim, o.Name), now)
 		if t.After(now) {
 			blockers = append(blockers, lim)
 		} else {
@@ -147,10 +148,10 @@ func (l *Limiter) Request(o Order, now time.Time) Decision {
 		take = free
 	}
 	for _, lim := range take {
-		if lim.Counts == CountsFailedValidation {
+		if lim.Counts == limits.CountsFailedValidation {
 			continue // checked, not taken: only a failed validation takes these
 		}
-		k := BucketKey(lim, o.Name)
+		k := limits.BucketKey(lim, o.Name)
 		l.ledger.TAT[k] = later(l.ledger.TAT[k], at).Add(lim.Interval())
 		r.Buckets = append(r.Buckets, k)
 	}
@@ -174,10 +175,10 @@ func (l *Limiter) SlotTaken(name string) {
 // was lost) in every bucket that counts issuances, so that losing the volume never lifts a limit.
 func (l *Limiter) BookIssued(name string, at time.Time) {
 	for _, lim := range l.table {
-		if lim.Counts != CountsIssuance {
+		if lim.Counts != limits.CountsIssuance {
 			continue
 		}
-		k := BucketKey(lim, name)
+		k := limits.BucketKey(lim, name)
 		l.ledger.TAT[k] = later(l.ledger.TAT[k], at).Add(lim.Interval())
 	}
 }
@@ -198,9 +199,9 @@ func (l *Limiter) Report(name, permit string, outcome Outcome, now time.Time) bo
 		}
 	}
 	for _, lim := range l.table {
-		k := BucketKey(lim, name)
+		k := limits.BucketKey(lim, name)
 		switch {
-		case lim.Counts == CountsFailedValidation && outcome == FailedValidation:
+		case lim.Counts == limits.CountsFailedValidation && outcome == FailedValidation:
 			l.ledger.TAT[k] = later(l.ledger.TAT[k], now).Add(lim.Interval())
 		case lim.ResetOnSuccess && outcome == Issued:
 			delete(l.ledger.TAT, k)
@@ -217,7 +218,7 @@ func (l *Limiter) Hold(name string, limit messages.Limit, until time.Time) {
 		l.ledger.HoldAll = later(l.ledger.HoldAll, until.Add(ClockSkew))
 		return
 	}
-	k := BucketKey(lim, name)
+	k := limits.BucketKey(lim, name)
 	l.ledger.Holds[k] = later(l.ledger.Holds[k], until.Add(ClockSkew))
 	// Empty the bucket up to then: at until exactly one token is back.
 	l.ledger.TAT[k] = later(l.ledger.TAT[k], until.Add(time.Duration(lim.Capacity-1)*lim.Interval()))
@@ -225,7 +226,7 @@ func (l *Limiter) Hold(name string, limit messages.Limit, until time.Time) {
 
 // conformsAt is the earliest time the bucket k of lim has a token (plus ClockSkew when it has
 // had to wait for one).
-func (l *Limiter) conformsAt(lim Limit, k string, now time.Time) time.Time {
+func (l *Limiter) conformsAt(lim limits.Limit, k string, now time.Time) time.Time {
 	at := now
 	if tat, ok := l.ledger.TAT[k]; ok {
 		if back := tat.Add(-time.Duration(lim.Capacity-1) * lim.Interval()); back.After(now) {
@@ -251,8 +252,8 @@ func (l *Limiter) holdFor(buckets []string, at time.Time) (time.Time, messages.L
 
 // refund gives back a certificate-counting token of an order that issued nothing.
 func (l *Limiter) refund(k string, now time.Time) {
-	lim, ok := l.byName[LimitOfKey(k)]
-	if !ok || lim.Counts != CountsIssuance {
+	lim, ok := l.byName[limits.LimitOfKey(k)]
+	if !ok || lim.Counts != limits.CountsIssuance {
 		return
 	}
 	tat, ok := l.ledger.TAT[k]

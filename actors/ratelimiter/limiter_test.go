@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // named picks a limit by name, never by its place in the table.
-func named(t *testing.T, table Table, name messages.Limit) Limit {
+func named(t *testing.T, table limits.Table, name messages.Limit) limits.Limit {
 	t.Helper()
 	l, ok := table.Named(name)
 	if !ok {
@@ -23,7 +24,7 @@ func named(t *testing.T, table Table, name messages.Limit) Limit {
 }
 
 func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	for i := 0; i < 5; i++ {
 		d := l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 		if !d.Granted {
@@ -45,7 +46,7 @@ func TestExactSetBucketRefillsOnePer34Hours(t *testing.T) {
 }
 
 func TestRegisteredDomainQueuesNewNamesAtRefillTimes(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	interval := 7 * 24 * time.Hour / 50
 	for i := 0; i < 53; i++ {
 		name := "n" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".shop.example.co.uk"
@@ -75,7 +76,7 @@ func TestExemptions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := New(Production, Ledger{})
+			l := New(limits.Production, Ledger{})
 			granted := 0
 			for i := 0; i < 60; i++ {
 				o := c.order
@@ -92,7 +93,7 @@ func TestExemptions(t *testing.T) {
 }
 
 func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	name := "dead.example.com"
 	for i := 0; i < 5; i++ {
 		now := t0.Add(time.Duration(i) * time.Minute)
@@ -106,22 +107,22 @@ func TestFailuresRefundIssuanceAndCountAuthorizations(t *testing.T) {
 		t.Fatalf("sixth attempt within the hour = %+v, want deferred by failed authorizations", d)
 	}
 	// Five failed orders issued nothing: the exact-set bucket got its tokens back.
-	exactSet := named(t, Production, messages.LimitCertificatesPerExactSet)
-	if got := l.conformsAt(exactSet, BucketKey(exactSet, name), t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
+	exactSet := named(t, limits.Production, messages.LimitCertificatesPerExactSet)
+	if got := l.conformsAt(exactSet, limits.BucketKey(exactSet, name), t0.Add(5*time.Minute)); got.After(t0.Add(5 * time.Minute)) {
 		t.Fatalf("exact-set bucket still charged for failed orders until %s", got)
 	}
 }
 
 func TestConsecutiveFailuresResetOnSuccess(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "a.example.com"}, t0)
 	l.Report("a.example.com", "", FailedValidation, t0)
-	if _, ok := l.ledger.TAT[BucketKey(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
+	if _, ok := l.ledger.TAT[limits.BucketKey(named(t, limits.Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; !ok {
 		t.Fatal("failure not counted")
 	}
 	l.Request(Order{Name: "a.example.com"}, t0.Add(time.Hour))
 	l.Report("a.example.com", "", Issued, t0.Add(time.Hour))
-	if _, ok := l.ledger.TAT[BucketKey(named(t, Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
+	if _, ok := l.ledger.TAT[limits.BucketKey(named(t, limits.Production, messages.LimitConsecutiveFailedAuthzs), "a.example.com")]; ok {
 		t.Fatal("consecutive failures not reset by an issued certificate")
 	}
 }
@@ -138,7 +139,7 @@ func TestCAHoldWins(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := New(Production, Ledger{})
+			l := New(limits.Production, Ledger{})
 			l.Hold("a.example.com", c.limit, until)
 			if d := l.Request(Order{Name: "a.example.com"}, t0); d.Granted || !d.At.Equal(until.Add(ClockSkew)) {
 				t.Fatalf("held name = %+v, want deferred to %s and the clock-skew allowance", d, until)
@@ -158,7 +159,7 @@ func TestCAHoldWins(t *testing.T) {
 }
 
 func TestHoldMovesEarlierBookings(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	for i := 0; i < 5; i++ {
 		l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 		l.Report("a.example.com", "", Issued, t0)
@@ -172,7 +173,7 @@ func TestHoldMovesEarlierBookings(t *testing.T) {
 }
 
 func TestLedgerRoundTripKeepsLimits(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	for i := 0; i < 5; i++ {
 		l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 		l.Report("a.example.com", "", Issued, t0)
@@ -186,7 +187,7 @@ func TestLedgerRoundTripKeepsLimits(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	restarted := New(Production, back)
+	restarted := New(limits.Production, back)
 	if d := restarted.Request(Order{Name: "a.example.com", Renewal: true}, t0.Add(2*time.Hour)); d.Granted {
 		t.Fatal("a restart lifted the exact-set limit")
 	}
@@ -196,7 +197,7 @@ func TestLedgerRoundTripKeepsLimits(t *testing.T) {
 }
 
 func TestGrantNeverReportedExpires(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "a.example.com", Renewal: true}, t0)
 	// The holder crashed and never reported; much later the name asks again.
 	for i := 0; i < 4; i++ {
@@ -208,18 +209,18 @@ func TestGrantNeverReportedExpires(t *testing.T) {
 }
 
 func TestMarginAndTables(t *testing.T) {
-	m := Production.WithMargin(0.1)
+	m := limits.Production.WithMargin(0.1)
 	exactSet, orders := named(t, m, messages.LimitCertificatesPerExactSet), named(t, m, messages.LimitNewOrders)
 	if exactSet.Capacity != 4 || orders.Capacity != 270 {
 		t.Fatalf("margin capacities = %d, %d; want 4, 270", exactSet.Capacity, orders.Capacity)
 	}
-	if exactSet.Interval() <= named(t, Production, messages.LimitCertificatesPerExactSet).Interval() {
+	if exactSet.Interval() <= named(t, limits.Production, messages.LimitCertificatesPerExactSet).Interval() {
 		t.Fatal("margin did not slow the refill")
 	}
-	if _, err := TableNamed("bogus"); err == nil {
+	if _, err := limits.TableNamed("bogus"); err == nil {
 		t.Fatal("unknown table accepted")
 	}
-	none, _ := TableNamed("none")
+	none, _ := limits.TableNamed("none")
 	l := New(none, Ledger{})
 	for i := 0; i < 1000; i++ {
 		if !l.Request(Order{Name: "a.example.com"}, t0).Granted {
@@ -230,8 +231,8 @@ func TestMarginAndTables(t *testing.T) {
 }
 
 func TestBookedAccountTokenIsNotTakenTwice(t *testing.T) {
-	table := Table{
-		{Name: "orders", Capacity: 2, Window: 2 * time.Hour, Scope: ScopeAccount, Counts: CountsOrder},
+	table := limits.Table{
+		{Name: "orders", Capacity: 2, Window: 2 * time.Hour, Scope: limits.ScopeAccount, Counts: limits.CountsOrder},
 	}
 	l := New(table, Ledger{})
 	l.Request(Order{Name: "a.example.com"}, t0)
@@ -257,11 +258,11 @@ func TestWildcardsCountUnderTheirRegisteredDomain(t *testing.T) {
 		"*.example.co.uk":      "example.co.uk",
 		"www.example.com":      "example.com",
 	} {
-		if got := RegisteredDomain(name); got != want {
-			t.Errorf("RegisteredDomain(%q) = %q, want %q", name, got, want)
+		if got := limits.RegisteredDomain(name); got != want {
+			t.Errorf("limits.RegisteredDomain(%q) = %q, want %q", name, got, want)
 		}
 	}
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	for i := 0; i < 49; i++ {
 		if d := l.Request(Order{Name: fmt.Sprintf("n%d.example.com", i)}, t0); !d.Granted {
 			t.Fatalf("name %d refused within the burst: %+v", i, d)

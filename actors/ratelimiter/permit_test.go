@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -53,7 +54,7 @@ func TestPermits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := New(Production, Ledger{})
+			l := New(limits.Production, Ledger{})
 			var last Decision
 			mine := false
 			end := t0
@@ -75,7 +76,7 @@ func TestPermits(t *testing.T) {
 			if mine != c.mine {
 				t.Errorf("last report ended the reservation = %v, want %v", mine, c.mine)
 			}
-			lim := named(t, Production, messages.LimitCertificatesPerExactSet)
+			lim := named(t, limits.Production, messages.LimitCertificatesPerExactSet)
 			spent := 0
 			if tat, ok := l.Ledger().TAT[exactSet]; ok {
 				spent = int((tat.Sub(end) + lim.Interval() - 1) / lim.Interval()) // tokens not yet back
@@ -93,7 +94,7 @@ func TestPermits(t *testing.T) {
 // At a start, or after the supervisor's restart, every holder is gone: an order that had its slot
 // may have issued and stays spent; one still waiting for a slot placed nothing and is refunded.
 func TestAbandonAll(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "ordering.example.com", Permit: "p1"}, t0)
 	l.SlotTaken("ordering.example.com")
 	l.Request(Order{Name: "waiting.example.org", Permit: "p2"}, t0)
@@ -118,7 +119,7 @@ func TestAbandonAll(t *testing.T) {
 // At a process start no order of the old process runs any more: an order that had its slot
 // leaves its booking to the name's next order, one still waiting for a slot is refunded.
 func TestReopen(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "ordering.example.com", Permit: "p1"}, t0)
 	l.SlotTaken("ordering.example.com")
 	l.Request(Order{Name: "waiting.example.org", Permit: "p2"}, t0)
@@ -144,7 +145,7 @@ func TestReopen(t *testing.T) {
 // A reservation nobody comes back for (a removed name) does not stay in the ledger forever, and
 // dropping it gives nothing back.
 func TestForgetDropsReservationsNobodyCameBackFor(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.Request(Order{Name: "removed.example.com", Permit: "p"}, t0)
 	l.Request(Order{Name: "current.example.org", Permit: "q"}, t0.Add(2*time.Hour))
 	tat := l.Ledger().TAT["certificates_per_exact_set|removed.example.com"]
@@ -163,10 +164,10 @@ func TestForgetDropsReservationsNobodyCameBackFor(t *testing.T) {
 // A certificate recovered from DFP is booked in the buckets that count issuances, at its issuance
 // time; the order buckets are not touched (no order was placed now).
 func TestBookIssued(t *testing.T) {
-	l := New(Production, Ledger{})
+	l := New(limits.Production, Ledger{})
 	l.BookIssued("a.example.com", t0)
-	exact, _ := Production.Named(messages.LimitCertificatesPerExactSet)
-	perDomain, _ := Production.Named(messages.LimitCertificatesPerDomain)
+	exact, _ := limits.Production.Named(messages.LimitCertificatesPerExactSet)
+	perDomain, _ := limits.Production.Named(messages.LimitCertificatesPerDomain)
 	tat := l.Ledger().TAT
 	if !tat["certificates_per_exact_set|a.example.com"].Equal(t0.Add(exact.Interval())) ||
 		!tat["certificates_per_registered_domain|example.com"].Equal(t0.Add(perDomain.Interval())) {

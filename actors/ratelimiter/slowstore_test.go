@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
@@ -36,7 +37,7 @@ func TestASlowLedgerWriteLeavesTheMailboxFree(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&testkit.LogBuffer{}, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	t.Cleanup(system.Shutdown)
-	pid := system.Root.Spawn(Props(Config{Table: Production, Ledger: ledger, Concurrency: 10, Lease: time.Hour, Logger: logger, Now: time.Now}))
+	pid := system.Root.Spawn(Props(Config{Table: limits.Production, Ledger: ledger, Concurrency: 10, Lease: time.Hour, Logger: logger, Now: time.Now}))
 	h := &holder{got: make(chan any, 10)}
 	hPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h }))
 	system.Root.RequestWithCustomSender(pid, &messages.PermitRequest{Name: "a.example.com", Permit: "p"}, hPID)

@@ -14,6 +14,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
@@ -83,7 +84,7 @@ func supervised(t *testing.T, discovery *actor.Props, cfg Config) (Config, *dfps
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.Issuer, cfg.Discovery, cfg.Logger, cfg.Now = st, localCA{ca: ca, store: st}, discovery, logger, time.Now
-	cfg.Limiter = ratelimiter.Props(ratelimiter.Config{Table: ratelimiter.Production, Ledger: st.Ledger(),
+	cfg.Limiter = ratelimiter.Props(ratelimiter.Config{Table: limits.Production, Ledger: st.Ledger(),
 		Concurrency: 2, Lease: time.Minute, Logger: logger, Now: time.Now})
 	cfg.Uploader = uploader.Props(uploader.Config{DFP: proxyapi.New(dfpURL, 5*time.Second), Timeout: 5 * time.Second, ReconcileInterval: time.Hour,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: logger, Now: time.Now})

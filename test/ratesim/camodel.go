@@ -3,7 +3,7 @@ package ratesim
 import (
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 // caLimit is one of the CA's buckets: capacity tokens, refilled evenly over period.
@@ -60,7 +60,7 @@ func (m *caModel) order(name string, dead bool, now time.Time) (accepted, issued
 	le := letsEncrypt
 	renewal := m.issued[name] // same-set renewals skip the per-account and per-domain buckets
 	orders := m.tokens(le.orders, "orders", now)
-	perDomain := m.tokens(le.perDomain, "domain|"+ratelimiter.RegisteredDomain(name), now)
+	perDomain := m.tokens(le.perDomain, "domain|"+limits.RegisteredDomain(name), now)
 	exactSet := m.tokens(le.exactSet, "set|"+name, now)
 	authz := m.tokens(le.failedAuthz, "authz|"+name, now)
 	consecutive := m.tokens(le.consecutive, "consecutive|"+name, now)

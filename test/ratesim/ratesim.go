@@ -13,6 +13,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 // Name is one name to manage.
@@ -27,7 +28,7 @@ type Config struct {
 	Duration     time.Duration
 	RestartEvery time.Duration // 0: never
 	// Limits is the provisioner's table (before Margin); the CA keeps its own numbers.
-	Limits   ratelimiter.Table
+	Limits   limits.Table
 	Margin   float64
 	Lifetime time.Duration
 	Seed     uint64
@@ -68,7 +69,7 @@ func Run(cfg Config) (Report, error) {
 	ca := newCAModel()
 	table := cfg.Limits.WithMargin(cfg.Margin)
 	if cfg.withoutLimiter {
-		table = ratelimiter.Table{}
+		table = limits.Table{}
 	}
 	limiter := ratelimiter.New(table, ratelimiter.Ledger{})
 	rep := Report{FirstIssued: map[string]time.Duration{}, Deferrals: map[string]int{}, DeadAttempts: map[string][]time.Time{}}
@@ -164,7 +165,7 @@ func Run(cfg Config) (Report, error) {
 }
 
 // reload is a restart: the ledger goes through its JSON form, as it does through the disk.
-func reload(table ratelimiter.Table, l *ratelimiter.Limiter) (*ratelimiter.Limiter, error) {
+func reload(table limits.Table, l *ratelimiter.Limiter) (*ratelimiter.Limiter, error) {
 	data, err := json.Marshal(l.Ledger())
 	if err != nil {
 		return nil, fmt.Errorf("ratesim: %w", err)
@@ -187,7 +188,7 @@ func ideal(cfg Config) map[string]time.Duration {
 		if n.Dead {
 			continue
 		}
-		d := ratelimiter.RegisteredDomain(n.Name)
+		d := limits.RegisteredDomain(n.Name)
 		k := count[d]
 		count[d]++
 		if k >= capacity {

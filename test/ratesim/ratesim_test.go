@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
-func limitNamed(t *testing.T, table ratelimiter.Table, name messages.Limit) ratelimiter.Limit {
+func limitNamed(t *testing.T, table limits.Table, name messages.Limit) limits.Limit {
 	t.Helper()
 	l, ok := table.Named(name)
 	if !ok {
@@ -24,7 +25,7 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 		Names:        Fleet(1000, 5, 10),
 		Duration:     365 * 24 * time.Hour,
 		RestartEvery: 24 * time.Hour,
-		Limits:       ratelimiter.Production,
+		Limits:       limits.Production,
 		Margin:       0.1,
 		Lifetime:     90 * 24 * time.Hour,
 		Seed:         1,
@@ -54,7 +55,7 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 	t.Logf("dead names: at most %d orders in 24 h during the 1/10/100-minute ramp, %d per 24 h after it", ramp, daily)
 	// With a 10% margin the per-domain bucket refills 1/0.9 as slowly and holds 45, not 50; and each
 	// of a domain's 20 dead names takes one place in its queue before it is known to be dead.
-	perDomain := limitNamed(t, ratelimiter.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
+	perDomain := limitNamed(t, limits.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
 	if limit := time.Duration(float64(lastIdeal)/0.9) + 20*perDomain.Interval() + 24*time.Hour; last > limit {
 		t.Errorf("last name issued at %s, later than the margin and the dead names explain (%s)", last, limit)
 	}
@@ -64,14 +65,14 @@ func TestYearOfThousandNamesWithDailyRestarts(t *testing.T) {
 // as the bucket refills, each told once when its turn is, none refused by the CA.
 func TestThreeHundredNamesQueueOnTheirDomain(t *testing.T) {
 	names := Fleet(300, 1, 0)
-	rep, err := Run(Config{Names: names, Duration: 60 * 24 * time.Hour, Limits: ratelimiter.Production, Margin: 0.1, Lifetime: 90 * 24 * time.Hour, Seed: 2})
+	rep, err := Run(Config{Names: names, Duration: 60 * 24 * time.Hour, Limits: limits.Production, Margin: 0.1, Lifetime: 90 * 24 * time.Hour, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Violations != 0 || len(rep.FirstIssued) != 300 {
 		t.Fatalf("violations %d, issued %d of 300", rep.Violations, len(rep.FirstIssued))
 	}
-	perDomain := limitNamed(t, ratelimiter.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
+	perDomain := limitNamed(t, limits.Production.WithMargin(0.1), messages.LimitCertificatesPerDomain)
 	immediate := 0
 	for _, n := range names {
 		at := rep.FirstIssued[n.Name]
@@ -96,12 +97,12 @@ func TestThreeHundredNamesQueueOnTheirDomain(t *testing.T) {
 
 func TestWithoutTheLimiterTheCAWouldRefuse(t *testing.T) {
 	// Proves the simulation can fail: with no limits on our side, the CA model refuses orders.
-	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: ratelimiter.Production,
+	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: limits.Production,
 		Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 3, RestartEvery: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlimited, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: ratelimiter.Production,
+	unlimited, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 2 * 24 * time.Hour, Limits: limits.Production,
 		Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 3, withoutLimiter: true})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestWithoutTheLimiterTheCAWouldRefuse(t *testing.T) {
 // still not one order is refused.
 func TestAtZeroMarginIssuanceIsAsEarlyAsTheBucketsAllow(t *testing.T) {
 	rep, err := Run(Config{Names: Fleet(300, 1, 0), Duration: 40 * 24 * time.Hour, RestartEvery: 24 * time.Hour,
-		Limits: ratelimiter.Production, Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 4})
+		Limits: limits.Production, Margin: 0, Lifetime: 90 * 24 * time.Hour, Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestAWrongNumberInTheLimiterTableIsCaught(t *testing.T) {
 		{messages.LimitCertificatesPerExactSet, 7},
 	} {
 		t.Run(string(c.limit), func(t *testing.T) {
-			wrong := append(ratelimiter.Table{}, ratelimiter.Production...)
+			wrong := append(limits.Table{}, limits.Production...)
 			for i := range wrong {
 				if wrong[i].Name == c.limit {
 					wrong[i].Window = wrong[i].Window / time.Duration(wrong[i].Capacity) * time.Duration(c.capacity)

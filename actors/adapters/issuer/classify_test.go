@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-acme/lego/v4/acme"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -57,7 +57,7 @@ func TestClassify(t *testing.T) {
 // tables: a name it does not know would hold every order instead of one bucket.
 func TestEveryClassifiedLimitIsInTheLimiterTables(t *testing.T) {
 	for _, p := range limitPhrases {
-		for tableName, table := range map[string]ratelimiter.Table{"production": ratelimiter.Production, "staging": ratelimiter.Staging} {
+		for tableName, table := range map[string]limits.Table{"production": limits.Production, "staging": limits.Staging} {
 			if _, ok := table.Named(p.limit); !ok {
 				t.Errorf("%q maps to %s, which the %s table does not have", p.phrase, p.limit, tableName)
 			}

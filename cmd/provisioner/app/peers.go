@@ -37,9 +37,8 @@ func wrap(fault func(http.RoundTripper) http.RoundTripper, rt http.RoundTripper)
 }
 
 func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) ratelimiter.Config {
-	table, _ := ratelimiter.TableNamed(cfg.RateLimits) // validated by config.Load
 	return ratelimiter.Config{
-		Table:       table.WithMargin(cfg.RateLimitMargin),
+		Table:       cfg.Limits,
 		Ledger:      st.Ledger(),
 		Concurrency: cfg.OrderConcurrency,
 		Lease:       OrderLease(cfg),

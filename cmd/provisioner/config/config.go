@@ -17,6 +17,8 @@ import (
 	"github.com/go-acme/lego/v4/certcrypto"
 	"github.com/go-acme/lego/v4/challenge"
 	"github.com/go-acme/lego/v4/lego"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 // Config is the whole configuration; every field comes from one environment variable (the DNS
@@ -38,6 +40,7 @@ type Config struct {
 	LogLevel          slog.Level         // LOG_LEVEL
 	RateLimits        string             // RATE_LIMITS: production, staging, none
 	RateLimitMargin   float64            // RATE_LIMIT_MARGIN
+	Limits            limits.Table       // RATE_LIMITS' table with RATE_LIMIT_MARGIN applied: what the limiter enforces
 	Preflight         bool               // PREFLIGHT
 	PreflightAddr     string             // PREFLIGHT_ADDR
 	PreflightResolver string             // PREFLIGHT_RESOLVER

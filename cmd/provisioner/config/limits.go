@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/go-acme/lego/v4/lego"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
@@ -21,9 +23,6 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 		c.RateLimits = "none"
 	}
 	if v := strings.ToLower(env("RATE_LIMITS")); v != "" {
-		if v != "production" && v != "staging" && v != "none" {
-			return &Error{"RATE_LIMITS", fmt.Sprintf("%q is not one of production, staging, none", v)}
-		}
 		c.RateLimits = v
 	}
 	c.RateLimitMargin = 0.1
@@ -35,7 +34,11 @@ func (c *Config) loadLimitsAndPreflight(env func(string) string) error {
 		}
 		c.RateLimitMargin = f
 	}
-	var err error
+	table, err := limits.TableNamed(c.RateLimits)
+	if err != nil {
+		return &Error{"RATE_LIMITS", err.Error()}
+	}
+	c.Limits = table.WithMargin(c.RateLimitMargin)
 	proxyHost := c.ProxyURL.Hostname()
 	if c.Preflight, err = boolVar(env, "PREFLIGHT", true); err != nil {
 		return err

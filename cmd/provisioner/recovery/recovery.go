@@ -94,8 +94,7 @@ func bookRecovered(ledgerBlob store.Blob, cfg config.Config, names []string, bun
 		return false, err
 	}
 	var ledger ratelimiter.Ledger
-	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
-	l := ratelimiter.New(table.WithMargin(cfg.RateLimitMargin), ledger)
+	l := ratelimiter.New(cfg.Limits, ledger)
 	for i, name := range names {
 		l.BookIssued(name, bundles[i].Leaf.NotBefore)
 	}

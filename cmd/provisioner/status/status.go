@@ -15,6 +15,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -84,7 +85,7 @@ type StoredName struct {
 }
 
 // BuildStatus is the report for names and ledger at now. It is plain: LoadStatus reads DATA_DIR.
-func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) StatusReport {
+func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table limits.Table, now time.Time) StatusReport {
 	r := StatusReport{GeneratedAt: now, CA: ca, Names: []NameStatus{}, Buckets: []BucketStatus{}}
 	for _, n := range names {
 		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: shorten(n.State.LastError, 80), NextAttempt: n.State.NextAttempt}
@@ -130,7 +131,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 
 // buckets lists the buckets that are not full at now, fullest trouble first, with the names booked
 // behind each.
-func buckets(ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) []BucketStatus {
+func buckets(ledger ratelimiter.Ledger, table limits.Table, now time.Time) []BucketStatus {
 	out := []BucketStatus{}
 	for key, tat := range ledger.TAT {
 		lim, ok := limitOfKey(key, table)
@@ -159,7 +160,7 @@ func buckets(ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) 
 }
 
 // blockingLimit names the booked bucket whose token comes last: the one the order waits for.
-func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table ratelimiter.Table, now time.Time) string {
+func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table limits.Table, now time.Time) string {
 	if ledger.HoldAll.After(now) {
 		return string(messages.LimitHeldByCA)
 	}
@@ -172,8 +173,8 @@ func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table
 	return limit
 }
 
-func limitOfKey(key string, table ratelimiter.Table) (ratelimiter.Limit, bool) {
-	return table.Named(ratelimiter.LimitOfKey(key))
+func limitOfKey(key string, table limits.Table) (limits.Limit, bool) {
+	return table.Named(limits.LimitOfKey(key))
 }
 
 // shorten makes s one line of at most n bytes (a CA's error spans lines).
@@ -188,8 +189,7 @@ func shorten(s string, n int) string {
 // Load builds the report from st at now; cache (nil for none) keeps parsed certificates across
 // calls. It takes no lock and writes nothing, so it is safe beside the running service.
 func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (StatusReport, error) {
-	table, _ := ratelimiter.TableNamed(cfg.RateLimits)
-	table = table.WithMargin(cfg.RateLimitMargin)
+	table := cfg.Limits
 	names, err := st.Names()
 	if err != nil {
 		return StatusReport{}, err

@@ -9,6 +9,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
@@ -26,7 +27,7 @@ func TestBuildStatus(t *testing.T) {
 		return testkit.Bundle(t, ca, []string{name}, notBefore, notBefore.Add(life))
 	}
 	fresh := func(name string) *bundle.Bundle { return issued(name, now.Add(-24*time.Hour), 90*24*time.Hour) }
-	table := ratelimiter.Production
+	table := limits.Production
 	exact, _ := table.Named(messages.LimitCertificatesPerExactSet)
 	deferredAt := now.Add(30 * time.Hour)
 	ledger := ratelimiter.Ledger{

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/test/ratesim"
 )
 
@@ -29,7 +29,7 @@ func main() {
 		Names:        ratesim.Fleet(*names, *domains, *deadEvery),
 		Duration:     time.Duration(*days) * 24 * time.Hour,
 		RestartEvery: *restart,
-		Limits:       ratelimiter.Production,
+		Limits:       limits.Production,
 		Margin:       *margin,
 		Lifetime:     90 * 24 * time.Hour,
 		Seed:         *seed,

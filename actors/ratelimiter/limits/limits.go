@@ -1,4 +1,7 @@
-package ratelimiter
+// Package limits holds the CA's published rate limits (Let's Encrypt's production and staging tables, each
+// limit's scope and what it counts) and the ledger's bucket keys, built and parsed here only. The
+// limiter (its parent package) applies them; configuration, status and the simulation read them.
+package limits
 
 import (
 	"fmt"
