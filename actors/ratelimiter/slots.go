@@ -1,6 +1,6 @@
-// Package ratelimiter grants or defers every ACME order: Let's Encrypt's limits as token buckets
-// (limits.go, limiter.go), persisted in a ledger, and a cap on orders in flight (this file), whose
-// permits are reclaimed after a lease when their holder crashed.
+// Package ratelimiter grants or defers every ACME order: the CA's limits (package limits) as token
+// buckets (limiter.go), persisted in a ledger, and a cap on orders in flight (this file), whose
+// permits are reclaimed after a lease when their holder crashed; admission.go decides over both.
 package ratelimiter
 
 import "time"

@@ -1,3 +1,6 @@
+// Package app is the wiring: it builds the actors and their peers (the CA, DFP, the store, the
+// responder) from a Config and runs them, for one process (STORE=file) or for each term a replica
+// leads (STORE=etcd). What it starts decides nothing; the rules live in the packages it connects.
 package app
 
 import (
