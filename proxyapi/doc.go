@@ -41,7 +41,10 @@
 // them again (a few seconds), so an empty or shrinking list never means "names removed".
 // Certificates survive only if /certs is a volume; otherwise a restarted DFP copies them from a
 // peer replica if it has one, and has none if it does not, and while /certs is empty it binds
-// port 443 without TLS.
+// port 443 without TLS. That port is the cheap way to see a loss: a TLS handshake there fails
+// at once after such a restart, whatever the service list says, and a lost file shows as
+// another certificate presented (HAProxy's default, the alphabetically first file). DFP's API
+// tells neither: its only view of /certs is rule C's whole list.
 //
 // E. Replies. reconfigure, remove and reload send their JSON as text/plain; a client parses JSON
 // whatever the Content-Type. Error bodies are {"Status":"NOK","Message":...}.

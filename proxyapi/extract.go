@@ -1,6 +1,7 @@
 package proxyapi
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -14,6 +15,10 @@ type Skipped struct {
 	Reason  error
 }
 
+// ErrTerminatesTLS is why a tcp or sni destination's hosts get no certificate: DFP passes its
+// traffic through, and its backend answers TLS with its own.
+var ErrTerminatesTLS = errors.New("a tcp or sni service: its backend terminates TLS with its own certificate")
+
 // Extraction is what ExtractNames found in DFP's service list.
 type Extraction struct {
 	Names   []string // normalised, sorted, unique
@@ -21,7 +26,8 @@ type Extraction struct {
 }
 
 // ExtractNames lists the DNS names that need a certificate: the domains and redirected-from domains
-// of every http destination. tcp and sni destinations are left out, since their backends terminate TLS.
+// of every http destination. The hosts of tcp and sni destinations are skipped with
+// ErrTerminatesTLS, since their backends terminate TLS.
 // With wildcards (DNS-01 is configured), "*.x" and DFP's ".x" give the name "*.x"; without, they
 // are skipped with dnsname.ErrWildcard.
 func ExtractNames(services map[string]Service, wildcards bool) Extraction {
@@ -30,6 +36,9 @@ func ExtractNames(services map[string]Service, wildcards bool) Extraction {
 	for _, svcName := range sortedKeys(services) {
 		for _, dest := range services[svcName].ServiceDest {
 			if dest.ReqMode != "" && !strings.EqualFold(dest.ReqMode, "http") {
+				for _, host := range dest.ServiceDomain {
+					ex.Skipped = append(ex.Skipped, Skipped{Host: host, Service: svcName, Reason: ErrTerminatesTLS})
+				}
 				continue
 			}
 			hosts := append(append([]string{}, dest.ServiceDomain...), dest.RedirectFromDomain...)

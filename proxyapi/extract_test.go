@@ -38,7 +38,7 @@ func TestExtractNamesFromCapturedFixture(t *testing.T) {
 	}
 }
 
-func TestExtractNamesLeavesOutTCPAndSNI(t *testing.T) {
+func TestExtractNamesSkipsTCPAndSNIHosts(t *testing.T) {
 	services := map[string]Service{
 		"db":  {ServiceDest: []ServiceDest{{ServiceDomain: []string{"db.example.com"}, ReqMode: "tcp"}}},
 		"sni": {ServiceDest: []ServiceDest{{ServiceDomain: []string{"sni.example.com"}, ReqMode: "sni"}}},
@@ -47,6 +47,17 @@ func TestExtractNamesLeavesOutTCPAndSNI(t *testing.T) {
 	ex := ExtractNames(services, true)
 	if !reflect.DeepEqual(ex.Names, []string{"web.example.com"}) {
 		t.Errorf("names = %v, want only web.example.com once", ex.Names)
+	}
+	// Each tcp or sni host is said once, as skipped on purpose.
+	var skipped []string
+	for _, s := range ex.Skipped {
+		if !errors.Is(s.Reason, ErrTerminatesTLS) {
+			t.Errorf("%s skipped for %v, want ErrTerminatesTLS", s.Host, s.Reason)
+		}
+		skipped = append(skipped, s.Service+":"+s.Host)
+	}
+	if !reflect.DeepEqual(skipped, []string{"db:db.example.com", "sni:sni.example.com"}) {
+		t.Errorf("skipped = %v, want the tcp and the sni host", skipped)
 	}
 }
 

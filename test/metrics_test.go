@@ -74,8 +74,10 @@ func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
 	w.Env["PREFLIGHT"] = "false" // let the dead name reach the CA and fail there
 	r := w.start(t)
 	want := certFiles(fixtureNames)
-	waitFor(t, "every name uploaded and the dead one failed", 90*time.Second, r, func() bool {
-		return reflect.DeepEqual(w.DFP.CertNames(), want) && len(r.logs.Events(event.IssuanceFailed)) == 1
+	// Ready means seen served: each upload's serve check comes a few seconds after it.
+	waitFor(t, "every name uploaded and seen served, and the dead one failed", 90*time.Second, r, func() bool {
+		return reflect.DeepEqual(w.DFP.CertNames(), want) && len(r.logs.Events(event.CertificateServed)) >= len(fixtureNames) &&
+			len(r.logs.Events(event.IssuanceFailed)) == 1
 	})
 	families := scrape(t, w)
 	for _, name := range fixtureNames {

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -127,7 +128,11 @@ func (d *discoveryActor) report(ctx actor.Context, res polled) {
 	ex := proxyapi.ExtractNames(res.services, d.cfg.Wildcards)
 	for _, s := range ex.Skipped {
 		if d.once("skip:" + s.Host) {
-			log.Warn("host gets no certificate", "event", event.DomainSkipped, "host", event.PeerText(s.Host),
+			level := slog.LevelWarn
+			if errors.Is(s.Reason, proxyapi.ErrTerminatesTLS) {
+				level = slog.LevelInfo // as intended: nothing to fix
+			}
+			log.Log(context.Background(), level, "host gets no certificate", "event", event.DomainSkipped, "host", event.PeerText(s.Host),
 				"service", event.PeerText(s.Service), "reason", s.Reason.Error())
 		}
 	}

@@ -44,6 +44,8 @@ type Config struct {
 	// AlertAfterFailures is when a name counts as failing.
 	Alerter            *actor.Props
 	AlertAfterFailures int
+	// Managed, when set, gets the names with an actor after every change (for status).
+	Managed *Managed
 }
 
 // sweep is the supervisor's timer message.
@@ -237,6 +239,9 @@ func (s *supervisorActor) apply(ctx actor.Context, plan RosterPlan) RosterPlan {
 		delete(s.certs, name)
 	}
 	s.reportCap(plan.Waiting)
+	if len(plan.Start) > 0 || len(plan.Stop) > 0 {
+		s.cfg.Managed.set(s.certs)
+	}
 	return plan
 }
 

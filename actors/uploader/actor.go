@@ -13,6 +13,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/messages"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -32,6 +33,13 @@ type uploaderActor struct {
 	listFailures int
 	said         map[string]bool
 	notServed    map[string]bool // as last told to the parent, for alerts
+	// The proxy watch: a round in flight, the name the last round ended on, when a round last
+	// asked for DFP's list, and when a name not served was last served again.
+	watching    bool
+	watchCursor string
+	watchAsked  time.Time
+	restored    time.Time
+	cancelWatch scheduler.CancelFunc
 }
 
 // Props builds the uploader. Its queue (what waits to be uploaded, and the newest bundle of every
@@ -55,6 +63,9 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		u.timers = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 		every := u.cfg.ReconcileInterval
 		u.cancelReconcile = async.Every(ctx, every, every, reconcileTick{})
+		if u.cfg.ServeCheckAddr != "" && u.cfg.WatchInterval > 0 {
+			u.cancelWatch = async.Every(ctx, u.cfg.WatchInterval, u.cfg.WatchInterval, watchTick{})
+		}
 		u.next(ctx) // after a restart, the kept queue may hold work
 	case *actor.Stopping, *actor.Restarting:
 		if u.cancel != nil {
@@ -63,6 +74,9 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		if u.cancelReconcile != nil {
 			u.cancelReconcile()
 		}
+		if u.cancelWatch != nil {
+			u.cancelWatch()
+		}
 	case *messages.DeployCertificate:
 		b, err := Validate(msg.Name, msg.Bundle, msg.Parsed, u.cfg.Now())
 		switch {
@@ -70,10 +84,12 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 			u.cfg.Logger.Error("certificate not uploaded: bundle failed validation", "event", event.UploadRejected,
 				"domain", msg.Name, "error", err)
 		case msg.Stored:
-			u.queue.Learn(msg.Name, b)
+			if u.queue.Learn(msg.Name, b) {
+				u.cfg.Book.Set(msg.Name, ServeStored, "", u.cfg.Now())
+			}
 			u.compareSoon(ctx, u.cfg.SettleDelay)
 		default:
-			u.queue.Offer(msg.Name, b)
+			u.offer(msg.Name, b)
 			u.next(ctx)
 		}
 	case reconcileTick, *messages.ReconcileNow:
@@ -96,6 +112,10 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 	case served:
 		u.reportServed(ctx, msg)
 		u.next(ctx)
+	case watchTick:
+		u.watch(ctx)
+	case watchRound:
+		u.watched(ctx, msg)
 	}
 }
 
@@ -130,7 +150,9 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		case CompareSoon:
 			u.compareSoon(ctx, wait)
 		case UploadUncompared:
-			u.queue.OfferUnverified()
+			for _, name := range u.queue.OfferUnverified() {
+				u.cfg.Book.Set(name, ServeQueued, "", now)
+			}
 			u.next(ctx)
 		}
 		return
@@ -141,6 +163,7 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), now)
 	for _, name := range expired {
 		u.queue.Forget(name)
+		u.cfg.Book.forget(name)
 	}
 	for _, n := range newer {
 		if u.once("newer:" + n.Held.Fingerprint()) {
@@ -154,6 +177,13 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		}
 		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", s.Name, "reason", string(s.Reason))
 		u.queue.Offer(s.Name, u.queue.Known()[s.Name])
+		// Not served until the upload is seen: DFP lacks the newest certificate, HAProxy cannot present it.
+		u.cfg.Book.Set(s.Name, ServeNotServed, s.Reason.Why(), now)
+	}
+	for name := range u.queue.Known() {
+		if s, _ := u.cfg.Book.Of(name); s.State == ServeStored && !u.queue.Pending(name) {
+			u.cfg.Book.Set(name, ServeHeld, "", now)
+		}
 	}
 	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", len(stale))
 	u.next(ctx)
@@ -207,6 +237,10 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 		}
 		u.queue.Succeeded(res.name, res.bundle)
 		u.queue.Uploaded(res.name, res.bundle, u.cfg.Now())
+		// A name known not served stays so until its serve check sees it.
+		if s, _ := u.cfg.Book.Of(res.name); !u.queue.Pending(res.name) && s.State != ServeNotServed {
+			u.cfg.Book.Set(res.name, ServeUploaded, "", u.cfg.Now())
+		}
 		if change == DistributionBack {
 			log.Info("DFP distributes again; uploads reach every replica", "event", event.DistributeRestored)
 		}
@@ -221,6 +255,15 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 			"retry_at", retryAt, "queued", u.queue.Len())
 	}
 	u.next(ctx)
+}
+
+// offer queues b for name and says so in the book, unless the name is known not to be served:
+// that stays the truth until its upload is seen served.
+func (u *uploaderActor) offer(name string, b *bundle.Bundle) {
+	u.queue.Offer(name, b)
+	if s, _ := u.cfg.Book.Of(name); s.State != ServeNotServed {
+		u.cfg.Book.Set(name, ServeQueued, "", u.cfg.Now())
+	}
 }
 
 func (u *uploaderActor) once(key string) bool {

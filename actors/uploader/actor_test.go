@@ -217,12 +217,12 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	now := time.Now()
 	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
 	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
-	verdicts := NewVerdicts()
-	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr, c.Verdicts = tlsPort.Addr(), verdicts })
+	book := NewBook(true)
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr, c.Book = tlsPort.Addr(), book })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
 	testkit.Eventually(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
-	if verdicts.NotServed("a.example.com") {
-		t.Fatal("a served certificate's verdict says not served")
+	if s, _ := book.Of("a.example.com"); s.State != ServeServed || s.LastServed.IsZero() {
+		t.Fatalf("a served certificate's book entry is %+v", s)
 	}
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
@@ -233,8 +233,8 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	if n := len(dfp.Uploads()); n != 2+MaxNotServedRetries {
 		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+MaxNotServedRetries, MaxNotServedRetries)
 	}
-	if !verdicts.NotServed("a.example.com") {
-		t.Error("the verdict for /metrics does not say not served")
+	if s, _ := book.Of("a.example.com"); s.State != ServeNotServed || s.Ready(true) {
+		t.Errorf("the book for /metrics says %+v, want not served", s)
 	}
 	last := logs.Events(event.CertificateNotServed)[MaxNotServedRetries]
 	if at, err := time.Parse(time.RFC3339Nano, last["retry_at"].(string)); err != nil || time.Until(at) < 50*time.Minute {

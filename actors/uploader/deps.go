@@ -34,8 +34,11 @@ type Config struct {
 	// SettleDelay is how long after the first stored certificate arrives DFP's list is read to
 	// compare them all (the others arrive meanwhile); 0: a second.
 	SettleDelay time.Duration
-	// Verdicts, when set, gets each serve check's verdict (for /metrics).
-	Verdicts   *Verdicts
+	// WatchInterval is how often the proxy watch samples names by handshake (DISCOVERY_INTERVAL);
+	// 0 turns it off. It runs only with ServeCheckAddr.
+	WatchInterval time.Duration
+	// Book, when set, gets every name's serve state (for /metrics, /readyz and status).
+	Book       *Book
 	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
 	MinBackoff time.Duration
 	MaxBackoff time.Duration

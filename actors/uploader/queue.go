@@ -45,14 +45,17 @@ func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 
 // Learn records b as what DFP should hold for name without queueing an upload: the next
 // comparison with DFP's list decides (see Diff). A newer bundle known already wins.
-func (q *Queue) Learn(name string, b *bundle.Bundle) {
+// It reports whether b became the known one.
+func (q *Queue) Learn(name string, b *bundle.Bundle) bool {
 	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
 		q.known[name] = b
 		delete(q.uploaded, name)
 		if _, queued := q.pending[name]; !queued {
 			q.unverified[name] = true
 		}
+		return true
 	}
+	return false
 }
 
 // Unverified is the number of known names waiting for a comparison with DFP's list.
@@ -61,11 +64,21 @@ func (q *Queue) Unverified() int { return len(q.unverified) }
 // Verified records that every known name has been compared with DFP's list.
 func (q *Queue) Verified() { clear(q.unverified) }
 
-// OfferUnverified queues every name not yet compared: the fallback when DFP's list cannot be read.
-func (q *Queue) OfferUnverified() {
-	for _, name := range sortedNames(q.unverified) {
+// OfferUnverified queues every name not yet compared, soonest expiry first, and returns them:
+// the fallback when DFP's list cannot be read.
+func (q *Queue) OfferUnverified() []string {
+	names := sortedNames(q.unverified)
+	sort.SliceStable(names, func(i, j int) bool { return q.known[names[i]].Leaf.NotAfter.Before(q.known[names[j]].Leaf.NotAfter) })
+	for _, name := range names {
 		q.Offer(name, q.known[name])
 	}
+	return names
+}
+
+// Pending reports whether name waits for an upload.
+func (q *Queue) Pending(name string) bool {
+	_, ok := q.pending[name]
+	return ok
 }
 
 // Offer queues b for name unless a newer bundle is already known: one arriving late never
@@ -214,6 +227,19 @@ const (
 	NotServed  Reason = "not_served" // DFP lists it, but HAProxy served another after the upload
 )
 
+// Why says what a reason means for a client of the proxy.
+func (r Reason) Why() string {
+	switch r {
+	case Missing:
+		return "DFP's /certs lacks the certificate"
+	case Unloadable:
+		return "DFP holds a file HAProxy cannot load for the name"
+	case Older:
+		return "DFP holds an older certificate for the name"
+	}
+	return "HAProxy served another certificate after the upload"
+}
+
 // Stale is one name whose copy in DFP must be replaced.
 type Stale struct {
 	Name   string
@@ -230,7 +256,7 @@ type Newer struct {
 
 // Diff compares what DFP holds (GET /certs, by fingerprint) with the newest known bundles, and
 // with the serve check's verdicts (notServed: name -> fingerprint the proxy did not present after
-// its upload). It returns the names to upload again, the names where DFP holds something newer,
+// its upload). It returns the names to upload again (soonest expiry first), the names where DFP holds something newer,
 // and the names whose known bundle is no longer valid (expired meanwhile: never uploaded again).
 func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[string]string, now time.Time) (stale []Stale, newer []Newer, expired []string) {
 	content := map[string]string{}
@@ -266,7 +292,14 @@ func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[s
 			stale = append(stale, Stale{name, Older})
 		}
 	}
-	sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
+	// Soonest expiry first: after a loss, the certificate closest to its end is restored first.
+	sort.Slice(stale, func(i, j int) bool {
+		a, b := known[stale[i].Name].Leaf.NotAfter, known[stale[j].Name].Leaf.NotAfter
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return stale[i].Name < stale[j].Name
+	})
 	sort.Slice(newer, func(i, j int) bool { return newer[i].Name < newer[j].Name })
 	sort.Strings(expired)
 	return stale, newer, expired

@@ -38,8 +38,12 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
 	case VerdictServed:
 		metrics.ServeChecks.WithLabelValues("served").Inc()
+		if before, _ := u.cfg.Book.Of(res.name); before.State == ServeNotServed {
+			u.restored = u.cfg.Now()
+		}
 		u.trouble(ctx, res.name, false, "")
 		u.queue.Served(res.name)
+		u.cfg.Book.Set(res.name, ServeServed, "", u.cfg.Now())
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
 	case VerdictOvertaken: // a newer upload overtook this one; its own check tells
 	case VerdictNotServed:
@@ -47,10 +51,12 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 		// backoff and, after a few, only at each reconciliation (every upload is a reload).
 		metrics.ServeChecks.WithLabelValues("not_served").Inc()
 		attempts, retryAt := u.queue.NotServed(res.name, res.fingerprint, u.cfg.Now())
+		why := "HAProxy serves another certificate after the upload: its reload may have failed"
+		u.cfg.Book.Set(res.name, ServeNotServed, why, u.cfg.Now())
 		if retryAt.IsZero() {
 			retryAt = u.cfg.Now().Add(u.cfg.ReconcileInterval)
 		}
-		u.trouble(ctx, res.name, true, "HAProxy serves another certificate after the upload: its reload may have failed")
+		u.trouble(ctx, res.name, true, why)
 		log.Error("the proxy still serves another certificate after the upload: DFP's reload may have failed "+
 			"(look for a bad PEM in DFP's /certs); uploading again at retry_at", "event", event.CertificateNotServed,
 			"served", res.got, "uploaded", res.fingerprint, "attempts", attempts, "retry_at", retryAt)
@@ -59,7 +65,6 @@ func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
 
 // trouble tells the parent when a name starts or stops being not served (for alerts).
 func (u *uploaderActor) trouble(ctx actor.Context, name string, active bool, detail string) {
-	u.cfg.Verdicts.Record(name, active)
 	if ctx.Parent() != nil && u.notServed[name] != active {
 		u.notServed[name] = active
 		ctx.Send(ctx.Parent(), &messages.Trouble{Name: name, Kind: messages.TroubleNotServed, Active: active, Detail: detail})

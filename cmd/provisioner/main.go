@@ -64,7 +64,8 @@ func main() {
 //
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
 //	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
-//	provisioner status [--json]     every name's state and the rate limits' plan, from the store alone (DATA_DIR or etcd)
+//	provisioner status [--json]     every name's state, what the proxy serves and the rate limits' plan, from the
+//	                                running service (METRICS_ADDR), else from the store alone (DATA_DIR or etcd)
 //	provisioner migrate --to etcd   move DATA_DIR into etcd (STORE=etcd), with the service stopped
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
@@ -95,6 +96,7 @@ func command(name string, args []string) int {
 		return 1
 	}
 	defer closeStore()
+	var names []string
 	for _, arg := range args {
 		n, err := dnsname.NormaliseHost(arg, true)
 		if err == nil {
@@ -104,8 +106,16 @@ func command(name string, args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		fmt.Printf("retry of %s requested; the service picks it up at its next discovery poll\n", n)
+		names = append(names, n)
 	}
+	// The request is stored first, so that a stopped service finds it at its start.
+	if err := opsport.PokeRetry(context.Background(), os.Getenv); err != nil {
+		fmt.Printf("retry of %s requested; no running service answered on METRICS_ADDR (%v), so it is acted on at the "+
+			"next discovery poll (DISCOVERY_INTERVAL=%s) or start\n", strings.Join(names, ", "), err, cfg.DiscoveryInterval)
+		return 0
+	}
+	fmt.Printf("retry of %s requested; the running service reads it now: the pre-flight and, if it passes, an order "+
+		"start within seconds unless a rate limit defers them (see provisioner status)\n", strings.Join(names, ", "))
 	return 0
 }
 
@@ -150,10 +160,12 @@ func status(asJSON bool) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	report, err := app.LoadStatus(cfg, time.Now())
+	report, err := opsport.FetchStatus(context.Background(), os.Getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "status:", err)
-		return 1
+		if report, err = app.LoadStatus(cfg, time.Now()); err != nil {
+			fmt.Fprintln(os.Stderr, "status:", err)
+			return 1
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)

@@ -108,4 +108,7 @@ const (
 	CertificateServed    Name = "certificate_served"
 	CertificateNotServed Name = "certificate_not_served"
 	ServeCheckFailed     Name = "serve_check_failed"
+	// The proxy watch (sampled handshakes between uploads).
+	ProxyNotServing       Name = "proxy_not_serving"
+	ProxyLostCertificates Name = "proxy_lost_certificates"
 )

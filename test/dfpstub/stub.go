@@ -41,6 +41,8 @@ type Stub struct {
 	skipReloads  int
 	faults       Faults
 	unhang       chan struct{} // closed when the faults change
+	listings     int           // GET /certs answered
+	configReads  int           // GET /config?type=json answered (discovery polls)
 }
 
 // Upload is one accepted PUT /cert.
@@ -69,6 +71,8 @@ func (s *Stub) URL() string { return s.Server.URL }
 func (s *Stub) Close() { s.Server.Close() }
 
 // Restart forgets every service, as DFP does; certificates survive only with a /certs volume.
+// HAProxy starts again with what /certs holds: without the volume, nothing (and port 443 without
+// TLS, see TLSFrontend).
 func (s *Stub) Restart(keepCerts bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -77,6 +81,51 @@ func (s *Stub) Restart(keepCerts bool) {
 		s.certs = map[string][]byte{}
 		s.poisoned = map[string]bool{}
 	}
+	s.loaded = copyCerts(s.certs)
+}
+
+// Wipe empties /certs and HAProxy with the services kept: a DFP restarted without its volume whose
+// services the listener sent back before any poll could see the empty list.
+func (s *Stub) Wipe() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.certs, s.loaded, s.poisoned = map[string][]byte{}, map[string][]byte{}, map[string]bool{}
+}
+
+// Register replaces the services DFP lists (a config?type=json body), as the listener's
+// notifications rebuild them after a restart.
+func (s *Stub) Register(services []byte) error {
+	var parsed map[string]json.RawMessage
+	if err := json.Unmarshal(services, &parsed); err != nil {
+		return fmt.Errorf("dfpstub: services: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.services = parsed
+	return nil
+}
+
+// Lose deletes a cert file and reloads HAProxy without it, with no restart: a DFP that lost one
+// certificate while its services stay listed.
+func (s *Stub) Lose(certName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.certs, certName)
+	delete(s.loaded, certName)
+}
+
+// ConfigReads is how many GET /config?type=json requests (discovery polls) the stand-in answered.
+func (s *Stub) ConfigReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.configReads
+}
+
+// CertListings is how many GET /certs requests the stand-in answered.
+func (s *Stub) CertListings() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listings
 }
 
 // RemoveService forgets one service, as GET /remove?serviceName= does.
@@ -220,6 +269,7 @@ func (s *Stub) config(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.configReads++
 	writeJSON(w, "application/json", http.StatusOK, s.services)
 }
 
@@ -265,6 +315,7 @@ func (s *Stub) putCert(w http.ResponseWriter, r *http.Request) {
 func (s *Stub) listCerts(w http.ResponseWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.listings++
 	certs := []map[string]string{}
 	for _, n := range sortedKeys(s.certs) {
 		certs = append(certs, map[string]string{"ServicePort": "", "ProxyServiceName": n, "CertsDir": "/certs", "CertContent": string(s.certs[n])})

@@ -5,14 +5,22 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // TLSFrontend stands in for HAProxy's port 443: it presents, by SNI, the certificate among the
-// stand-in's /certs files that covers the name, else the alphabetically first loadable file (as
-// HAProxy's crt-list makes it the default), and refuses the handshake when it has none.
+// files HAProxy loaded that covers the name, else the alphabetically first loadable file (as
+// HAProxy's crt-list makes it the default). With none loaded it answers plain HTTP, as DFP's
+// HAProxy does when it binds 443 without "ssl" because /certs is empty (after a restart without
+// its volume): a client's handshake fails.
 type TLSFrontend struct {
 	listener net.Listener
+	accepted atomic.Int64
 }
+
+// Accepted is how many connections the frontend has taken.
+func (f *TLSFrontend) Accepted() int64 { return f.accepted.Load() }
 
 // StartTLSFrontend serves s's certificates on a loopback port.
 func (s *Stub) StartTLSFrontend() (*TLSFrontend, error) {
@@ -37,7 +45,7 @@ func (s *Stub) StartTLSFrontend() (*TLSFrontend, error) {
 		}
 		return first, nil
 	}}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +56,16 @@ func (s *Stub) StartTLSFrontend() (*TLSFrontend, error) {
 			if err != nil {
 				return
 			}
+			f.accepted.Add(1)
 			go func() {
-				_ = conn.(*tls.Conn).Handshake()
-				conn.Close()
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				if len(s.Loaded()) == 0 {
+					// HAProxy without ssl reads the ClientHello as a bad HTTP request.
+					_, _ = conn.Write([]byte("HTTP/1.1 400 Bad request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+					return
+				}
+				_ = tls.Server(conn, cfg).Handshake()
 			}()
 		}
 	}()

@@ -187,7 +187,13 @@ func (s *Store) SaveState(name string, st State) error {
 
 // Names lists every name with a stored certificate from any CA: after a switch from staging to
 // production these names still need (production) certificates even while DFP lists nothing.
-func (s *Store) Names() ([]string, error) {
+func (s *Store) Names() ([]string, error) { return s.listNames(false) }
+
+// NamesWithState lists every name with a bundle or a state, from any CA: also a name that never
+// got a certificate (its pre-flight or its orders failed), for status.
+func (s *Store) NamesWithState() ([]string, error) { return s.listNames(true) }
+
+func (s *Store) listNames(withState bool) ([]string, error) {
 	keys, err := s.kv.List("certificates/")
 	if err != nil {
 		return nil, fmt.Errorf("store: list names: %w", err)
@@ -195,8 +201,8 @@ func (s *Store) Names() ([]string, error) {
 	seen := map[string]bool{}
 	var names []string
 	for _, k := range keys {
-		parts := strings.Split(k, "/") // certificates/<ca>/<stem>/bundle.pem
-		if len(parts) != 4 || parts[3] != "bundle.pem" {
+		parts := strings.Split(k, "/") // certificates/<ca>/<stem>/bundle.pem or state.json
+		if len(parts) != 4 || parts[3] != "bundle.pem" && !(withState && parts[3] == "state.json") {
 			continue
 		}
 		name := dnsname.FromFileStem(parts[2])

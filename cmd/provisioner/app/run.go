@@ -161,8 +161,9 @@ func lead(ctx context.Context, l leading) error {
 		pf = faults.Preflight(pf)
 	}
 
-	answered := &atomic.Int64{}        // DFP's last answer, for /readyz
-	verdicts := uploader.NewVerdicts() // the serve checks', for /metrics
+	answered := &atomic.Int64{}                        // DFP's last answer, for /readyz
+	book := uploader.NewBook(cfg.ServeCheckAddr != "") // what the proxy serves, for /metrics, /readyz, status
+	managed := supervisor.NewManaged()                 // the names with an actor, for /metrics and status
 	recovery.FromDFP(ctx, dfp, st, iss, cfg, logger)
 	releaseAfterWaves(ctx, iss, releaseEvery)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -173,7 +174,7 @@ func lead(ctx context.Context, l leading) error {
 		Issuer:    iss,
 		Limiter:   ratelimiter.Props(limiterConfig(cfg, st, logger)),
 		Preflight: pf,
-		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, Verdicts: verdicts, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, WatchInterval: cfg.DiscoveryInterval, Book: book, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
 			Exclusions: dnsname.NewPatterns(cfg.Exclude), Wildcards: cfg.DNSProvider != "", Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:             logger,
@@ -185,6 +186,7 @@ func lead(ctx context.Context, l leading) error {
 		MaxNames:           cfg.MaxNames,
 		Alerter:            alerterProps(cfg, logger),
 		AlertAfterFailures: cfg.AlertAfter,
+		Managed:            managed,
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
@@ -199,7 +201,7 @@ func lead(ctx context.Context, l leading) error {
 	}
 	stopping := shutdown.Plan{System: system, Supervisor: supPID, Issuer: iss, Store: st, Timeout: cfg.ShutdownTimeout, Logger: logger}
 	if cfg.MetricsAddr != "" {
-		deps := opsport.Deps{Cfg: cfg, Store: st, Verdicts: verdicts, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+		deps := opsport.Deps{Cfg: cfg, Store: st, Book: book, Managed: managed, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
 			Responder: l.responder, Answered: answered, Interval: cfg.DiscoveryInterval, Logger: logger}
 		if stopping.Ops, err = opsport.Listen(cfg.MetricsAddr, deps); err != nil {
 			_ = shutdown.Run(stopping)

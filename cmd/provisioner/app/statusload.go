@@ -15,5 +15,7 @@ func LoadStatus(cfg config.Config, now time.Time) (status.StatusReport, error) {
 		return status.StatusReport{}, err
 	}
 	defer closeStore()
-	return status.Load(st, cfg, now, nil)
+	r, err := status.Load(st, cfg, now, nil)
+	r.Source = status.SourceStore
+	return r, err
 }

@@ -16,34 +16,44 @@ import (
 // HealthCheck asks the running service's /healthz on METRICS_ADDR, as the image's HEALTHCHECK
 // does (the distroless image has no shell and no curl). It returns nil when the service is alive.
 func HealthCheck(ctx context.Context, getenv func(string) string) error {
+	body, code, err := ask(ctx, getenv, http.MethodGet, "/healthz", 4096)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("health: %d %s", code, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// ask sends one request to the running service's internal port (METRICS_ADDR, through loopback
+// when it listens on every interface) and reads at most limit bytes of the answer.
+func ask(ctx context.Context, getenv func(string) string, method, path string, limit int64) ([]byte, int, error) {
 	addr, err := config.MetricsAddr(getenv)
 	switch {
 	case err != nil:
-		return err
+		return nil, 0, err
 	case addr == "":
-		return errors.New("METRICS_ADDR is off: there is no health endpoint to ask")
+		return nil, 0, errors.New("METRICS_ADDR is off: the running service has no internal port to ask")
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("METRICS_ADDR %q: %w", addr, err)
+		return nil, 0, fmt.Errorf("METRICS_ADDR %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1" // listening on every interface: ask through loopback
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+net.JoinHostPort(host, port)+path, nil)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
 	if err != nil {
-		return fmt.Errorf("health: %w", err)
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	return nil
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	return body, resp.StatusCode, err
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
@@ -39,7 +41,8 @@ type Server struct {
 type Deps struct {
 	Cfg        config.Config
 	Store      *store.Store
-	Verdicts   *uploader.Verdicts
+	Book       *uploader.Book      // what the proxy serves
+	Managed    *supervisor.Managed // the names with an actor
 	Root       *actor.RootContext
 	Supervisor *actor.PID
 	Limiter    *actor.PID
@@ -59,11 +62,13 @@ func Listen(addr string, d Deps) (*Server, error) {
 	mux.Handle("/notify/create", notifyHandler(d.Root, d.Supervisor, d.Logger, true))
 	mux.Handle("/notify/remove", notifyHandler(d.Root, d.Supervisor, d.Logger, false))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
-	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Verdicts, d.Logger))
+	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Book, d.Managed.Names, d.Logger))
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state}, promhttp.HandlerOpts{}))
+	mux.Handle("/status", d.statusHandler(&status.Cache{}))
+	mux.Handle("/retry-now", d.retryHandler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeCheck(w, Readiness(time.Unix(0, d.Answered.Load()), time.Now(), d.Interval))
+		writeCheck(w, Readiness(time.Unix(0, d.Answered.Load()), time.Now(), d.Interval, d.Book.NotServed()))
 	})
 	if d.Cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -134,9 +139,17 @@ func (d Deps) alive() Check {
 
 // Readiness is whether the service does its work: DFP answered within the last three discovery
 // intervals (so a DFP outage turns it unready within three intervals, and it is ready again at the
-// first answer). The store is loaded and DATA_DIR held before the internal port even opens.
-func Readiness(lastAnswer, now time.Time, interval time.Duration) Check {
-	c := Check{OK: true, Checks: map[string]string{"store": "ok", "data_dir_lock": "ok", "dfp": "ok"}}
+// first answer), and no name a handshake found not served (notServed) waits to be served again.
+// The store is loaded and DATA_DIR held before the internal port even opens.
+func Readiness(lastAnswer, now time.Time, interval time.Duration, notServed []string) Check {
+	c := Check{OK: true, Checks: map[string]string{"store": "ok", "data_dir_lock": "ok", "dfp": "ok", "proxy": "ok"}}
+	if len(notServed) > 0 {
+		shown := notServed[:min(len(notServed), 5)]
+		c.OK, c.Checks["proxy"] = false, fmt.Sprintf("%d names not served by the proxy: %s", len(notServed), strings.Join(shown, ", "))
+		if len(notServed) > len(shown) {
+			c.Checks["proxy"] += ", ..."
+		}
+	}
 	switch {
 	case lastAnswer.UnixNano() <= 0:
 		c.OK, c.Checks["dfp"] = false, "no answer from DFP yet"

@@ -15,18 +15,19 @@ import (
 // Collector turns what "provisioner status" reports into gauges at each scrape, so that
 // /metrics and status never disagree. A removed name has no series.
 type Collector struct {
-	cfg      config.Config
-	store    *store.Store
-	verdicts *uploader.Verdicts // nil: every name counts as served
-	cache    *Cache
-	logger   *slog.Logger
-	now      func() time.Time
+	cfg     config.Config
+	store   *store.Store
+	book    *uploader.Book  // nil: every name counts as served
+	managed func() []string // names managed whatever the store holds (nil: none)
+	cache   *Cache
+	logger  *slog.Logger
+	now     func() time.Time
 }
 
-// NewCollector reads st at each scrape; verdicts (nil: every name counts as served) are the
-// uploader's serve checks.
-func NewCollector(cfg config.Config, st *store.Store, verdicts *uploader.Verdicts, logger *slog.Logger) Collector {
-	return Collector{cfg: cfg, store: st, verdicts: verdicts, cache: &Cache{}, logger: logger, now: time.Now}
+// NewCollector reads st at each scrape; book (nil: every name counts as served) is what the
+// uploader knows of the proxy, and managed (nil: none) the names the supervisor manages.
+func NewCollector(cfg config.Config, st *store.Store, book *uploader.Book, managed func() []string, logger *slog.Logger) Collector {
+	return Collector{cfg: cfg, store: st, book: book, managed: managed, cache: &Cache{}, logger: logger, now: time.Now}
 }
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -37,7 +38,9 @@ var (
 	expirationDesc  = gaugeDesc("certificate_expiration_timestamp_seconds", "The certificate's not-after time.", "name")
 	notBeforeDesc   = gaugeDesc("certificate_not_before_timestamp_seconds", "The certificate's not-before time.", "name")
 	renewalDesc     = gaugeDesc("certificate_renewal_timestamp_seconds", "When the certificate is renewed (the CA's ARI time, or by lifetime).", "name")
-	readyDesc       = gaugeDesc("certificate_ready_status", "1 when the name has a valid, unexpired certificate that the proxy serves.", "name")
+	readyDesc       = gaugeDesc("certificate_ready_status", "1 when the name has a valid, unexpired certificate that the proxy serves (seen served, or held by DFP with no handshake against it).", "name")
+	servedDesc      = gaugeDesc("certificate_served_status", "1 when the proxy serves the name's newest certificate (seen served, or held by DFP with no handshake against it); 0 when stored, queued, uploaded but not yet seen, or found not served.", "name")
+	lastServedDesc  = gaugeDesc("certificate_last_served_timestamp_seconds", "When a handshake on the proxy's TLS port last presented the name's certificate (0: not seen yet).", "name")
 	failuresDesc    = gaugeDesc("certificate_failures", "Consecutive failed attempts.", "name")
 	nextAttemptDesc = gaugeDesc("certificate_next_attempt_timestamp_seconds", "When the next attempt comes after failures (0: none planned).", "name")
 	pausedDesc      = gaugeDesc("certificate_paused", "1 when the CA paused the name.", "name")
@@ -47,14 +50,18 @@ var (
 )
 
 func (c Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{expirationDesc, notBeforeDesc, renewalDesc, readyDesc, failuresDesc, nextAttemptDesc,
+	for _, d := range []*prometheus.Desc{expirationDesc, notBeforeDesc, renewalDesc, readyDesc, servedDesc, lastServedDesc, failuresDesc, nextAttemptDesc,
 		pausedDesc, deferredDesc, tokensDesc, fullDesc} {
 		ch <- d
 	}
 }
 
 func (c Collector) Collect(ch chan<- prometheus.Metric) {
-	report, err := Load(c.store, c.cfg, c.now(), c.cache)
+	var managed []string
+	if c.managed != nil {
+		managed = c.managed()
+	}
+	report, err := Load(c.store, c.cfg, c.now(), c.cache, managed...)
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return
@@ -77,11 +84,17 @@ func (c Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(notBeforeDesc, seconds(n.NotBefore), n.Name)
 			gauge(renewalDesc, seconds(n.RenewAt), n.Name)
 		}
+		served := c.served(n.Name)
 		ready := 0.0
-		if (n.State == StateValid || n.State == StateRenewing) && report.GeneratedAt.Before(n.NotAfter) && !c.verdicts.NotServed(n.Name) {
+		if (n.State == StateValid || n.State == StateRenewing) && report.GeneratedAt.Before(n.NotAfter) && served {
 			ready = 1
 		}
 		gauge(readyDesc, ready, n.Name)
+		if c.book != nil && !n.NotAfter.IsZero() {
+			gauge(servedDesc, boolGauge(served), n.Name)
+			s, _ := c.book.Of(n.Name)
+			gauge(lastServedDesc, seconds(s.LastServed), n.Name)
+		}
 		gauge(failuresDesc, float64(n.Failures), n.Name)
 		gauge(nextAttemptDesc, seconds(n.NextAttempt), n.Name)
 		paused := 0.0
@@ -97,4 +110,21 @@ func (c Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(tokensDesc, float64(b.TokensLeft), b.Bucket, b.Limit)
 		gauge(fullDesc, seconds(b.FullAt), b.Bucket, b.Limit)
 	}
+}
+
+// served says whether the proxy serves name's newest certificate, as far as the book knows; a
+// name the uploader has no entry for is not (yet) uploaded.
+func (c Collector) served(name string) bool {
+	if c.book == nil {
+		return true
+	}
+	s, ok := c.book.Of(name)
+	return ok && s.Ready(c.book.Checked)
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

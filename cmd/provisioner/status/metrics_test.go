@@ -52,10 +52,11 @@ func TestStateCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	verdicts := uploader.NewVerdicts()
-	verdicts.Record("unserved.test", true)
+	book := uploader.NewBook(true)
+	book.Set("kept.test", uploader.ServeServed, "", now)
+	book.Set("unserved.test", uploader.ServeNotServed, "no TLS", now)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(Collector{cfg: cfg, store: st, verdicts: verdicts, now: time.Now})
+	reg.MustRegister(Collector{cfg: cfg, store: st, book: book, now: time.Now})
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
@@ -24,16 +25,17 @@ import (
 
 // The states a name can be in, in the order trouble is shown: the soonest trouble first.
 const (
-	StatePaused   = "paused"   // the CA paused it; an operator must unpause and retry-now
-	StateFailing  = "failing"  // its last attempts failed; next_attempt is the retry
-	StateDeferred = "deferred" // the rate limits book its order later
-	StateWaiting  = "waiting"  // no usable certificate, or due: an order comes soon
-	StateRenewing = "renewing" // an order is granted and under way
-	StateValid    = "valid"    // served, and not due before renew_at
-	StateRemoved  = "removed"  // absent from DFP past REMOVED_GRACE: no longer renewed
+	StatePaused    = "paused"     // the CA paused it; an operator must unpause and retry-now
+	StateNotServed = "not_served" // valid, but a handshake found the proxy not presenting it
+	StateFailing   = "failing"    // its last attempts failed; next_attempt is the retry
+	StateDeferred  = "deferred"   // the rate limits book its order later
+	StateWaiting   = "waiting"    // no usable certificate, or due: an order comes soon
+	StateRenewing  = "renewing"   // an order is granted and under way
+	StateValid     = "valid"      // served, and not due before renew_at
+	StateRemoved   = "removed"    // absent from DFP past REMOVED_GRACE: no longer renewed
 )
 
-var stateOrder = []string{StatePaused, StateFailing, StateDeferred, StateWaiting, StateRenewing, StateValid, StateRemoved}
+var stateOrder = []string{StatePaused, StateNotServed, StateFailing, StateDeferred, StateWaiting, StateRenewing, StateValid, StateRemoved}
 
 // NameStatus is one row of "provisioner status".
 type NameStatus struct {
@@ -48,6 +50,11 @@ type NameStatus struct {
 	LastError     string    `json:"last_error,omitempty"`
 	Limit         string    `json:"limit,omitempty"` // the limit that defers it
 	DeferredUntil time.Time `json:"deferred_until,omitzero"`
+	// What the proxy serves, from the running service (empty when read from the store alone):
+	// stored, held, queued, uploaded, served or not_served (see uploader.ServeState).
+	Served     string    `json:"served,omitempty"`
+	LastServed time.Time `json:"last_served,omitzero"`
+	ServedWhy  string    `json:"served_why,omitempty"`
 }
 
 // BucketStatus is one rate-limit bucket that is not full, and the names booked behind it.
@@ -70,11 +77,20 @@ type QueuedName struct {
 
 // StatusReport is "provisioner status": every name, then the plan of the rate limits.
 type StatusReport struct {
-	GeneratedAt time.Time      `json:"generated_at"`
-	CA          string         `json:"ca"`
-	Names       []NameStatus   `json:"names"`
-	Buckets     []BucketStatus `json:"buckets"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Source is where the report comes from: the running service (which knows what the proxy
+	// serves) or the store alone.
+	Source  string         `json:"source"`
+	CA      string         `json:"ca"`
+	Names   []NameStatus   `json:"names"`
+	Buckets []BucketStatus `json:"buckets"`
 }
+
+// The sources of a report.
+const (
+	SourceService = "service"
+	SourceStore   = "store"
+)
 
 // StoredName is what DATA_DIR holds for one name.
 type StoredName struct {
@@ -88,7 +104,7 @@ type StoredName struct {
 func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table limits.Table, now time.Time) StatusReport {
 	r := StatusReport{GeneratedAt: now, CA: ca, Names: []NameStatus{}, Buckets: []BucketStatus{}}
 	for _, n := range names {
-		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: shorten(n.State.LastError, 80), NextAttempt: n.State.NextAttempt}
+		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: oneLine(n.State.LastError), NextAttempt: n.State.NextAttempt}
 		if n.Bundle != nil {
 			row.NotAfter, row.NotBefore = n.Bundle.Leaf.NotAfter, n.Bundle.Leaf.NotBefore
 			ari := certificate.WindowOf(n.Bundle, n.State.ARI)
@@ -102,7 +118,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 		case n.Gone:
 			row.State = StateRemoved
 		case n.State.PausedURL != "":
-			row.State, row.LastError = StatePaused, shorten("unpause at "+n.State.PausedURL, 120)
+			row.State, row.LastError = StatePaused, "unpause at "+n.State.PausedURL
 		case booked && res.Granted:
 			row.State = StateRenewing
 		case booked && res.At.After(now):
@@ -116,15 +132,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 		}
 		r.Names = append(r.Names, row)
 	}
-	slices.SortStableFunc(r.Names, func(a, b NameStatus) int {
-		if d := slices.Index(stateOrder, a.State) - slices.Index(stateOrder, b.State); d != 0 {
-			return d
-		}
-		if d := a.NotAfter.Compare(b.NotAfter); d != 0 {
-			return d
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	sortNames(r.Names)
 	r.Buckets = buckets(ledger, table, now)
 	return r
 }
@@ -177,9 +185,11 @@ func limitOfKey(key string, table limits.Table) (limits.Limit, bool) {
 	return table.Named(limits.LimitOfKey(key))
 }
 
-// shorten makes s one line of at most n bytes (a CA's error spans lines).
+// oneLine joins a CA's error, which spans lines, into one line, whole.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// shorten cuts s to at most n bytes, for the table (--json keeps it whole).
 func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= n {
 		return s
 	}
@@ -187,10 +197,12 @@ func shorten(s string, n int) string {
 }
 
 // Load builds the report from st at now; cache (nil for none) keeps parsed certificates across
-// calls. It takes no lock and writes nothing, so it is safe beside the running service.
-func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (StatusReport, error) {
+// calls; managed are names known to be managed whatever the store holds for them (the running
+// service's, listed from the moment they are known). It takes no lock and writes nothing, so it
+// is safe beside the running service.
+func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, managed ...string) (StatusReport, error) {
 	table := cfg.Limits
-	names, err := st.Names()
+	names, err := st.NamesWithState()
 	if err != nil {
 		return StatusReport{}, err
 	}
@@ -215,6 +227,7 @@ func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (Stat
 	for name := range ledger.Reservations {
 		names = append(names, name)
 	}
+	names = append(names, managed...)
 	slices.Sort(names)
 	names = slices.Compact(names)
 	var stored []StoredName
@@ -234,4 +247,38 @@ func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (Stat
 	}
 	cache.retain(seen)
 	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
+}
+
+// WithServed adds what the running service knows of the proxy (book) to each name with a
+// certificate; a valid name the proxy was found not serving moves to StateNotServed, first in
+// line after a pause. The order is kept otherwise.
+func (r *StatusReport) WithServed(book *uploader.Book) {
+	if book == nil {
+		return
+	}
+	for i := range r.Names {
+		n := &r.Names[i]
+		s, ok := book.Of(n.Name)
+		if !ok || n.State == StateRemoved {
+			continue
+		}
+		n.Served, n.LastServed, n.ServedWhy = string(s.State), s.LastServed, s.Why
+		if s.State == uploader.ServeNotServed && (n.State == StateValid || n.State == StateRenewing) {
+			n.State = StateNotServed
+		}
+	}
+	sortNames(r.Names)
+}
+
+// sortNames puts trouble first (stateOrder), then the soonest expiry, then by name.
+func sortNames(names []NameStatus) {
+	slices.SortStableFunc(names, func(a, b NameStatus) int {
+		if d := slices.Index(stateOrder, a.State) - slices.Index(stateOrder, b.State); d != 0 {
+			return d
+		}
+		if d := a.NotAfter.Compare(b.NotAfter); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }

@@ -11,8 +11,12 @@ import (
 // WriteTable prints the report for a person at a terminal: aligned columns, times relative to now.
 func (r StatusReport) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "CA %s, %d names, at %s\n\n", r.CA, len(r.Names), r.GeneratedAt.UTC().Format(time.RFC3339))
-	fmt.Fprintln(tw, "NAME\tSTATE\tEXPIRES\tRENEWS\tNEXT ATTEMPT\tFAILURES\tLIMIT\tLAST ERROR")
+	from := "from the running service"
+	if r.Source != SourceService {
+		from = "from the store (no running service answered: what the proxy serves is not known)"
+	}
+	fmt.Fprintf(tw, "CA %s, %d names, at %s, %s\n\n", r.CA, len(r.Names), r.GeneratedAt.UTC().Format(time.RFC3339), from)
+	fmt.Fprintln(tw, "NAME\tSTATE\tSERVED\tEXPIRES\tRENEWS\tNEXT ATTEMPT\tFAILURES\tLIMIT\tLAST ERROR")
 	for _, n := range r.Names {
 		renews := rel(n.RenewAt, r.GeneratedAt)
 		if n.RenewSource != "" {
@@ -22,8 +26,12 @@ func (r StatusReport) WriteTable(w io.Writer) error {
 		if !n.DeferredUntil.IsZero() {
 			next = rel(n.DeferredUntil, r.GeneratedAt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", n.Name, n.State, rel(n.NotAfter, r.GeneratedAt), renews, next,
-			n.Failures, dash(n.Limit), dash(n.LastError))
+		lastError := n.LastError
+		if n.ServedWhy != "" {
+			lastError = n.ServedWhy
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", n.Name, n.State, servedText(n, r.GeneratedAt), rel(n.NotAfter, r.GeneratedAt),
+			renews, next, n.Failures, dash(n.Limit), dash(shorten(lastError, 100)))
 	}
 	if len(r.Buckets) > 0 {
 		fmt.Fprintln(tw, "\nRATE-LIMIT BUCKET\tTOKENS LEFT\tNEXT TOKEN\tFULL\tHELD BY CA\tBOOKED BEHIND IT")
@@ -71,4 +79,15 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// servedText is the SERVED column: the serve state, with when it was last seen served.
+func servedText(n NameStatus, now time.Time) string {
+	switch {
+	case n.Served == "":
+		return "-"
+	case n.Served == "served" && !n.LastServed.IsZero():
+		return "seen " + rel(n.LastServed, now)
+	}
+	return strings.ReplaceAll(n.Served, "_", " ")
 }
