@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"syscall"
@@ -319,5 +320,55 @@ func TestBinaryReplicaWaitsAliveForEtcd(t *testing.T) {
 	}
 	if n := len(r.Logs.Events(event.LeaderElected)) + len(r.Logs.Events(event.IssuanceStarted)); n != 0 {
 		t.Errorf("led or ordered without etcd; log:\n%s", r.Logs.String())
+	}
+}
+
+// With polling set to an hour, the swarm listener's notification reaches a standby (Swarm's VIP
+// picks any replica): the standby passes it on through etcd, the leader polls DFP at once and the
+// new name is served; each replica's /metrics says whether it leads.
+func TestBinaryStandbyPassesANotificationOn(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	etcd, w := etcdWorld(t, "first.notify.test")
+	w.Env["DISCOVERY_INTERVAL"] = "1h"
+	replicas, err := w.StartReplicas(bin, etcd.Endpoint, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { StopReplicas(replicas) })
+	leader, err := AwaitLeader(replicas, nil, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	standby := replicas[0]
+	if standby == leader {
+		standby = replicas[1]
+	}
+	eventuallyLogged(t, "the first name uploaded", 60*time.Second, leader.Logs, func() bool { return len(w.DFP.CertNames()) == 1 })
+	eventuallyLogged(t, "the standby standing by", 10*time.Second, standby.Logs, func() bool { return len(standby.Logs.Events(event.Standby)) == 1 })
+
+	register(t, w, "late", "late.notify.test")
+	resp, err := http.Get("http://" + standby.Ops + "/notify/create?serviceName=late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the standby answered the notification %d, want 200", resp.StatusCode)
+	}
+	eventuallyLogged(t, "the notified name served", 30*time.Second, leader.Logs, func() bool {
+		_, ok := w.DFP.Cert("late.notify.test.pem")
+		return ok
+	})
+	for r, want := range map[*Replica]string{leader: "1", standby: "0"} {
+		resp, err := http.Get("http://" + r.Ops + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "\ndfp_letsencrypt_leader_status "+want+"\n") {
+			t.Errorf("a replica's /metrics lacks leader_status %s:\n%s", want, body)
+		}
 	}
 }

@@ -49,7 +49,8 @@ func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		}()
 		kv := &etcdkv.KV{Client: client, Prefix: cfg.Etcd.Prefix, Timeout: etcdkv.Timeout, Fence: term.Fence()}
 		err = lead(termCtx, leading{cfg: cfg, logger: logger, faults: faults, store: store.OpenKV(kv, cfg.DirectoryURL),
-			answers: answers, responder: responder.Addr().String(), term: term.Done()})
+			answers: answers, responder: responder.Addr().String(), term: term.Done(),
+			watchNotify: func(ctx context.Context, notified func()) { etcdkv.WatchNotify(ctx, client, cfg.Etcd.Prefix, notified) }})
 		endTerm()
 		answers.Lead(0)
 		lapsed := false

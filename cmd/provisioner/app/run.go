@@ -28,6 +28,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/shutdown"
+	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -128,6 +129,8 @@ type leading struct {
 	// term, when set, is closed when this replica stops leading: from then on no request reaches
 	// the CA or DFP.
 	term <-chan struct{}
+	// watchNotify, when set, calls its func for each notification a standby passed on, until ctx ends.
+	watchNotify func(ctx context.Context, notified func())
 }
 
 // lead runs discovery, ordering, renewal and uploads until ctx is done, then stops the actors and
@@ -198,6 +201,9 @@ func lead(ctx context.Context, l leading) error {
 	}
 	if faults.System != nil {
 		faults.System(system)
+	}
+	if l.watchNotify != nil {
+		l.watchNotify(ctx, func() { system.Root.Send(supPID, &messages.PollNow{}) })
 	}
 	stopping := shutdown.Plan{System: system, Supervisor: supPID, Issuer: iss, Store: st, Timeout: cfg.ShutdownTimeout, Logger: logger}
 	if cfg.MetricsAddr != "" {
