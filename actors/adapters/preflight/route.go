@@ -27,7 +27,8 @@ const routeTimeout = 5 * time.Second
 
 // caRoute fetches the probe as the CA would: from each address the name resolves to, on HTTPPort,
 // with the name as Host, following redirects (to http or https, the CA does not check the
-// certificate) with the name still pinned to that address. Any address that answers without the
+// certificate) with the name still pinned to that address, and any other host a redirect names
+// looked up with the checker's resolver (PREFLIGHT_RESOLVER), as the CA's resolver would. Any address that answers without the
 // probe fails the check: the CA may pick that one. It passes when an address answered with the
 // probe and none answered wrongly, and is inconclusive when none could be reached.
 func (c *Checker) caRoute(ctx context.Context, name string, addrs []net.IPAddr, token, keyAuth string) error {
@@ -63,13 +64,22 @@ func (c *Checker) fetchVia(ctx context.Context, name string, ip net.IP, token, k
 			if err != nil {
 				return nil, err
 			}
-			if strings.EqualFold(host, name) { // the name stays on the address being checked
-				if port == "80" {
-					port = strconv.Itoa(c.HTTPPort)
-				}
-				addr = net.JoinHostPort(ip.String(), port)
+			if port == "80" {
+				port = strconv.Itoa(c.HTTPPort) // the CA's port 80 is the proxy's
 			}
-			return dialer.DialContext(ctx, network, addr)
+			target := ip // the name stays on the address being checked
+			if !strings.EqualFold(host, name) {
+				if target = net.ParseIP(host); target == nil {
+					if target, err = c.lookupOne(ctx, host); err != nil {
+						var dnsErr *net.DNSError
+						if errors.As(err, &dnsErr) && !dnsErr.IsNotFound {
+							return nil, &net.OpError{Op: "dial", Net: network, Err: err} // unanswered: inconclusive
+						}
+						return nil, err // the CA would find no address either
+					}
+				}
+			}
+			return dialer.DialContext(ctx, network, net.JoinHostPort(target.String(), port))
 		},
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, ServerName: name}, // as the CA: a redirect to https is not verified
 		DisableKeepAlives: true,
@@ -98,4 +108,20 @@ func (c *Checker) fetchVia(ctx context.Context, name string, ip net.IP, token, k
 		return nil
 	}
 	return fmt.Errorf("answered %d, not the probe token: this address is not routed to this service", resp.StatusCode)
+}
+
+// lookupOne resolves a host a redirect names with the checker's resolver: the first address.
+func (c *Checker) lookupOne(ctx context.Context, host string) (net.IP, error) {
+	resolver := c.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	addrs, err := resolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("redirected to %s, which does not resolve (resolver %s): %w", host, c.resolverName(), err)
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("redirected to %s, which has no address (resolver %s)", host, c.resolverName())
+	}
+	return addrs[0].IP, nil
 }
