@@ -64,8 +64,9 @@ func main() {
 //
 //	provisioner retry-now NAME...   retry these names now (after fixing DNS, or unpausing at the CA)
 //	provisioner health              exit 0 when the service's /healthz says it is alive (HEALTHCHECK)
-//	provisioner status [--json]     every name's state, what the proxy serves and the rate limits' plan, from the
-//	                                running service (METRICS_ADDR), else from the store alone (DATA_DIR or etcd)
+//	provisioner status [--all|--json] every name's state, what the proxy serves and the rate limits near binding
+//	                                (--all: every bucket in use), from the running service (METRICS_ADDR), else
+//	                                from the store alone (DATA_DIR or etcd)
 //	provisioner migrate --to etcd   move DATA_DIR into etcd (STORE=etcd), with the service stopped
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
@@ -75,14 +76,14 @@ func command(name string, args []string) int {
 		}
 		return 0
 	}
-	if name == "status" && (len(args) == 0 || len(args) == 1 && args[0] == "--json") {
-		return status(len(args) == 1)
+	if name == "status" && (len(args) == 0 || len(args) == 1 && (args[0] == "--json" || args[0] == "--all")) {
+		return status(len(args) == 1 && args[0] == "--json", len(args) == 1 && args[0] == "--all")
 	}
 	if name == "migrate" && len(args) == 2 && args[0] == "--to" && args[1] == "etcd" {
 		return runMigrate()
 	}
 	if name != "retry-now" || len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--json] | migrate --to etcd]")
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--all|--json] | migrate --to etcd]")
 		return 2
 	}
 	cfg, err := commandConfig()
@@ -153,8 +154,8 @@ func runMigrate() int {
 	return 0
 }
 
-// status prints what the store says.
-func status(asJSON bool) int {
+// status prints what the running service, or else the store, says.
+func status(asJSON, allBuckets bool) int {
 	cfg, err := commandConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -172,7 +173,7 @@ func status(asJSON bool) int {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(report)
 	} else {
-		err = report.WriteTable(os.Stdout)
+		err = report.WriteTable(os.Stdout, allBuckets)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "status:", err)

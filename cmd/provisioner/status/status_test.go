@@ -76,7 +76,7 @@ func TestBuildStatus(t *testing.T) {
 		t.Fatalf("buckets = %+v, want the exhausted exact-set bucket with deferred.test behind it", r.Buckets)
 	}
 	var out bytes.Buffer
-	if err := r.WriteTable(&out); err != nil {
+	if err := r.WriteTable(&out, false); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "\n[failing.test]") {
@@ -145,5 +145,56 @@ func TestStatusCacheKeepsThinBundles(t *testing.T) {
 	if cached.Fingerprint() != full.Fingerprint() || !cached.Leaf.NotAfter.Equal(full.Leaf.NotAfter) ||
 		!certificate.DueTime(cached, nil).Equal(certificate.DueTime(full, nil)) {
 		t.Error("the thin bundle does not say what the full one says")
+	}
+}
+
+func TestRelativeTimesReadAsAPersonReadsThem(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                "in 45s",
+		12*time.Minute + 30*time.Second: "in 12m",
+		time.Hour + 43*time.Minute:      "in 1h 43m",
+		2 * time.Hour:                   "in 2h",
+		-(3*24*time.Hour + 4*time.Hour): "3d 4h ago",
+		60 * 24 * time.Hour:             "in 60d",
+	} {
+		if got := rel(now.Add(d), now); got != want {
+			t.Errorf("rel(%s) = %q, want %q", d, got, want)
+		}
+	}
+	if rel(time.Time{}, now) != "-" {
+		t.Error("no time is not a dash")
+	}
+}
+
+// The table shows the buckets a person must see (names waiting, a CA hold, a fifth or less left)
+// and counts the rest; --all shows them all.
+func TestTableShowsBucketsNearBinding(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	r := StatusReport{GeneratedAt: now, CA: "ca", Names: []NameStatus{{Name: "a.test", State: StateFailing}, {Name: "b.test", State: StateValid}},
+		Buckets: []BucketStatus{
+			{Bucket: "roomy|example.com", Capacity: 50, TokensLeft: 40},
+			{Bucket: "tight|example.com", Capacity: 50, TokensLeft: 10},
+			{Bucket: "held|account", Capacity: 300, TokensLeft: 299, HeldUntil: now.Add(time.Hour)},
+			{Bucket: "queued|x.test", Capacity: 5, TokensLeft: 4, Queued: []QueuedName{{Name: "x.test", At: now.Add(time.Hour)}}},
+		}}
+	var out strings.Builder
+	if err := r.WriteTable(&out, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2 names: 1 failing, 1 valid", "tight|example.com", "held|account", "queued|x.test", "1 more rate-limit buckets"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "roomy|example.com") {
+		t.Errorf("a bucket with room shown without --all:\n%s", out.String())
+	}
+	out.Reset()
+	if err := r.WriteTable(&out, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "roomy|example.com") || strings.Contains(out.String(), "more rate-limit buckets") {
+		t.Errorf("--all does not list every bucket:\n%s", out.String())
 	}
 }
