@@ -127,7 +127,10 @@ func awaiting[T result](a *certActor, handle func(actor.Context, T)) actor.Recei
 // dropped: the work under way ends in a look of its own.
 func (a *certActor) anyMode(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Stopping:
+		a.stopTimer()
+		a.deps.Live.forget(a.name) // no longer managed: status reads it from the store
+	case *actor.Restarting:
 		a.stopTimer()
 	case *messages.RetryNow:
 		a.retryNow(ctx) // takes effect when the work under way is over

@@ -45,6 +45,8 @@ type Deps struct {
 	// AlertAfterFailures is how many failures in a row make a name "failing" for alerts
 	// (ALERT_AFTER_FAILURES); troubles go to the actor's parent as messages.Trouble.
 	AlertAfterFailures int
+	// Live, when set, gets each actor's view of its name (for status and /metrics).
+	Live *Live
 }
 
 // incarnations numbers actor instances. A restart keeps the PID, so a result sent to the old

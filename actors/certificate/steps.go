@@ -30,6 +30,7 @@ func (a *certActor) evaluate(ctx actor.Context) {
 	stored, usable := a.loadCertificate(ctx, now)
 	d := Decide(Facts{Now: now, State: st, Stored: stored, Usable: usable, Preflight: a.deps.Preflight != nil})
 	a.decision, a.stored = d, stored
+	a.deps.Live.Put(a.name, stored, st)
 	a.reportTroubles(ctx, st)
 	if d.Expiring && a.once("expiring:"+stored.Fingerprint()) {
 		// Let's Encrypt sends no expiry e-mails any more: this line is the alarm.
@@ -258,6 +259,7 @@ func (a *certActor) saveState(ctx actor.Context, st store.State) {
 	if err := a.deps.Store.SaveState(a.name, st); err != nil {
 		a.log.Error("could not persist state", "event", event.StateWriteFailed, "error", err)
 	}
+	a.deps.Live.setState(a.name, st)
 	a.reportTroubles(ctx, st)
 }
 

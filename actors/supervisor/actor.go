@@ -46,6 +46,8 @@ type Config struct {
 	AlertAfterFailures int
 	// Managed, when set, gets the names with an actor after every change (for status).
 	Managed *Managed
+	// Live, when set, gets each certificate actor's view of its name (for status and /metrics).
+	Live *certificate.Live
 }
 
 // sweep is the supervisor's timer message.
@@ -185,6 +187,7 @@ func (s *supervisorActor) start(ctx actor.Context) {
 		Now:       s.cfg.Now,
 
 		AlertAfterFailures: s.cfg.AlertAfterFailures,
+		Live:               s.cfg.Live,
 	}
 	if s.cfg.Alerter != nil {
 		s.alerter = s.spawn(ctx, s.cfg.Alerter, "alerter")

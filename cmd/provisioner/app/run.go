@@ -167,6 +167,7 @@ func lead(ctx context.Context, l leading) error {
 	answered := &atomic.Int64{}                        // DFP's last answer, for /readyz
 	book := uploader.NewBook(cfg.ServeCheckAddr != "") // what the proxy serves, for /metrics, /readyz, status
 	managed := supervisor.NewManaged()                 // the names with an actor, for /metrics and status
+	live := certificate.NewLive()                      // each actor's view of its name, for /metrics and status
 	recovery.FromDFP(ctx, dfp, st, iss, cfg, logger)
 	releaseAfterWaves(ctx, iss, releaseEvery)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -190,6 +191,7 @@ func lead(ctx context.Context, l leading) error {
 		Alerter:            alerterProps(cfg, logger),
 		AlertAfterFailures: cfg.AlertAfter,
 		Managed:            managed,
+		Live:               live,
 	})
 	// The root's default strategy gives up on an actor that fails ten times in ten seconds, which
 	// would leave a live process that manages nothing; the supervisor is restarted, with a growing
@@ -207,7 +209,7 @@ func lead(ctx context.Context, l leading) error {
 	}
 	stopping := shutdown.Plan{System: system, Supervisor: supPID, Issuer: iss, Store: st, Timeout: cfg.ShutdownTimeout, Logger: logger}
 	if cfg.MetricsAddr != "" {
-		deps := opsport.Deps{Cfg: cfg, Store: st, Book: book, Managed: managed, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
+		deps := opsport.Deps{Cfg: cfg, Store: st, Book: book, Managed: managed, Live: live, Root: system.Root, Supervisor: supPID, Limiter: actor.NewPID(system.Address(), supPID.Id+"/ratelimiter"),
 			Responder: l.responder, Answered: answered, Interval: cfg.DiscoveryInterval, Logger: logger}
 		if stopping.Ops, err = opsport.Listen(cfg.MetricsAddr, deps); err != nil {
 			_ = shutdown.Run(stopping)

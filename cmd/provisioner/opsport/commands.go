@@ -52,7 +52,7 @@ func PokeRetry(ctx context.Context, getenv func(string) string) error {
 // use, and what the uploader knows of the proxy.
 func (d Deps) statusHandler(cache *status.Cache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		report, err := status.Load(d.Store, d.Cfg, time.Now(), cache, d.Managed.Names()...)
+		report, err := status.LoadLive(d.Store, d.Cfg, time.Now(), cache, d.Live.Snapshot(), d.Managed.Names())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -43,6 +44,7 @@ type Deps struct {
 	Store      *store.Store
 	Book       *uploader.Book      // what the proxy serves
 	Managed    *supervisor.Managed // the names with an actor
+	Live       *certificate.Live   // each actor's view of its name
 	Root       *actor.RootContext
 	Supervisor *actor.PID
 	Limiter    *actor.PID
@@ -62,7 +64,7 @@ func Listen(addr string, d Deps) (*Server, error) {
 	mux.Handle("/notify/create", notifyHandler(d.Root, d.Supervisor, d.Logger, true))
 	mux.Handle("/notify/remove", notifyHandler(d.Root, d.Supervisor, d.Logger, false))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
-	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Book, d.Managed.Names, d.Logger))
+	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Live, d.Book, d.Managed.Names, d.Logger))
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state, leaderGauge(true)}, promhttp.HandlerOpts{}))
 	mux.Handle("/status", d.statusHandler(&status.Cache{}))
 	mux.Handle("/retry-now", d.retryHandler())

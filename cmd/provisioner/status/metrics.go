@@ -8,6 +8,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 )
@@ -17,17 +18,19 @@ import (
 type Collector struct {
 	cfg     config.Config
 	store   *store.Store
-	book    *uploader.Book  // nil: every name counts as served
-	managed func() []string // names managed whatever the store holds (nil: none)
+	book    *uploader.Book    // nil: every name counts as served
+	managed func() []string   // names managed whatever the store holds (nil: none)
+	live    *certificate.Live // the actors' view of their names (nil: the store alone)
 	cache   *Cache
 	logger  *slog.Logger
 	now     func() time.Time
 }
 
-// NewCollector reads st at each scrape; book (nil: every name counts as served) is what the
-// uploader knows of the proxy, and managed (nil: none) the names the supervisor manages.
-func NewCollector(cfg config.Config, st *store.Store, book *uploader.Book, managed func() []string, logger *slog.Logger) Collector {
-	return Collector{cfg: cfg, store: st, book: book, managed: managed, cache: &Cache{}, logger: logger, now: time.Now}
+// NewCollector builds the report at each scrape from live (the actors' view; nil: the store
+// alone) and st; book (nil: every name counts as served) is what the uploader knows of the proxy,
+// and managed (nil: none) the names the supervisor manages.
+func NewCollector(cfg config.Config, st *store.Store, live *certificate.Live, book *uploader.Book, managed func() []string, logger *slog.Logger) Collector {
+	return Collector{cfg: cfg, store: st, live: live, book: book, managed: managed, cache: &Cache{}, logger: logger, now: time.Now}
 }
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -61,7 +64,11 @@ func (c Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.managed != nil {
 		managed = c.managed()
 	}
-	report, err := Load(c.store, c.cfg, c.now(), c.cache, managed...)
+	var live map[string]certificate.LiveName
+	if c.live != nil {
+		live = c.live.Snapshot()
+	}
+	report, err := LoadLive(c.store, c.cfg, c.now(), c.cache, live, managed)
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return

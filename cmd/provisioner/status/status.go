@@ -92,12 +92,15 @@ const (
 	SourceStore   = "store"
 )
 
-// StoredName is what DATA_DIR holds for one name.
+// StoredName is what is known of one name: its certificate as a summary (from the running
+// service's actors) or as a bundle (from the store; nil: none usable), its state, and whether it
+// is absent from DFP past REMOVED_GRACE.
 type StoredName struct {
-	Name   string
-	Bundle *bundle.Bundle // nil: none usable
-	State  store.State
-	Gone   bool // absent from DFP past REMOVED_GRACE
+	Name    string
+	Summary *certificate.Summary // wins over Bundle when set
+	Bundle  *bundle.Bundle
+	State   store.State
+	Gone    bool
 }
 
 // BuildStatus is the report for names and ledger at now. It is plain: LoadStatus reads DATA_DIR.
@@ -105,11 +108,14 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 	r := StatusReport{GeneratedAt: now, CA: ca, Names: []NameStatus{}, Buckets: []BucketStatus{}}
 	for _, n := range names {
 		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: oneLine(n.State.LastError), NextAttempt: n.State.NextAttempt}
-		if n.Bundle != nil {
-			row.NotAfter, row.NotBefore = n.Bundle.Leaf.NotAfter, n.Bundle.Leaf.NotBefore
-			ari := certificate.WindowOf(n.Bundle, n.State.ARI)
-			row.RenewAt, row.RenewSource = certificate.DueTime(n.Bundle, ari), "lifetime"
-			if ari != nil && !ari.RenewAt.IsZero() {
+		sum := n.Summary
+		if sum == nil && n.Bundle != nil {
+			s := certificate.SummaryOf(n.Bundle, n.State.ARI)
+			sum = &s
+		}
+		if sum != nil {
+			row.NotAfter, row.NotBefore, row.RenewAt, row.RenewSource = sum.NotAfter, sum.NotBefore, sum.RenewAt, "lifetime"
+			if sum.ByARI {
 				row.RenewSource = "ari"
 			}
 		}
@@ -125,7 +131,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 			row.State, row.DeferredUntil, row.Limit = StateDeferred, res.At, blockingLimit(res, ledger, table, now)
 		case n.State.Failures > 0:
 			row.State = StateFailing
-		case n.Bundle == nil || !now.Before(row.RenewAt) || !now.Before(row.NotAfter):
+		case sum == nil || !now.Before(row.RenewAt) || !now.Before(row.NotAfter):
 			row.State = StateWaiting
 		default:
 			row.State = StateValid
@@ -201,6 +207,13 @@ func shorten(s string, n int) string {
 // service's, listed from the moment they are known). It takes no lock and writes nothing, so it
 // is safe beside the running service.
 func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, managed ...string) (StatusReport, error) {
+	return LoadLive(st, cfg, now, cache, nil, managed)
+}
+
+// LoadLive is Load for the running service: a name its actors hold (live) is reported as they
+// last saw it, with no read of its bundle or state; the store gives the others, the ledger and
+// the last-seen record (a few reads, whatever the number of names).
+func LoadLive(st *store.Store, cfg config.Config, now time.Time, cache *Cache, live map[string]certificate.LiveName, managed []string) (StatusReport, error) {
 	table := cfg.Limits
 	names, err := st.NamesWithState()
 	if err != nil {
@@ -233,7 +246,12 @@ func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, manag
 	var stored []StoredName
 	seen := map[string]bool{}
 	for _, name := range names {
-		n := StoredName{Name: name}
+		n := StoredName{Name: name, Gone: presence.Gone(name, now, cfg.RemovedGrace)}
+		if l, ok := live[name]; ok {
+			n.Summary, n.State = l.Certificate, l.State
+			stored = append(stored, n)
+			continue
+		}
 		if pem, err := st.LoadBundle(name); err == nil {
 			if b, err := cache.parse(pem); err == nil {
 				n.Bundle = b
@@ -242,7 +260,6 @@ func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, manag
 			}
 		}
 		n.State, _ = st.LoadState(name) // a corrupt state shows as a fresh one, as the service reads it
-		n.Gone = presence.Gone(name, now, cfg.RemovedGrace)
 		stored = append(stored, n)
 	}
 	cache.retain(seen)

@@ -3,6 +3,7 @@ package status
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +197,67 @@ func TestTableShowsBucketsNearBinding(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "roomy|example.com") || strings.Contains(out.String(), "more rate-limit buckets") {
 		t.Errorf("--all does not list every bucket:\n%s", out.String())
+	}
+}
+
+// countingKV counts the reads of each key.
+type countingKV struct {
+	store.Files
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingKV) Get(key string) ([]byte, error) {
+	c.mu.Lock()
+	c.reads[key]++
+	c.mu.Unlock()
+	return c.Files.Get(key)
+}
+
+// The running service's report reads no bundle and no state of a name its actors hold, and says
+// of it what the actors saw; a name they do not hold (removed, stopped) is read from the store.
+func TestLoadLiveReadsOnlyWhatTheActorsDoNotHold(t *testing.T) {
+	ca, err := certgen.NewCA("live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	kv := &countingKV{Files: store.Files{Root: t.TempDir()}, reads: map[string]int{}}
+	st := store.OpenKV(kv, "https://ca.test/dir")
+	cfg := config.Config{DirectoryURL: "https://ca.test/dir"}
+	live := certificate.NewLive()
+	for _, name := range []string{"a.test", "b.test", "stored-only.test"} {
+		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveBundle(name, pem); err != nil {
+			t.Fatal(err)
+		}
+		if name != "stored-only.test" {
+			live.Put(name, testkit.Must[*bundle.Bundle](t)(bundle.Parse(pem)), store.State{Failures: 2, LastError: "seen by the actor"})
+		}
+	}
+	r, err := LoadLive(st, cfg, now, &Cache{}, live.Snapshot(), []string{"new.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range kv.reads {
+		if strings.Contains(key, "/a.test/") || strings.Contains(key, "/b.test/") {
+			t.Errorf("read %s of a name the actors hold (reads %v)", key, kv.reads)
+		}
+	}
+	if kv.reads["certificates/ca.test-dir/stored-only.test/bundle.pem"] != 1 {
+		t.Errorf("the name the actors do not hold was not read from the store: %v", kv.reads)
+	}
+	got := map[string]NameStatus{}
+	for _, n := range r.Names {
+		got[n.Name] = n
+	}
+	if a := got["a.test"]; a.Failures != 2 || a.LastError != "seen by the actor" || a.NotAfter.IsZero() {
+		t.Errorf("a.test = %+v, want the actor's view", a)
+	}
+	if len(got) != 4 || got["new.test"].State != StateWaiting || got["stored-only.test"].NotAfter.IsZero() {
+		t.Errorf("names = %+v, want the live two, the stored one and the managed new one (waiting)", r.Names)
 	}
 }

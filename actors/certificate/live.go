@@ -1,0 +1,90 @@
+package certificate
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
+)
+
+// Summary is what a person is shown of a stored certificate, by the rules Decide uses.
+type Summary struct {
+	NotBefore, NotAfter time.Time
+	// RenewAt is when it is due (DueTime); ByARI says the CA's window set it.
+	RenewAt time.Time
+	ByARI   bool
+}
+
+// SummaryOf summarises b with its state's ARI window (kept only if it is b's: WindowOf).
+func SummaryOf(b *bundle.Bundle, ari *store.ARI) Summary {
+	window := WindowOf(b, ari)
+	return Summary{NotBefore: b.Leaf.NotBefore, NotAfter: b.Leaf.NotAfter, RenewAt: DueTime(b, window),
+		ByARI: window != nil && !window.RenewAt.IsZero()}
+}
+
+// LiveName is one name as its actor last saw it: its certificate (nil: none stored) and state.
+type LiveName struct {
+	Certificate *Summary
+	State       store.State
+}
+
+// Live is every certificate actor's view of its name, kept as each evaluates and saves, so that
+// status and /metrics are read from the running service instead of the store. A few hundred
+// bytes a name; safe for concurrent use.
+type Live struct {
+	mu    sync.Mutex
+	names map[string]LiveName
+}
+
+// NewLive returns an empty view.
+func NewLive() *Live { return &Live{names: map[string]LiveName{}} }
+
+// Put records name as an actor sees it: its stored certificate (nil: none) and state.
+func (l *Live) Put(name string, b *bundle.Bundle, st store.State) {
+	if l == nil {
+		return
+	}
+	n := LiveName{State: st}
+	if b != nil {
+		s := SummaryOf(b, st.ARI)
+		n.Certificate = &s
+	}
+	l.mu.Lock()
+	l.names[name] = n
+	l.mu.Unlock()
+}
+
+func (l *Live) setState(name string, st store.State) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.names[name]
+	n.State = st
+	l.names[name] = n
+}
+
+func (l *Live) forget(name string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	delete(l.names, name)
+	l.mu.Unlock()
+}
+
+// Snapshot copies the view.
+func (l *Live) Snapshot() map[string]LiveName {
+	out := map[string]LiveName{}
+	if l == nil {
+		return out
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, v := range l.names {
+		out[k] = v
+	}
+	return out
+}
