@@ -5,7 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/dfpstub"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
@@ -73,6 +77,31 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		"RATE_LIMITS": "production",
 	}
 	return w, nil
+}
+
+// Seed writes a certificate for every name into the service's store (DATA_DIR) and into DFP's
+// /certs, loaded by HAProxy, as a restart of a service that issued them would find them.
+func (w *World) Seed(names []string) error {
+	ca, err := certgen.NewCA("seed")
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(w.Env["DATA_DIR"], w.Env["ACME_DIRECTORY"])
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, name := range names {
+		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if err := st.SaveBundle(name, pem); err != nil {
+			return err
+		}
+		w.DFP.Load(uploader.CertName(name), pem)
+	}
+	return nil
 }
 
 // Getenv reads the world's environment as os.Getenv would.

@@ -31,11 +31,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test"
-	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
 
@@ -159,7 +156,7 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	}
 	if n > issueMax {
 		r.seeded = true
-		if err := seed(w, names); err != nil {
+		if err := w.Seed(names); err != nil {
 			return r, err
 		}
 	}
@@ -299,31 +296,6 @@ func profile(w *test.World, file, which string) error {
 		return fmt.Errorf("profile %s: %w", which, err)
 	}
 	return f.Close()
-}
-
-// seed writes a certificate for every name into the service's store and into DFP, as a restart
-// of a service that issued them would find them.
-func seed(w *test.World, names []string) error {
-	ca, err := certgen.NewCA("bulk seed")
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(w.Env["DATA_DIR"], w.Env["ACME_DIRECTORY"])
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	for _, name := range names {
-		pem, err := ca.Bundle([]string{name}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
-		if err != nil {
-			return err
-		}
-		if err := st.SaveBundle(name, pem); err != nil {
-			return err
-		}
-		w.DFP.PutRaw(uploader.CertName(name), pem)
-	}
-	return nil
 }
 
 // process is the service's binary, running, with the names its log mentioned per event.

@@ -142,6 +142,17 @@ func (s *Stub) PutRaw(certName string, content []byte) {
 	s.certs[certName] = content
 }
 
+// Load stores a cert file and has HAProxy serve it, as a DFP that kept it across a restart would.
+func (s *Stub) Load(certName string, content []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.certs[certName] = content
+	if s.loaded == nil {
+		s.loaded = map[string][]byte{}
+	}
+	s.loaded[certName] = content
+}
+
 // SetDown makes every request fail at the connection, as when DFP is not running.
 func (s *Stub) SetDown(down bool) {
 	s.mu.Lock()

@@ -1,10 +1,12 @@
 package dfpstub
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,27 +19,72 @@ import (
 type TLSFrontend struct {
 	listener net.Listener
 	accepted atomic.Int64
+	in, out  atomic.Int64
+
+	mu     sync.Mutex
+	parsed map[string]parsedCert // by file name: HAProxy parses a file once per reload, not per handshake
+}
+
+type parsedCert struct {
+	pem  []byte
+	cert *tls.Certificate // nil: not loadable
+}
+
+// certificate is the file's certificate, parsed once per content.
+func (f *TLSFrontend) certificate(name string, pem []byte) *tls.Certificate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.parsed[name]; ok && bytes.Equal(p.pem, pem) {
+		return p.cert
+	}
+	var cert *tls.Certificate
+	if c, err := tls.X509KeyPair(pem, pem); err == nil {
+		cert = &c
+	}
+	f.parsed[name] = parsedCert{pem: pem, cert: cert}
+	return cert
 }
 
 // Accepted is how many connections the frontend has taken.
 func (f *TLSFrontend) Accepted() int64 { return f.accepted.Load() }
 
+// Bytes is how many bytes clients sent the frontend (in) and it sent them (out).
+func (f *TLSFrontend) Bytes() (in, out int64) { return f.in.Load(), f.out.Load() }
+
+// counted counts a connection's bytes into its frontend's totals.
+type counted struct {
+	net.Conn
+	f *TLSFrontend
+}
+
+func (c counted) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.f.in.Add(int64(n))
+	return n, err
+}
+
+func (c counted) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.f.out.Add(int64(n))
+	return n, err
+}
+
 // StartTLSFrontend serves s's certificates on a loopback port.
 func (s *Stub) StartTLSFrontend() (*TLSFrontend, error) {
+	f := &TLSFrontend{parsed: map[string]parsedCert{}}
 	cfg := &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		var first *tls.Certificate
 		loaded := s.Loaded()
 		for _, name := range sortedKeys(loaded) {
-			pem := loaded[name]
-			c, err := tls.X509KeyPair(pem, pem)
-			if err != nil {
+			c := f.certificate(name, loaded[name])
+			if c == nil {
 				continue // HAProxy would not have loaded it either
 			}
 			if first == nil {
-				first = &c
+				first = c
 			}
 			if c.Leaf != nil && c.Leaf.VerifyHostname(strings.ToLower(hello.ServerName)) == nil {
-				return &c, nil
+				return c, nil
 			}
 		}
 		if first == nil {
@@ -49,14 +96,15 @@ func (s *Stub) StartTLSFrontend() (*TLSFrontend, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &TLSFrontend{listener: ln}
+	f.listener = ln
 	go func() {
 		for {
-			conn, err := ln.Accept()
+			raw, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			f.accepted.Add(1)
+			conn := counted{Conn: raw, f: f}
 			go func() {
 				defer conn.Close()
 				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
