@@ -113,7 +113,7 @@ func run(n int, interval time.Duration, rounds, lines int) error {
 	in2, out2 := w.TLS.Bytes()
 	fmt.Printf("N=%d, DISCOVERY_INTERVAL=%s, quiet, over %d polls: per poll %.1f handshakes, %.0f bytes to the proxy and %.0f from it, %.1f GET /certs (each %d KiB at this N), %s of CPU (the service, Pebble and the stand-ins together)\n",
 		n, interval, p, float64(w.TLS.Accepted()-accepted)/float64(p), float64(in2-in)/float64(p), float64(out2-out)/float64(p),
-		float64(w.DFP.CertListings()-listings)/float64(p), certsSize(w)/1024, ((cpuTime()-cpu)/time.Duration(p)).Round(100*time.Microsecond))
+		float64(w.DFP.CertListings()-listings)/float64(p), certsSize(w)/1024, ((cpuTime() - cpu) / time.Duration(p)).Round(100*time.Microsecond))
 	fmt.Printf("the watch visits every name within %s (%d handshakes per interval)\n",
 		(time.Duration((n+uploader.WatchSize(n, interval)-1)/uploader.WatchSize(n, interval)) * interval).Round(time.Second), uploader.WatchSize(n, interval))
 
