@@ -23,6 +23,7 @@ const (
 	LedgerMerged            Name = "ledger_merged"
 	LeadershipLost          Name = "leadership_lost"
 	EtcdUnavailable         Name = "etcd_unavailable"
+	EtcdInClear             Name = "etcd_credentials_in_clear"
 	NoContactEmail          Name = "no_contact_email"
 	ShutdownStarted         Name = "shutdown_started"
 	ShutdownComplete        Name = "shutdown_complete"

@@ -62,7 +62,7 @@ func CAKey(directoryURL string) string {
 	u, err := url.Parse(directoryURL)
 	raw := directoryURL
 	if err == nil {
-		raw = u.Host + u.Path
+		raw = strings.ToLower(strings.TrimSuffix(u.Host, ":443")) + u.Path // as config writes it
 	}
 	key := strings.Map(func(r rune) rune {
 		switch {

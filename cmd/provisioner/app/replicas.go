@@ -25,6 +25,10 @@ func runReplicated(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	defer client.Close()
+	if cfg.Etcd.Password != "" && cfg.Etcd.TLS == nil {
+		logger.Warn("ETCD_PASSWORD is sent to etcd without TLS: anyone on the network can read it; give etcd TLS "+
+			"(https:// endpoints, ETCD_CA_FILE)", "event", event.EtcdInClear)
+	}
 	answers := etcdkv.WatchAnswers(client, cfg.Etcd.Prefix, etcdkv.Timeout, logger)
 	defer answers.Close()
 	responder, err := listenResponder(cfg, answers, logger)

@@ -93,7 +93,7 @@ var keyTypes = map[string]certcrypto.KeyType{
 // Load reads the configuration through getenv (os.Getenv in production). The first bad value
 // stops it with a *Error naming the variable.
 func Load(getenv func(string) string) (Config, error) {
-	env := func(name string) string { return unquote(getenv(name)) }
+	env := readValue(getenv)
 	// Defaults read through a helper (boolVar, hostPortVar, the durations table) are set there.
 	c := Config{DataDir: "/etc/letsencrypt", KeyType: certcrypto.EC256, OrderConcurrency: 8, LogFormat: "json",
 		LogLevel: slog.LevelInfo}
@@ -117,10 +117,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := env("ACME_DIRECTORY"); v != "" {
 		u, err := url.Parse(v)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
+		if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Host == "" {
 			return c, &Error{"ACME_DIRECTORY", fmt.Sprintf("%q is not an https URL (ACME requires HTTPS)", v)}
 		}
-		c.DirectoryURL = v
+		c.DirectoryURL = canonicalDirectory(u)
 	}
 	system, err := boolVar(env, "LEGO_CA_SYSTEM_CERT_POOL", false)
 	if err != nil {

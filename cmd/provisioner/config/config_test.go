@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-acme/lego/v4/certcrypto"
 	"github.com/go-acme/lego/v4/lego"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 )
 
 func load(vars map[string]string) (Config, error) {
@@ -245,6 +247,23 @@ func TestDNS01AndEABValues(t *testing.T) {
 	}
 }
 
+// Let's Encrypt's directory written another way is still Let's Encrypt's: its limits apply and
+// its storage key is the same.
+func TestDirectoryURLIsCanonical(t *testing.T) {
+	for _, v := range []string{"https://ACME-v02.api.letsencrypt.org:443/directory/", "HTTPS://acme-v02.api.letsencrypt.org/directory"} {
+		c, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "ACME_DIRECTORY": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DirectoryURL != lego.LEDirectoryProduction || c.RateLimits != "production" {
+			t.Errorf("ACME_DIRECTORY=%s: %q with %s limits, want Let's Encrypt production's", v, c.DirectoryURL, c.RateLimits)
+		}
+		if store.CAKey(v) != store.CAKey(lego.LEDirectoryProduction) {
+			t.Errorf("ACME_DIRECTORY=%s is kept under %s, not %s", v, store.CAKey(v), store.CAKey(lego.LEDirectoryProduction))
+		}
+	}
+}
+
 func TestStoreValues(t *testing.T) {
 	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy"})
 	if err != nil || c.Store != "file" || c.Etcd.Endpoints != nil {
@@ -271,6 +290,9 @@ func TestStoreValues(t *testing.T) {
 		{"STORE": "etcd", "ETCD_ENDPOINTS": "etcd"},
 		{"STORE": "etcd", "ETCD_ENDPOINTS": "unix:///run/etcd.sock"},
 		{"STORE": "etcd", "ETCD_ENDPOINTS": "http://user:pw@etcd:2379"},
+		// etcd's client would take the first member's scheme for all: TLS silently dropped.
+		{"STORE": "etcd", "ETCD_ENDPOINTS": "http://etcd1:2379,https://etcd2:2379"},
+		{"STORE": "etcd", "ETCD_ENDPOINTS": "http://etcd:2379", "ETCD_CA_FILE": "/run/secrets/etcd-ca"},
 	} {
 		bad["PROXY_ADDRESS"] = "proxy"
 		_, err := load(bad)
@@ -278,6 +300,38 @@ func TestStoreValues(t *testing.T) {
 	}
 	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379", "ETCD_LEASE_TTL": "2500ms"})
 	assertVar(t, err, "ETCD_LEASE_TTL")
+	// With TLS, a bare member is reached by https:// like the others.
+	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd1:2379,https://etcd2:2379"})
+	if err != nil || !reflect.DeepEqual(c.Etcd.Endpoints, []string{"https://etcd1:2379", "https://etcd2:2379"}) || c.Etcd.TLS == nil {
+		t.Errorf("a bare member beside an https one: %v, %+v", err, c.Etcd)
+	}
+}
+
+// A secret is taken exactly as given; other values lose one pair of quotes around them, as a
+// compose file's list leaves them, and only a matching pair.
+func TestQuotesAreStrippedOnlyAroundOrdinaryValues(t *testing.T) {
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379",
+		"ETCD_USERNAME": "dfp", "ETCD_PASSWORD": `'pa ss"`, "EXCLUDE_DOMAINS": `"a.test, b.test"`, "DOMAINS": `'x.test'`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Etcd.Password != `'pa ss"` {
+		t.Errorf("ETCD_PASSWORD reached etcd as %q, want it as given", c.Etcd.Password)
+	}
+	if !reflect.DeepEqual(c.Exclude, []string{"a.test", "b.test"}) || !reflect.DeepEqual(c.Domains, []string{"x.test"}) {
+		t.Errorf("quoted lists: EXCLUDE_DOMAINS %q, DOMAINS %q", c.Exclude, c.Domains)
+	}
+	c, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "STORE": "etcd", "ETCD_ENDPOINTS": "etcd:2379",
+		"ETCD_USERNAME": "dfp", "ETCD_PASSWORD": `"quoted on purpose"`})
+	if err != nil || c.Etcd.Password != `"quoted on purpose"` {
+		t.Errorf("a password in a matching pair of quotes reached etcd as %q (%v), want it as given", c.Etcd.Password, err)
+	}
+	if got := unquote(`"'x.test'"`); got != `'x.test'` {
+		t.Errorf("unquote stripped more than one pair: %q", got)
+	}
+	if got := unquote(`"x.test'`); got != `"x.test'` {
+		t.Errorf("unquote stripped quotes that do not match: %q", got)
+	}
 }
 
 func TestLimitsAndPreflightDefaults(t *testing.T) {

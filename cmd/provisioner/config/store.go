@@ -41,7 +41,7 @@ func (c *Config) loadStore(env func(string) string) error {
 		return &Error{"STORE", fmt.Sprintf("%q is not file or etcd", v)}
 	}
 	e := Etcd{Prefix: "/dfp-letsencrypt/", LeaseTTL: 10 * time.Second}
-	secure := false
+	schemes := map[string]bool{}
 	for _, item := range strings.Split(env("ETCD_ENDPOINTS"), ",") {
 		ep := strings.TrimSpace(item)
 		if ep == "" {
@@ -53,7 +53,8 @@ func (c *Config) loadStore(env func(string) string) error {
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" && u.Path != "/" || u.User != nil {
 				return &Error{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
 			}
-			hostPort, secure = u.Host, secure || u.Scheme == "https"
+			hostPort = u.Host
+			schemes[u.Scheme] = true
 		}
 		if !validHostPort(hostPort, true) {
 			return &Error{"ETCD_ENDPOINTS", fmt.Sprintf("%q is not host:port or http(s)://host:port", ep)}
@@ -75,6 +76,23 @@ func (c *Config) loadStore(env func(string) string) error {
 			return &Error{"ETCD_LEASE_TTL", fmt.Sprintf("%q is not whole seconds from 2s to 5m (e.g. 10s)", v)}
 		}
 		e.LeaseTTL = d
+	}
+	// etcd's client takes TLS or plaintext for every member from the first endpoint's scheme, so a
+	// mix, or http:// with TLS files, would send everything (the password too) in clear.
+	tlsFiles := env("ETCD_CA_FILE") != "" || env("ETCD_CERT_FILE") != "" || env("ETCD_KEY_FILE") != ""
+	switch {
+	case schemes["http"] && schemes["https"]:
+		return &Error{"ETCD_ENDPOINTS", "mixes http:// and https:// members; etcd's client would use the first one's for all: use one scheme"}
+	case schemes["http"] && tlsFiles:
+		return &Error{"ETCD_ENDPOINTS", "names http:// members while ETCD_CA_FILE, ETCD_CERT_FILE or ETCD_KEY_FILE asks for TLS: write https://"}
+	}
+	secure := schemes["https"] || tlsFiles
+	if secure {
+		for i, ep := range e.Endpoints {
+			if !strings.Contains(ep, "://") {
+				e.Endpoints[i] = "https://" + ep // every member by the same scheme
+			}
+		}
 	}
 	var err error
 	if e.TLS, err = etcdTLS(env, secure); err != nil {

@@ -15,7 +15,7 @@ import (
 // MetricsAddr reads METRICS_ADDR alone, for the health command: the internal port's address, or
 // "" when it is off.
 func MetricsAddr(getenv func(string) string) (string, error) {
-	env := func(name string) string { return unquote(getenv(name)) }
+	env := readValue(getenv)
 	if strings.ToLower(env("METRICS_ADDR")) == "off" {
 		return "", nil
 	}
@@ -75,10 +75,38 @@ func parseDuration(v string) (time.Duration, error) {
 // (EXCLUDE_DOMAINS="a.com,b.com" in a YAML list keeps the quotes).
 func unquote(v string) string {
 	v = strings.TrimSpace(v)
-	for len(v) >= 1 && (v[0] == '"' || v[0] == '\'') {
-		v = strings.TrimSpace(strings.Trim(v, `"'`))
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = strings.TrimSpace(v[1 : len(v)-1])
 	}
 	return v
+}
+
+// canonicalDirectory writes a directory URL one way: scheme and host in lower case, no default
+// port, no trailing slash. Let's Encrypt's URL written with ":443" or an upper-case host is then
+// recognised (its limits apply), and keeps the same storage key.
+func canonicalDirectory(u *url.URL) string {
+	c := *u
+	c.Scheme, c.Host = "https", strings.ToLower(strings.TrimSuffix(u.Host, ":443"))
+	if len(c.Path) > 1 {
+		c.Path = strings.TrimSuffix(c.Path, "/")
+	}
+	c.RawPath = ""
+	return c.String()
+}
+
+// secrets are the variables whose values are read exactly as given: a quote or a space in a
+// password is part of it.
+var secrets = map[string]bool{"ETCD_PASSWORD": true, "ACME_EAB_KID": true, "ACME_EAB_HMAC": true}
+
+// readValue reads a variable as Load does: a secret as it is, anything else without the
+// surrounding spaces and one matching pair of quotes (what a compose file's quoted list leaves).
+func readValue(getenv func(string) string) func(string) string {
+	return func(name string) string {
+		if secrets[name] {
+			return getenv(name)
+		}
+		return unquote(getenv(name))
+	}
 }
 
 func parseProxyAddress(v string) (*url.URL, error) {
