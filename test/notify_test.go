@@ -1,8 +1,11 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,5 +83,65 @@ func TestSwarmListenerNotificationDiscoversAtOnce(t *testing.T) {
 	}
 	if n := len(r.logs.Events(event.SwarmNotified)); n != 2 {
 		t.Errorf("swarm_notified logged %d times, want 2", n)
+	}
+}
+
+// With NOTIFY_TOKEN set, the internal port's notifications, status and retry need it; a flood of
+// notifications costs DFP at most about one GET /config a second, a name longer than any
+// service's is refused, and notifications are logged at debug only.
+func TestNotificationsNeedTheTokenAndAreBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const token = "s3cret-token-0123456789"
+	w.Env["NOTIFY_TOKEN"] = token
+	w.Env["DISCOVERY_INTERVAL"] = "1h"
+	r := w.start(t)
+	ops := "http://" + w.Env["METRICS_ADDR"]
+	get := func(path string) int {
+		resp, err := http.Get(ops + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "the internal port", 30*time.Second, r, func() bool { return get("/healthz") == http.StatusOK })
+	for path, want := range map[string]int{
+		"/notify/create?serviceName=web":             http.StatusForbidden,
+		"/notify/create?serviceName=web&token=wrong": http.StatusForbidden,
+		"/status": http.StatusForbidden,
+		"/notify/create?serviceName=web&token=" + token:                              http.StatusOK,
+		"/status?token=" + token:                                                     http.StatusOK,
+		"/notify/create?token=" + token + "&serviceName=" + strings.Repeat("x", 300): http.StatusBadRequest,
+	} {
+		if got := get(path); got != want {
+			t.Errorf("GET %s = %d, want %d", path[:min(len(path), 60)], got, want)
+		}
+	}
+
+	polls := w.DFP.ConfigReads()
+	began := time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < 8; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				get(fmt.Sprintf("/notify/create?token=%s&serviceName=flood%d-%d", token, c, i))
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(1500 * time.Millisecond) // the last spaced poll
+	took := time.Since(began)
+	fetched := w.DFP.ConfigReads() - polls
+	t.Logf("2,000 notifications in %s: %d GET /config", took.Round(10*time.Millisecond), fetched)
+	if limit := int(took/time.Second) + 3; fetched > limit {
+		t.Errorf("%d GET /config for 2,000 notifications in %s, want at most %d (one a second, and the hints' own)", fetched, took, limit)
+	}
+	for _, e := range r.logs.Events(event.SwarmNotified) {
+		if e["level"] != "DEBUG" {
+			t.Fatalf("a notification logged above debug: %v", e)
+		}
 	}
 }

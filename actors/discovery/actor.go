@@ -61,7 +61,13 @@ type discoveryActor struct {
 	announced map[string]bool
 	thisPoll  map[string]bool
 	dfp       DFPState
+	// lastStart is when the last poll began; spaced is a poll set for later by NextPoll.
+	lastStart time.Time
+	spaced    bool
 }
+
+// spacedPoll is the timer message of a poll that NextPoll set for later.
+type spacedPoll struct{}
 
 // Props builds discovery; it reports DomainsDiscovered to its parent after every successful poll.
 func Props(cfg Config) *actor.Props {
@@ -89,7 +95,17 @@ func (d *discoveryActor) Receive(ctx actor.Context) {
 	case *messages.PollNow:
 		d.hints.Add(msg.Service, d.cfg.Now())
 		d.cfg.Logger.Debug("notified by the swarm listener; polling DFP now", "service", event.PeerText(msg.Service))
-		d.poll(ctx) // if a poll is under way, the hint polls again after it
+		at, now := NextPoll(d.lastStart, d.cfg.Now())
+		switch {
+		case now:
+			d.poll(ctx) // if a poll is under way, the hint polls again after it
+		case !d.spaced:
+			d.spaced = true
+			d.timers.SendOnce(max(at.Sub(d.cfg.Now()), 0), ctx.Self(), spacedPoll{})
+		}
+	case spacedPoll:
+		d.spaced = false
+		d.poll(ctx)
 	case polled:
 		d.busy = false
 		d.report(ctx, msg)
@@ -101,6 +117,7 @@ func (d *discoveryActor) poll(ctx actor.Context) {
 		return
 	}
 	d.busy = true
+	d.lastStart = d.cfg.Now()
 	dfp := d.cfg.DFP
 	async.WithTimeout(ctx, d.cfg.Logger, d.cfg.Timeout, func(c context.Context) polled {
 		services, err := dfp.Services(c)

@@ -24,6 +24,7 @@ const (
 	LeadershipLost          Name = "leadership_lost"
 	EtcdUnavailable         Name = "etcd_unavailable"
 	EtcdInClear             Name = "etcd_credentials_in_clear"
+	NotifyOpen              Name = "notify_open"
 	NoContactEmail          Name = "no_contact_email"
 	ShutdownStarted         Name = "shutdown_started"
 	ShutdownComplete        Name = "shutdown_complete"

@@ -216,6 +216,10 @@ func lead(ctx context.Context, l leading) error {
 			return err
 		}
 		logger.Info("internal port listening (swarm listener notifications, /healthz, /readyz)", "event", event.OpsStarted, "addr", stopping.Ops.Addr().String())
+		if cfg.NotifyToken == "" {
+			logger.Warn("NOTIFY_TOKEN is not set: anyone on the network can send notifications and read /status; set it and "+
+				"add ?token= to the listener's URLs", "event", event.NotifyOpen)
+		}
 	}
 	logger.Info("provisioner started", "event", event.ServiceStarted, "version", Version, "directory", cfg.DirectoryURL,
 		"proxy", cfg.ProxyURL.Redacted(), "store", cfg.StoreText())

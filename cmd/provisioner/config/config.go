@@ -53,6 +53,7 @@ type Config struct {
 	MetricsAddr       string             // METRICS_ADDR: the internal port; "" when off
 	Pprof             bool               // PPROF: Go's profiles on the internal port
 	AlertWebhookURL   string             // ALERT_WEBHOOK_URL; "" for none
+	NotifyToken       string             // NOTIFY_TOKEN (or _FILE); "" lets anyone on the network notify
 	AlertAfter        int                // ALERT_AFTER_FAILURES
 	Profile           string             // ACME_PROFILE
 	PreferredChain    string             // PREFERRED_CHAIN: the issuer common name of the chain to prefer
@@ -194,6 +195,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Pprof, err = boolVar(env, "PPROF", false); err != nil {
 		return c, err
+	}
+	if c.NotifyToken, err = secretVar(env, "NOTIFY_TOKEN"); err != nil {
+		return c, err
+	}
+	if c.NotifyToken != "" && (len(c.NotifyToken) < 16 || strings.ContainsAny(c.NotifyToken, "&=#?/ %+")) {
+		return c, &Error{"NOTIFY_TOKEN", "must be at least 16 characters with none of & = # ? / % + or space (it goes into the listener's URLs as is)"}
 	}
 	if v := env("ALERT_WEBHOOK_URL"); v != "" {
 		u, err := url.Parse(v)

@@ -22,6 +22,12 @@ func MetricsAddr(getenv func(string) string) (string, error) {
 	return hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false)
 }
 
+// NotifyToken reads NOTIFY_TOKEN (or its _FILE) alone, for the commands that ask the running
+// service: "" when none is set.
+func NotifyToken(getenv func(string) string) (string, error) {
+	return secretVar(readValue(getenv), "NOTIFY_TOKEN")
+}
+
 // boolVar reads a variable that is true, false, or unset (def).
 func boolVar(env func(string) string, name string, def bool) (bool, error) {
 	switch v := strings.ToLower(env(name)); v {
@@ -96,7 +102,7 @@ func canonicalDirectory(u *url.URL) string {
 
 // secrets are the variables whose values are read exactly as given: a quote or a space in a
 // password is part of it.
-var secrets = map[string]bool{"ETCD_PASSWORD": true, "ACME_EAB_KID": true, "ACME_EAB_HMAC": true}
+var secrets = map[string]bool{"ETCD_PASSWORD": true, "ACME_EAB_KID": true, "ACME_EAB_HMAC": true, "NOTIFY_TOKEN": true}
 
 // readValue reads a variable as Load does: a secret as it is, anything else without the
 // surrounding spaces and one matching pair of quotes (what a compose file's quoted list leaves).

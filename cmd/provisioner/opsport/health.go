@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -42,6 +43,13 @@ func ask(ctx context.Context, getenv func(string) string, method, path string, l
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1" // listening on every interface: ask through loopback
+	}
+	token, err := config.NotifyToken(getenv)
+	if err != nil {
+		return nil, 0, err
+	}
+	if token != "" {
+		path += "?token=" + url.QueryEscape(token)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

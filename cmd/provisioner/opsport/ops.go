@@ -4,6 +4,7 @@ package opsport
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -61,13 +63,14 @@ func Listen(addr string, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/notify/create", notifyHandler(d.Root, d.Supervisor, d.Logger, true))
-	mux.Handle("/notify/remove", notifyHandler(d.Root, d.Supervisor, d.Logger, false))
+	token := d.Cfg.NotifyToken
+	mux.Handle("/notify/create", withToken(token, notifyHandler(d.Root, d.Supervisor, d.Logger, true)))
+	mux.Handle("/notify/remove", withToken(token, notifyHandler(d.Root, d.Supervisor, d.Logger, false)))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
 	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Live, d.Book, d.Managed.Names, d.Logger))
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state, leaderGauge(true)}, promhttp.HandlerOpts{}))
-	mux.Handle("/status", d.statusHandler(&status.Cache{}))
-	mux.Handle("/retry-now", d.retryHandler())
+	mux.Handle("/status", withToken(token, d.statusHandler(&status.Cache{})))
+	mux.Handle("/retry-now", withToken(token, d.retryHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		writeCheck(w, Readiness(time.Unix(0, d.Answered.Load()), time.Now(), d.Interval, d.Book.NotServed()))
@@ -99,12 +102,16 @@ func notifyHandler(root *actor.RootContext, supervisor *actor.PID, logger *slog.
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		service := r.FormValue("serviceName")
+		if len(service) > discovery.MaxServiceName {
+			http.Error(w, "serviceName is longer than any service's", http.StatusBadRequest)
+			return
+		}
 		msg := &messages.PollNow{}
 		if created {
 			msg.Service = service
 		}
 		root.Send(supervisor, msg)
-		logger.Info("notified by the swarm listener; reading DFP's services now", "event", event.SwarmNotified,
+		logger.Debug("notified by the swarm listener; reading DFP's services now", "event", event.SwarmNotified,
 			"kind", kind, "service", event.PeerText(service))
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"Status":"OK"}`))
@@ -179,4 +186,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
+}
+
+// withToken lets a request through only with ?token= equal to token (compared in constant
+// time); an empty token lets everything through.
+func withToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("token")), want) != 1 {
+			http.Error(w, "a valid ?token= (NOTIFY_TOKEN) is required", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -17,7 +17,7 @@ import (
 // ServeStandby answers the internal port while standing by: the health endpoints (alive, not
 // ready, and why), /metrics (with leader_status 0), and the swarm listener's notifications, which
 // pass (nil: cannot pass, answered 503) hands to the leader. nil when opsAddr is off or taken.
-func ServeStandby(opsAddr, why, check, state string, pass func(context.Context) error, logger *slog.Logger) *http.Server {
+func ServeStandby(opsAddr, why, check, state, token string, pass func(context.Context) error, logger *slog.Logger) *http.Server {
 	if opsAddr == "" {
 		return nil
 	}
@@ -47,8 +47,8 @@ func ServeStandby(opsAddr, why, check, state string, pass func(context.Context) 
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"Status":"OK"}`))
 	}
-	mux.HandleFunc("/notify/create", notified)
-	mux.HandleFunc("/notify/remove", notified)
+	mux.Handle("/notify/create", withToken(token, http.HandlerFunc(notified)))
+	mux.Handle("/notify/remove", withToken(token, http.HandlerFunc(notified)))
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, leaderGauge(false)}, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

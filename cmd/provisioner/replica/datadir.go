@@ -46,7 +46,7 @@ func HoldDataDir(ctx context.Context, dataDir, opsAddr, identity string, logger 
 			waitedSince = time.Now()
 			logger.Warn("another instance holds DATA_DIR; standing by (no orders, uploads or writes) until it stops",
 				"event", event.Standby, "holder", holder, "data_dir", dataDir)
-			standby = opsport.ServeStandby(opsAddr, "another instance holds DATA_DIR", "data_dir_lock", "held by "+holder, nil, logger)
+			standby = opsport.ServeStandby(opsAddr, "another instance holds DATA_DIR", "data_dir_lock", "held by "+holder, "", nil, logger)
 		}
 		select {
 		case <-ctx.Done():

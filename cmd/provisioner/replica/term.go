@@ -54,7 +54,7 @@ func Resign(term *etcdkv.Term, deadline time.Time) {
 func StandBy(ctx context.Context, client *clientv3.Client, cfg config.Config, identity string, logger *slog.Logger) (*etcdkv.Term, error) {
 	// Alive while it waits, whatever etcd says: Swarm must not restart a replica for waiting.
 	pass := func(ctx context.Context) error { return etcdkv.Notify(ctx, client, cfg.Etcd.Prefix) }
-	health := opsport.ServeStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", pass, logger)
+	health := opsport.ServeStandby(cfg.MetricsAddr, "another replica leads, or etcd is not answering", "leader", "not this replica", cfg.NotifyToken, pass, logger)
 	defer func() {
 		if health != nil {
 			_ = health.Close()
