@@ -63,30 +63,39 @@ func ValidToken(token string) bool {
 type Server struct {
 	srv      *http.Server
 	listener net.Listener
+	limit    *connLimit
 	done     chan error
 }
 
-// Listen binds addr and starts serving tokens in the background.
+// Listen binds addr and starts serving tokens in the background, with at most maxConns
+// connections open (see connLimit) and idle keep-alives closed after 5 s.
 func Listen(addr string, tokens Answers, logger *slog.Logger) (*Server, error) {
+	return listen(addr, tokens, logger, maxConns)
+}
+
+func listen(addr string, tokens Answers, logger *slog.Logger, max int) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("challenge responder: listen on %s: %w", addr, err)
 	}
+	limit := newConnLimit(max)
 	s := &Server{
 		listener: ln,
+		limit:    limit,
 		done:     make(chan error, 1),
 		srv: &http.Server{
 			Handler:           Handler(tokens),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      10 * time.Second,
-			IdleTimeout:       30 * time.Second,
+			IdleTimeout:       5 * time.Second, // the CA's validators make one request each
 			MaxHeaderBytes:    8 << 10,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+			ConnState:         limit.track,
 		},
 	}
 	go func() {
-		err := s.srv.Serve(ln)
+		err := s.srv.Serve(limitedListener{Listener: ln, limit: limit})
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

@@ -3,10 +3,12 @@ package webroot
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 const token = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
@@ -100,5 +102,49 @@ func TestServerRefusesHugeHeaders(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("64 KiB of headers answered %d, want 431", resp.StatusCode)
+	}
+}
+
+// Clients that fill the responder with idle keep-alive connections hold at most its cap, and the
+// CA's validation request is still answered: it takes an idle one's place.
+func TestIdleConnectionsCannotCrowdOutTheCA(t *testing.T) {
+	tokens := NewTokens()
+	tokens.Put(token, "ka")
+	const max = 20
+	srv, err := listen("127.0.0.1:0", tokens, slog.New(slog.NewTextHandler(io.Discard, nil)), max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	request := "GET " + PathPrefix + token + " HTTP/1.1\r\nHost: a.example.com\r\n\r\n"
+	var idle []net.Conn
+	for i := 0; i < 3*max; i++ {
+		c, err := net.Dial("tcp", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, request); err != nil {
+			continue
+		}
+		idle = append(idle, c) // answered, then left open: keep-alive
+	}
+	for _, c := range idle {
+		buf := make([]byte, 512)
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = c.Read(buf) // the answer, or the close when evicted
+	}
+	if n := srv.limit.len(); n > max {
+		t.Fatalf("%d connections open, want at most %d", n, max)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + srv.Addr().String() + PathPrefix + token)
+	if err != nil {
+		t.Fatalf("the CA's request while the cap is full of idle connections: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ka" {
+		t.Fatalf("the CA's request: %d %q", resp.StatusCode, body)
 	}
 }

@@ -68,7 +68,7 @@ func Listen(addr string, d Deps) (*Server, error) {
 	mux.Handle("/notify/remove", withToken(token, notifyHandler(d.Root, d.Supervisor, d.Logger, false)))
 	state := prometheus.NewRegistry() // per run: in-process tests run several services
 	state.MustRegister(status.NewCollector(d.Cfg, d.Store, d.Live, d.Book, d.Managed.Names, d.Logger))
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state, leaderGauge(true)}, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, state, leaderGauge(true)}, scrapeLimits))
 	mux.Handle("/status", withToken(token, d.statusHandler(&status.Cache{})))
 	mux.Handle("/retry-now", withToken(token, d.retryHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeCheck(w, d.alive()) })

@@ -49,11 +49,15 @@ func ServeStandby(opsAddr, why, check, state, token string, pass func(context.Co
 	}
 	mux.Handle("/notify/create", withToken(token, http.HandlerFunc(notified)))
 	mux.Handle("/notify/remove", withToken(token, http.HandlerFunc(notified)))
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, leaderGauge(false)}, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, leaderGauge(false)}, scrapeLimits))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv
 }
+
+// scrapeLimits bound /metrics whoever scrapes: two scrapes at a time (more are answered 503 at
+// once) and 10 s each.
+var scrapeLimits = promhttp.HandlerOpts{MaxRequestsInFlight: 2, Timeout: 10 * time.Second}
 
 // leaderGauge is leader_status: 1 on the replica that leads (and with STORE=file), 0 on a standby,
 // so that a scrape through the service's address says which it reached.

@@ -2,6 +2,7 @@ package status
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ type Collector struct {
 	book    *uploader.Book    // nil: every name counts as served
 	managed func() []string   // names managed whatever the store holds (nil: none)
 	live    *certificate.Live // the actors' view of their names (nil: the store alone)
+	recent  *recentReport     // nil: built at every scrape
 	cache   *Cache
 	logger  *slog.Logger
 	now     func() time.Time
@@ -30,7 +32,44 @@ type Collector struct {
 // alone) and st; book (nil: every name counts as served) is what the uploader knows of the proxy,
 // and managed (nil: none) the names the supervisor manages.
 func NewCollector(cfg config.Config, st *store.Store, live *certificate.Live, book *uploader.Book, managed func() []string, logger *slog.Logger) Collector {
-	return Collector{cfg: cfg, store: st, live: live, book: book, managed: managed, cache: &Cache{}, logger: logger, now: time.Now}
+	return Collector{cfg: cfg, store: st, live: live, book: book, managed: managed, cache: &Cache{}, recent: &recentReport{},
+		logger: logger, now: time.Now}
+}
+
+// reportReuse is how long a report serves further scrapes: however many scrapers there are, the
+// store is read at most about once a second.
+const reportReuse = time.Second
+
+// recentReport is the last report built, shared by the scrapes that come within reportReuse.
+type recentReport struct {
+	mu     sync.Mutex
+	at     time.Time
+	report StatusReport
+}
+
+// report builds the report, or reuses one built within reportReuse; a scrape that comes while
+// another builds waits for it.
+func (c Collector) report() (StatusReport, error) {
+	if c.recent != nil {
+		c.recent.mu.Lock()
+		defer c.recent.mu.Unlock()
+		if now := c.now(); !c.recent.at.IsZero() && now.Sub(c.recent.at) < reportReuse {
+			return c.recent.report, nil
+		}
+	}
+	var managed []string
+	if c.managed != nil {
+		managed = c.managed()
+	}
+	var live map[string]certificate.LiveName
+	if c.live != nil {
+		live = c.live.Snapshot()
+	}
+	report, err := LoadLive(c.store, c.cfg, c.now(), c.cache, live, managed)
+	if err == nil && c.recent != nil {
+		c.recent.at, c.recent.report = c.now(), report
+	}
+	return report, err
 }
 
 func gaugeDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -60,15 +99,7 @@ func (c Collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c Collector) Collect(ch chan<- prometheus.Metric) {
-	var managed []string
-	if c.managed != nil {
-		managed = c.managed()
-	}
-	var live map[string]certificate.LiveName
-	if c.live != nil {
-		live = c.live.Snapshot()
-	}
-	report, err := LoadLive(c.store, c.cfg, c.now(), c.cache, live, managed)
+	report, err := c.report()
 	if err != nil {
 		c.logger.Debug("metrics: could not read DATA_DIR", "error", err)
 		return

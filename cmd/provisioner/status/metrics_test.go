@@ -1,6 +1,7 @@
 package status
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -76,5 +77,34 @@ func TestStateCollector(t *testing.T) {
 	}
 	if ready["kept.test"] != 1 || ready["unserved.test"] != 0 || len(ready) != 2 {
 		t.Errorf("ready = %v, want kept.test 1 and unserved.test 0", ready)
+	}
+}
+
+// However many scrape, the store is read about once a second: a scrape within reportReuse of the
+// last report reuses it.
+func TestScrapesReuseARecentReport(t *testing.T) {
+	kv := &countingKV{Files: store.Files{Root: t.TempDir()}, reads: map[string]int{}}
+	st := store.OpenKV(kv, "https://ca.test/dir")
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := now
+	c := NewCollector(config.Config{DirectoryURL: "https://ca.test/dir"}, st, nil, nil, nil, slog.New(slog.DiscardHandler))
+	c.now = func() time.Time { return clock }
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	ledgerReads := func() int { return kv.reads["ratelimits/ca.test-dir.json"] }
+	for i := 0; i < 10; i++ {
+		if _, err := reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ledgerReads(); n != 1 {
+		t.Fatalf("10 scrapes within a second read the ledger %d times, want once", n)
+	}
+	clock = now.Add(reportReuse)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	if n := ledgerReads(); n != 2 {
+		t.Fatalf("a scrape a second later read the ledger %d times in all, want twice", n)
 	}
 }
