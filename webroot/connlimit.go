@@ -19,7 +19,9 @@ type connLimit struct {
 	open map[net.Conn]http.ConnState
 }
 
-func newConnLimit(max int) *connLimit { return &connLimit{max: max, open: map[net.Conn]http.ConnState{}} }
+func newConnLimit(max int) *connLimit {
+	return &connLimit{max: max, open: map[net.Conn]http.ConnState{}}
+}
 
 // admit takes c in, and returns an idle connection to close for it (nil: none), or ok false
 // when c must be refused.
