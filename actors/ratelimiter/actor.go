@@ -29,6 +29,9 @@ type Config struct {
 	// WriteEvery spaces the ledger's writes: while orders finish one by one (a bulk issuance),
 	// each would otherwise be a write of the whole ledger; answers wait at most this long.
 	WriteEvery time.Duration
+	// Issued, when set, lists the certificates the store holds for this CA: a missing or torn
+	// ledger is rebuilt from them before any grant.
+	Issued func() ([]Booking, error)
 }
 
 // unwritableRetry is how long a request waits when the ledger cannot be persisted: granting an
@@ -83,8 +86,12 @@ func Props(cfg Config) *actor.Props {
 func (l *limiterActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		l.limits = New(l.cfg.Table, l.load())
+		ledger, rebuilt := l.load()
+		l.limits = New(l.cfg.Table, ledger)
 		l.limits.Clamp(l.cfg.Now())
+		if rebuilt {
+			l.flushSoon(ctx)
+		}
 		switch {
 		case !l.started:
 			l.limits.Reopen(l.cfg.Now())

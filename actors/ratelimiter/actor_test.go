@@ -354,3 +354,41 @@ func TestALedgerChangedByAnotherWriterIsMerged(t *testing.T) {
 		t.Errorf("want one ledger_merged; log:\n%s", logs.String())
 	}
 }
+
+// A ledger that is torn or missing while the store holds certificates is rebuilt from them before
+// any grant: five certificates of one name this week leave no room for a sixth.
+func TestLostLedgerIsRebuiltFromTheStoredCertificates(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		ledger []byte // nil: no file
+	}{{"torn", []byte(`{"tat":{"new_orders_per_account|account":"2026-`)}, {"missing", nil}} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ledger.json")
+			if c.ledger != nil {
+				if err := os.WriteFile(path, c.ledger, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var bookings []Booking
+			for i := 0; i < 5; i++ {
+				bookings = append(bookings, Booking{Name: "a.example.com", At: time.Now().Add(-time.Duration(i+1) * time.Hour)})
+			}
+			logs := &testkit.LogBuffer{}
+			logger := slog.New(slog.NewJSONHandler(logs, nil))
+			system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+			defer system.Shutdown()
+			pid := system.Root.Spawn(Props(Config{Table: limits.Production, Ledger: store.FileBlob(path), Concurrency: 1, Lease: time.Minute,
+				Logger: logger, Now: time.Now, Issued: func() ([]Booking, error) { return bookings, nil }}))
+			reply, err := system.Root.RequestFuture(pid, &messages.PermitRequest{Name: "a.example.com"}, 5*time.Second).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, ok := reply.(*messages.PermitDeferred); !ok || d.Reason != messages.LimitCertificatesPerExactSet {
+				t.Fatalf("reply = %#v, want deferred by the exact-set limit", reply)
+			}
+			if len(logs.Events(event.LedgerRebuilt)) != 1 {
+				t.Errorf("ledger_rebuilt not logged; log:\n%s", logs.String())
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package ratelimiter
 
 import (
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
 
 // Reservation is a place in the buckets booked for a name: the tokens are already taken, at At.
@@ -62,4 +64,20 @@ func MergeLedgers(kept, added Ledger) Ledger {
 		}
 	}
 	return out
+}
+
+// Booking is one certificate the CA issued: its name and when (its not-before).
+type Booking struct {
+	Name string
+	At   time.Time
+}
+
+// RebuildLedger is a ledger with each booking counted as issued, for when the ledger is lost or
+// torn but the certificates are not: without it every limit would start full.
+func RebuildLedger(table limits.Table, bookings []Booking) Ledger {
+	l := New(table, Ledger{})
+	for _, b := range bookings {
+		l.BookIssued(b.Name, b.At)
+	}
+	return l.Ledger()
 }

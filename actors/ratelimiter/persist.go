@@ -201,22 +201,41 @@ func writeLedger(blob store.Blob, data []byte) (*Ledger, error) {
 	return &theirs, nil
 }
 
-// load reads the ledger. A missing one is a first start; an unreadable one is set aside (never
-// overwritten in place) and the limiter starts empty, loudly.
-func (l *limiterActor) load() Ledger {
-	var ledger Ledger
+// load reads the ledger. A missing one is a first start unless the store holds certificates; an
+// unreadable one is set aside (never overwritten in place), loudly. Either way, the certificates
+// the store holds are booked again (rebuilt: true), so that no limit starts full.
+func (l *limiterActor) load() (ledger Ledger, rebuilt bool) {
 	data, err := l.cfg.Ledger.Load()
 	if errors.Is(err, os.ErrNotExist) {
-		return ledger
+		return l.rebuild("missing")
 	}
 	if err == nil {
 		err = json.Unmarshal(data, &ledger)
 	}
 	if err != nil {
 		aside, _ := l.cfg.Ledger.SetAside(fmt.Sprint(l.cfg.Now().Unix()))
-		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and starting empty", "event", event.LedgerCorrupt,
+		l.cfg.Logger.Error("rate-limit ledger unreadable; set aside and rebuilt from the stored certificates", "event", event.LedgerCorrupt,
 			"error", err, "moved_to", aside)
-		return Ledger{}
+		return l.rebuild("unreadable")
 	}
-	return ledger
+	return ledger, false
+}
+
+// rebuild books every certificate the store holds in a new ledger.
+func (l *limiterActor) rebuild(why string) (Ledger, bool) {
+	if l.cfg.Issued == nil {
+		return Ledger{}, false
+	}
+	bookings, err := l.cfg.Issued()
+	if err != nil {
+		l.cfg.Logger.Error("could not list the stored certificates to rebuild the rate-limit ledger; starting empty",
+			"event", event.LedgerCorrupt, "error", err)
+		return Ledger{}, false
+	}
+	if len(bookings) == 0 {
+		return Ledger{}, false // a first start
+	}
+	l.cfg.Logger.Warn("rate-limit ledger "+why+"; rebuilt from the stored certificates", "event", event.LedgerRebuilt,
+		"certificates", len(bookings))
+	return RebuildLedger(l.cfg.Table, bookings), true
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
 	"github.com/dfp-letsencrypt/provisioner/webroot"
 )
 
@@ -42,6 +43,7 @@ func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) rate
 		Ledger:      st.Ledger(),
 		Concurrency: cfg.OrderConcurrency,
 		Lease:       OrderLease(cfg),
+		Issued:      func() ([]ratelimiter.Booking, error) { return recovery.Bookings(st) },
 		Logger:      logger,
 		Now:         time.Now,
 		// At most five writes a second: a bulk issuance's grants share them, a lone one waits for none.

@@ -93,14 +93,33 @@ func bookRecovered(ledgerBlob store.Blob, cfg config.Config, names []string, bun
 	if _, err := ledgerBlob.Load(); !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	var ledger ratelimiter.Ledger
-	l := ratelimiter.New(cfg.Limits, ledger)
+	bookings := make([]ratelimiter.Booking, len(names))
 	for i, name := range names {
-		l.BookIssued(name, bundles[i].Leaf.NotBefore)
+		bookings[i] = ratelimiter.Booking{Name: name, At: bundles[i].Leaf.NotBefore}
 	}
-	data, err := json.Marshal(l.Ledger())
+	data, err := json.Marshal(ratelimiter.RebuildLedger(cfg.Limits, bookings))
 	if err != nil {
 		return false, err
 	}
 	return true, ledgerBlob.Save(data)
+}
+
+// Bookings lists the certificates st holds for its CA, each at its not-before: what the rate
+// limiter books again when its ledger is lost or torn. An unreadable bundle is left out.
+func Bookings(st *store.Store) ([]ratelimiter.Booking, error) {
+	names, err := st.Names()
+	if err != nil {
+		return nil, err
+	}
+	var out []ratelimiter.Booking
+	for _, name := range names {
+		pem, err := st.LoadBundle(name)
+		if err != nil {
+			continue // another CA's, or gone
+		}
+		if b, err := bundle.Parse(pem); err == nil {
+			out = append(out, ratelimiter.Booking{Name: name, At: b.Leaf.NotBefore})
+		}
+	}
+	return out, nil
 }
