@@ -41,6 +41,9 @@ type certActor struct {
 	reported map[string]bool
 	// said keeps warnings that would repeat on every check to once per instance.
 	said map[string]bool
+	// unsaved is a certificate the CA issued that the store could not keep yet: it is used, and
+	// uploaded, as if stored, and saved again at every look until the store takes it.
+	unsaved *bundle.Bundle
 }
 
 // Props builds the actor for name.

@@ -125,6 +125,9 @@ func RandomJitter(n time.Duration) time.Duration {
 // inFlightRecheck is how long to wait when another instance's order for the name is still running.
 const inFlightRecheck = 30 * time.Second
 
+// SaveRetry is how soon a certificate the store could not keep is saved again.
+const SaveRetry = time.Minute
+
 // Result is what an order's end means: the state to persist, what the rate limiter is told, and
 // when to look again (zero: not until something else happens).
 type Result struct {
@@ -172,6 +175,13 @@ func Ordered(st store.State, f *issuer.Failure, errText string, now time.Time, j
 	case issuer.ValidationFailed:
 		st = failed(st, errText, now, jitter)
 		return Result{State: st, Outcome: messages.OutcomeValidationFailed, WakeAt: st.NextAttempt}
+	case issuer.NotKept:
+		// Issued: the actor keeps the certificate, uploads it and saves it again shortly.
+		return Result{State: store.State{LastAttempt: now, LastError: errText}, Outcome: messages.OutcomeIssued, WakeAt: now.Add(SaveRetry)}
+	case issuer.IssuedUnusable:
+		// The CA counted a certificate: so does the limiter; the next order waits as after a failure.
+		st = failed(st, errText, now, jitter)
+		return Result{State: st, Outcome: messages.OutcomeIssued, WakeAt: st.NextAttempt}
 	default:
 		st = failed(st, errText, now, jitter)
 		return Result{State: st, Outcome: messages.OutcomeFailed, WakeAt: st.NextAttempt}

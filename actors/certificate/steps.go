@@ -47,7 +47,11 @@ func (a *certActor) evaluate(ctx actor.Context) {
 			a.log.Info("waiting for the next attempt after earlier failures", "event", event.IssuanceWaiting,
 				"failures", st.Failures, "retry_at", d.At)
 		}
-		a.wakeAt(ctx, d.At)
+		at := d.At
+		if a.unsaved != nil && (at.IsZero() || at.After(now.Add(SaveRetry))) {
+			at = now.Add(SaveRetry) // save the certificate again
+		}
+		a.wakeAt(ctx, at)
 	case FetchARI:
 		a.fetchARI(ctx, stored)
 	case StayPaused:
@@ -109,6 +113,15 @@ func (a *certActor) askPermit(ctx actor.Context) {
 // name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
 // lost it, DFP rule D in proxyapi).
 func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*bundle.Bundle, bool) {
+	if a.unsaved != nil {
+		if err := a.deps.Store.SaveBundle(a.name, a.unsaved.PEM); err != nil {
+			a.log.Error("the CA's certificate is still not stored; it is used and served from memory, and saved again at retry_at",
+				"event", event.CertificateNotStored, "error", err, "retry_at", now.Add(SaveRetry))
+			return a.unsaved, a.unsaved.Check(a.name, now) == nil
+		}
+		a.log.Info("the CA's certificate is stored at last", "event", event.CertificateStored, "fingerprint", a.unsaved.Fingerprint())
+		a.unsaved = nil
+	}
 	data, err := a.deps.Store.LoadBundle(a.name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false
@@ -214,8 +227,19 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 	switch {
 	case f == nil:
 		b := res.bundle
+		if ahead := b.Leaf.NotBefore.Sub(now); ahead > 0 && a.once("clock_skew") {
+			a.log.Warn("the CA's certificate starts after this machine's time: its clock is behind; the certificate is kept",
+				"event", event.ClockSkew, "not_before", b.Leaf.NotBefore, "behind_by", ahead.Round(time.Second).String())
+		}
 		a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
 			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
+		a.deploy(ctx, b, false)
+	case f.Kind == issuer.NotKept:
+		b := res.bundle
+		a.unsaved = b
+		a.log.Error("certificate obtained but the store could not keep it; it is used and uploaded from memory, and saved again at retry_at",
+			"event", event.CertificateNotStored, "not_after", b.Leaf.NotAfter, "fingerprint", b.Fingerprint(), "error", errText,
+			"retry_at", r.WakeAt)
 		a.deploy(ctx, b, false)
 	case f.Kind == issuer.ReplacesRefused:
 		a.log.Warn("the CA refused replaces; ordering again without it", "event", event.ARIReplacesRefused, "error", errText)

@@ -90,7 +90,7 @@ func (b *Bundle) Check(name string, now time.Time) error {
 	if err := b.Leaf.VerifyHostname(name); err != nil {
 		return fmt.Errorf("bundle: does not cover %s: %w", name, err)
 	}
-	if now.Before(b.Leaf.NotBefore) {
+	if now.Add(ClockSkew).Before(b.Leaf.NotBefore) {
 		return fmt.Errorf("bundle: not valid before %s", b.Leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if !now.Before(b.Leaf.NotAfter) {
@@ -98,6 +98,11 @@ func (b *Bundle) Check(name string, now time.Time) error {
 	}
 	return nil
 }
+
+// ClockSkew is how far ahead of this machine's clock a certificate may start and still be kept:
+// a CA's fresh certificate starts at the CA's now, and a local clock running behind must not make
+// it look unusable (it would be thrown away and ordered again).
+const ClockSkew = 6 * time.Hour
 
 // Fingerprint is the SHA-256 of the leaf certificate, hex encoded.
 func (b *Bundle) Fingerprint() string {

@@ -108,6 +108,9 @@ const (
 	Reconciled           Name = "reconciled"
 	DFPHasNewer          Name = "dfp_has_newer"
 	CertificateServed    Name = "certificate_served"
+	CertificateNotStored Name = "certificate_not_stored"
+	CertificateStored    Name = "certificate_stored"
+	ClockSkew            Name = "clock_skew"
 	CertificateNotServed Name = "certificate_not_served"
 	ServeCheckFailed     Name = "serve_check_failed"
 	// The proxy watch (sampled handshakes between uploads).

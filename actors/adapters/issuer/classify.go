@@ -30,9 +30,21 @@ const (
 	ReplacesRefused
 	// InFlight: an order for the name is already running (a previous actor instance's); none was placed.
 	InFlight
+	// NotKept: the CA issued the certificate but the store could not keep it; Obtain returns it
+	// all the same, to upload and to save again.
+	NotKept
+	// IssuedUnusable: the CA issued a certificate this service will not use (its own checks
+	// refused it). It counts as issued: the CA counted it.
+	IssuedUnusable
 )
 
-var kindNames = [...]string{"other", "validation_failed", "rate_limited", "paused", "replaces_refused", "in_flight"}
+var kindNames = [...]string{"other", "validation_failed", "rate_limited", "paused", "replaces_refused", "in_flight", "not_kept", "issued_unusable"}
+
+// ErrNotKept and ErrIssuedUnusable mark an order the CA fulfilled that ended badly here.
+var (
+	ErrNotKept        = errors.New("issued, but not stored")
+	ErrIssuedUnusable = errors.New("issued, but unusable")
+)
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -84,6 +96,10 @@ func Classify(err error, now time.Time) Failure {
 		return Failure{Kind: InFlight}
 	case errors.Is(err, ErrReplacesRefused):
 		return Failure{Kind: ReplacesRefused}
+	case errors.Is(err, ErrNotKept):
+		return Failure{Kind: NotKept}
+	case errors.Is(err, ErrIssuedUnusable):
+		return Failure{Kind: IssuedUnusable}
 	}
 	var rl *acme.RateLimitedError
 	if errors.As(err, &rl) {

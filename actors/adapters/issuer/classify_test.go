@@ -42,6 +42,8 @@ func TestClassify(t *testing.T) {
 			Failure{Kind: Other}},
 		{"network", errors.New("dial tcp: connection refused"), Failure{Kind: Other}},
 		{"in flight", fmt.Errorf("x: %w", ErrInFlight), Failure{Kind: InFlight}},
+		{"issued, not stored", fmt.Errorf("store certificate for a: %w: %w", ErrNotKept, errors.New("read-only file system")), Failure{Kind: NotKept}},
+		{"issued, unusable here", fmt.Errorf("x: %w: %w", ErrIssuedUnusable, errors.New("bundle: does not cover a")), Failure{Kind: IssuedUnusable}},
 		{"replaces refused", fmt.Errorf("order for a.example.com: %w: %w", ErrReplacesRefused, &acme.AlreadyReplacedError{}), Failure{Kind: ReplacesRefused}},
 	}
 	for _, c := range cases {

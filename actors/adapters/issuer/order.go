@@ -52,15 +52,16 @@ func (i *Issuer) Obtain(name string, replaces *x509.Certificate) (*bundle.Bundle
 	// Sized exactly: the bundle is held for the certificate's life, by every name.
 	pemBytes := make([]byte, 0, len(res.Certificate)+len(res.PrivateKey))
 	pemBytes = append(append(pemBytes, res.Certificate...), res.PrivateKey...)
+	// From here on the CA has issued: whatever happens counts as a certificate issued.
 	b, err := bundle.Parse(pemBytes)
 	if err == nil {
 		err = b.Check(name, time.Now())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the CA's certificate for %s is unusable, not stored: %w", name, err)
+		return nil, fmt.Errorf("the CA's certificate for %s is unusable, not stored: %w: %w", name, ErrIssuedUnusable, err)
 	}
 	if err := i.cfg.Store.SaveBundle(name, pemBytes); err != nil {
-		return nil, fmt.Errorf("store certificate for %s: %w", name, err)
+		return b, fmt.Errorf("store certificate for %s: %w: %w", name, ErrNotKept, err)
 	}
 	return b, nil
 }
