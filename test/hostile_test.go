@@ -187,3 +187,44 @@ func failingOrders(fail *atomic.Bool) func(http.RoundTripper) http.RoundTripper 
 		})
 	}
 }
+
+// A peer's error that carries a secret (a DNS provider's request URL with its token; a secret the
+// service was given) reaches neither the log, nor the stored state, nor status.
+func TestSecretsInPeerErrorsAreScrubbed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	onlyDomains(w, "secret.test")
+	const token = "notify-token-0123456789"
+	w.Env["NOTIFY_TOKEN"] = token
+	leak := func(next http.RoundTripper) http.RoundTripper {
+		return roundTrip(func(req *http.Request) (*http.Response, error) {
+			if len(orderNames(req)) > 0 {
+				detail := `provider call to https://dns.example/update?domains=secret&token=provider-token-XYZ failed; we were given ` + token
+				return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/problem+json"}},
+					Body: io.NopCloser(strings.NewReader(`{"type":"urn:ietf:params:acme:error:serverInternal","detail":"` + detail + `","status":500}`)), Request: req}, nil
+			}
+			return next.RoundTrip(req)
+		})
+	}
+	r := w.startWith(t, app.Faults{ACME: leak})
+	waitFor(t, "the failed order", 30*time.Second, r, func() bool { return len(r.logs.Events(event.IssuanceFailed)) == 1 })
+	st, err := store.Open(w.Env["DATA_DIR"], w.Env["ACME_DIRECTORY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := st.LoadState("secret.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := statusNow(t, w)
+	for what, text := range map[string]string{"the log": r.logs.String(), "state.json": state.LastError, "status": nameStatus(report, "secret.test").LastError} {
+		for _, secret := range []string{"provider-token-XYZ", token} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds the secret %q:\n%s", what, secret, text)
+			}
+		}
+	}
+	if !strings.Contains(state.LastError, "https://dns.example/update?***") {
+		t.Errorf("state.json's error lost what it was about: %q", state.LastError)
+	}
+}

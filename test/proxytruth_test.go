@@ -71,7 +71,11 @@ func afterPoll(t *testing.T, w *World) {
 // statusNow is the running service's status report, as "provisioner status --json" gets it.
 func statusNow(t *testing.T, w *World) readmodel.StatusReport {
 	t.Helper()
-	resp, err := http.Get("http://" + w.Env["METRICS_ADDR"] + "/status")
+	path := "/status"
+	if token := w.Env["NOTIFY_TOKEN"]; token != "" {
+		path += "?token=" + token
+	}
+	resp, err := http.Get("http://" + w.Env["METRICS_ADDR"] + path)
 	if err != nil {
 		t.Fatal(err)
 	}

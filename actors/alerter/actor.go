@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -56,8 +58,14 @@ func (a *alerterActor) Receive(ctx actor.Context) {
 		log := a.cfg.Logger.With("domain", msg.alert.Name, "kind", msg.alert.Kind, "state", msg.alert.State)
 		if msg.err != nil {
 			// Not retried: a webhook that is down must not turn into a storm; the log line stays.
+			// The webhook's URL is a secret (Slack puts its key in the path): only its host is said.
+			err := msg.err
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			log.Warn("alert not delivered; not retried (the logs carry the same event)", "event", event.AlertFailed,
-				"error", event.PeerText(msg.err.Error()))
+				"webhook_host", webhookHost(a.cfg.URL), "error", event.PeerText(err.Error()))
 			return
 		}
 		log.Info("alert sent", "event", event.AlertSent)
@@ -87,4 +95,12 @@ func (a *alerterActor) post(ctx actor.Context, al *Alert) {
 		}
 		return posted{alert: al}
 	}, func(err error) posted { return posted{alert: al, err: err} })
+}
+
+// webhookHost is the webhook URL's host alone.
+func webhookHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return "(unparseable)"
 }

@@ -9,8 +9,10 @@ import (
 // error: a hostile or broken peer must not turn every poll into a megabyte of log.
 const maxPeerText = 300
 
-// PeerText cuts s to a few hundred bytes, at a rune boundary, saying how much was cut.
+// PeerText scrubs s of secrets (Scrub) and cuts it to a few hundred bytes, at a rune boundary,
+// saying how much was cut.
 func PeerText(s string) string {
+	s = Scrub(s)
 	if len(s) <= maxPeerText {
 		return s
 	}

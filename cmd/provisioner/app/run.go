@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +77,9 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, faults
 	if cfg.DNSProvider != "" && cfg.DNS01Provider == nil {
 		return &config.Error{Var: "DNS_PROVIDER", Msg: "set, but no provider was built for it"}
 	}
+	// Every peer error is scrubbed of these before it is logged, stored, shown or alerted.
+	event.HideSecrets(cfg.Etcd.Password, cfg.EABHMAC, cfg.NotifyToken, cfg.AlertWebhookURL)
+	event.HideSecrets(event.SecretsOf(os.Environ(), os.ReadFile)...)
 	issuer.RouteLegoLogs(logger)
 	if cfg.Store == "etcd" {
 		return runReplicated(ctx, cfg, logger, faults)

@@ -1,0 +1,101 @@
+package event
+
+import (
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Masked stands for a secret in text the service shows.
+const Masked = "***"
+
+// minSecret is the shortest value masked: shorter ones would mask ordinary words.
+const minSecret = 6
+
+var (
+	secretsMu sync.RWMutex
+	secrets   []string // longest first, so that a secret inside another is masked as the longer one
+)
+
+// HideSecrets adds values that Scrub masks wherever they appear: the service's own secrets
+// (ETCD_PASSWORD, the EAB key, NOTIFY_TOKEN, the webhook's URL) and every variable of the
+// environment that names one (a DNS provider's token, ...). Set once at start.
+func HideSecrets(values ...string) {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	for _, v := range values {
+		if v = strings.TrimSpace(v); len(v) >= minSecret && !contains(secrets, v) {
+			secrets = append(secrets, v)
+		}
+	}
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// secretName says whether an environment variable's name holds a secret, as lego's providers
+// and most tools name them.
+var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|HMAC|AUTH|CREDENTIAL|WEBHOOK)`)
+
+// SecretsOf returns the values of the variables in environ (KEY=value) whose names hold a
+// secret; a KEY_FILE's value is read with readFile (the file's content is the secret).
+func SecretsOf(environ []string, readFile func(string) ([]byte, error)) []string {
+	var out []string
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" || !secretName.MatchString(strings.TrimSuffix(k, "_FILE")) {
+			continue
+		}
+		if strings.HasSuffix(k, "_FILE") {
+			if data, err := readFile(v); err == nil {
+				out = append(out, strings.TrimSpace(string(data)))
+			}
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>` + "`" + `]+`)
+
+// Scrub makes a peer's text (an error from the CA, DFP, a DNS provider) safe to log, store, show
+// and alert: every registered secret is masked, and URLs lose their user info, query and
+// fragment, where providers put tokens.
+func Scrub(s string) string {
+	secretsMu.RLock()
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, Masked)
+	}
+	secretsMu.RUnlock()
+	return urlInText.ReplaceAllStringFunc(s, func(match string) string {
+		raw := strings.TrimRight(match, ".,:;)]}") // the sentence's, not the URL's
+		return scrubURL(raw) + match[len(raw):]
+	})
+}
+
+// scrubURL drops a URL's user info, query and fragment, saying that something was dropped.
+func scrubURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if i := strings.IndexAny(raw, "?#@"); i >= 0 {
+			return raw[:i] + Masked // unparseable: cut at the first place a secret could start
+		}
+		return raw
+	}
+	masked := u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery
+	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+	if masked {
+		return u.String() + "?" + Masked
+	}
+	return u.String()
+}
