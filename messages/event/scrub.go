@@ -1,6 +1,8 @@
 package event
 
 import (
+	"context"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"sort"
@@ -12,7 +14,7 @@ import (
 const Masked = "***"
 
 // minSecret is the shortest value masked: shorter ones would mask ordinary words.
-const minSecret = 6
+const minSecret = 8
 
 var (
 	secretsMu sync.RWMutex
@@ -98,4 +100,53 @@ func scrubURL(raw string) string {
 		return u.String() + "?" + Masked
 	}
 	return u.String()
+}
+
+// ScrubHandler wraps a log handler so that every string and error attribute is scrubbed (Scrub):
+// the last line of defence for a peer's error logged without PeerText.
+func ScrubHandler(next slog.Handler) slog.Handler { return scrubHandler{next} }
+
+type scrubHandler struct{ next slog.Handler }
+
+func (h scrubHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h scrubHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, Scrub(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(scrubAttr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h scrubHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	scrubbed := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		scrubbed[i] = scrubAttr(a)
+	}
+	return scrubHandler{h.next.WithAttrs(scrubbed)}
+}
+
+func (h scrubHandler) WithGroup(name string) slog.Handler {
+	return scrubHandler{h.next.WithGroup(name)}
+}
+
+func scrubAttr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, Scrub(v.String()))
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, Scrub(err.Error()))
+		}
+	case slog.KindGroup:
+		group := v.Group()
+		scrubbed := make([]any, len(group))
+		for i, g := range group {
+			scrubbed[i] = scrubAttr(g)
+		}
+		return slog.Group(a.Key, scrubbed...)
+	}
+	return a
 }

@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -62,4 +63,15 @@ func FuzzScrub(f *testing.F) {
 			t.Fatalf("Scrub left the secret %q in %q", secret, out)
 		}
 	})
+}
+
+// A secret logged raw, in the message, an attribute, an error or a group, is masked by the handler.
+func TestScrubHandler(t *testing.T) {
+	HideSecrets("logged-secret-42")
+	var out strings.Builder
+	log := slog.New(ScrubHandler(slog.NewJSONHandler(&out, nil))).With("url", "https://x.test/?k=logged-secret-42")
+	log.Info("saw logged-secret-42", "error", errors.New("bad logged-secret-42"), slog.Group("g", "v", "logged-secret-42"))
+	if strings.Contains(out.String(), "logged-secret-42") || !strings.Contains(out.String(), Masked) {
+		t.Fatalf("the handler let the secret through:\n%s", out.String())
+	}
 }

@@ -51,9 +51,9 @@ const (
 func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(event.ScrubHandler(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(event.ScrubHandler(slog.NewJSONHandler(w, opts)))
 }
 
 // Faults puts a fault between the service and one of its peers. Production runs with none; the
