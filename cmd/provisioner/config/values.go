@@ -22,6 +22,11 @@ func MetricsAddr(getenv func(string) string) (string, error) {
 	return hostPortVar(env, "METRICS_ADDR", ":9102", ":9102 or off", false)
 }
 
+// ChallengeAddr reads CHALLENGE_ADDR alone, for the health command with the internal port off.
+func ChallengeAddr(getenv func(string) string) (string, error) {
+	return hostPortVar(readValue(getenv), "CHALLENGE_ADDR", ":80", ":80", false)
+}
+
 // NotifyToken reads NOTIFY_TOKEN (or its _FILE) alone, for the commands that ask the running
 // service: "" when none is set.
 func NotifyToken(getenv func(string) string) (string, error) {

@@ -16,7 +16,13 @@ import (
 
 // HealthCheck asks the running service's /healthz on METRICS_ADDR, as the image's HEALTHCHECK
 // does (the distroless image has no shell and no curl). It returns nil when the service is alive.
+// With METRICS_ADDR=off there is no /healthz: the responder accepting a connection on
+// CHALLENGE_ADDR is then what says the process lives, so that Swarm does not replace a task that
+// only has its port off.
 func HealthCheck(ctx context.Context, getenv func(string) string) error {
+	if addr, err := config.MetricsAddr(getenv); err == nil && addr == "" {
+		return responderAlive(ctx, getenv)
+	}
 	body, code, err := ask(ctx, getenv, http.MethodGet, "/healthz", 4096)
 	if err != nil {
 		return fmt.Errorf("health: %w", err)
@@ -64,4 +70,26 @@ func ask(ctx context.Context, getenv func(string) string, method, path string, l
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return body, resp.StatusCode, err
+}
+
+// responderAlive dials the challenge responder (CHALLENGE_ADDR, through loopback when it listens
+// on every interface).
+func responderAlive(ctx context.Context, getenv func(string) string) error {
+	addr, err := config.ChallengeAddr(getenv)
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("CHALLENGE_ADDR %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("health (METRICS_ADDR=off, so the responder was asked): %w", err)
+	}
+	return conn.Close()
 }
