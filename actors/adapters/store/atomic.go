@@ -10,10 +10,12 @@ import (
 )
 
 // WriteFileAtomic replaces path with data so that a crash leaves either the old or the new file,
-// never a mix: write a temporary file beside it, fsync, rename over, fsync the directory.
+// never a mix: write a temporary file beside it, fsync, rename over, fsync the directory. The
+// directories it creates are fsynced in their parents too, up to the first that existed: after a
+// power loss a new name's freshly issued bundle must not vanish with its directory.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -40,13 +42,43 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// mkdirDurable creates dir and its missing parents (0700), then fsyncs the parent of each one it
+// created, top down.
+func mkdirDurable(dir string) error {
+	var created []string // bottom up
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Dir(created[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, so that the entries made in it survive a power loss. A variable so
+// that a test can see which directories are synced.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("write %s: open dir for fsync: %w", path, err)
+		return fmt.Errorf("open %s for fsync: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync dir: %w", path, err)
+		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }
