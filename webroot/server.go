@@ -33,7 +33,12 @@ func Handler(tokens Answers) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		keyAuth, ok := tokens.Get(token)
+		var keyAuth string
+		if c, withContext := tokens.(contextAnswers); withContext {
+			keyAuth, ok = c.GetContext(r.Context(), token) // a read elsewhere ends with the request
+		} else {
+			keyAuth, ok = tokens.Get(token)
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return

@@ -3,6 +3,7 @@
 package webroot
 
 import (
+	"context"
 	"sync"
 )
 
@@ -17,6 +18,11 @@ type Answers interface {
 }
 
 var _ Answers = (*Tokens)(nil)
+
+// contextAnswers are Answers whose Get may go elsewhere (etcd) and so takes the request's context.
+type contextAnswers interface {
+	GetContext(ctx context.Context, token string) (string, bool)
+}
 
 // Tokens maps ACME challenge tokens to key authorisations. It is safe for concurrent use.
 type Tokens struct {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -31,6 +32,9 @@ type Answers struct {
 	seen      map[string]string // from the watch
 	published map[string]int    // this replica's publications, counted (authorisation reuse)
 	lease     clientv3.LeaseID  // 0: not leading; Publish refuses
+	misses    *misses           // bounds the etcd reads a request for an unknown token makes
+	reads     atomic.Int64      // etcd reads misses made
+	now       func() time.Time
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -41,7 +45,7 @@ var _ webroot.Answers = (*Answers)(nil)
 func WatchAnswers(client *clientv3.Client, prefix string, timeout time.Duration, logger *slog.Logger) *Answers {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Answers{client: client, key: prefix + answersKey, timeout: timeout, logger: logger,
-		seen: map[string]string{}, published: map[string]int{}, cancel: cancel, done: make(chan struct{})}
+		seen: map[string]string{}, published: map[string]int{}, misses: newMisses(), now: time.Now, cancel: cancel, done: make(chan struct{})}
 	go a.watch(ctx)
 	return a
 }
@@ -97,21 +101,30 @@ func (a *Answers) Withdraw(token string) {
 }
 
 // Get answers from the watched copy, or from etcd when the copy does not have token yet.
-func (a *Answers) Get(token string) (string, bool) {
-	a.mu.RLock()
+func (a *Answers) Get(token string) (string, bool) { return a.GetContext(context.Background(), token) }
+
+// GetContext is Get for a request: the read of etcd a miss makes ends with ctx, and such reads
+// are bounded (see misses).
+func (a *Answers) GetContext(ctx context.Context, token string) (string, bool) {
+	a.mu.Lock()
 	keyAuth, ok := a.seen[token]
-	a.mu.RUnlock()
+	allowed := !ok && a.misses.budget.Allow(a.now())
+	a.mu.Unlock()
 	if ok {
 		return keyAuth, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
-	defer cancel()
-	resp, err := a.client.Get(ctx, a.key+token)
-	if err != nil || len(resp.Kvs) == 0 {
-		return "", false
-	}
-	return string(resp.Kvs[0].Value), true
+	return a.misses.read(ctx, token, allowed, func(ctx context.Context) (string, bool) {
+		a.reads.Add(1)
+		resp, err := a.client.Get(ctx, a.key+token)
+		if err != nil || len(resp.Kvs) == 0 {
+			return "", false
+		}
+		return string(resp.Kvs[0].Value), true
+	})
 }
+
+// Reads is how many reads of etcd misses have made.
+func (a *Answers) Reads() int64 { return a.reads.Load() }
 
 // Close stops the watch.
 func (a *Answers) Close() {

@@ -172,7 +172,7 @@ func TestAnswersAreServedByEveryReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A replica whose watch has not caught up yet reads etcd before it answers 404.
-	behind := &Answers{client: c, key: prefix + answersKey, timeout: 5 * time.Second, seen: map[string]string{}}
+	behind := &Answers{client: c, key: prefix + answersKey, timeout: 5 * time.Second, seen: map[string]string{}, misses: newMisses(), now: time.Now}
 	if got, ok := behind.Get("tok1"); !ok || got != "tok1.key" {
 		t.Fatalf("a replica behind its watch answers %q, %v right after Publish", got, ok)
 	}
