@@ -49,7 +49,10 @@ const emergencyFraction = 10
 // A window that starts at issuance and ends well after a third of the lifetime is no reason to
 // renew a fresh certificate: renewals wait for that third unless the window itself ends sooner (a
 // revoked certificate). Without that floor a window that opens at notBefore lets each new
-// certificate be renewed at once, the runaway loop of cert-manager #8993.
+// certificate be renewed at once, the runaway loop of cert-manager #8993. And even a window that
+// ends early renews a certificate no sooner than YoungestRenewed after its issuance: a CA whose
+// every window is already over would otherwise have each new certificate renewed at once, for
+// ever, and those renewals are exempt from the limits.
 func DueTime(b *bundle.Bundle, ari *store.ARI) time.Time {
 	due := RenewAt(b)
 	if ari != nil && !ari.RenewAt.IsZero() {
@@ -57,8 +60,20 @@ func DueTime(b *bundle.Bundle, ari *store.ARI) time.Time {
 		if floor := b.Leaf.NotBefore.Add(b.Lifetime() / 3); ari.End.After(floor) && due.Before(floor) {
 			due = floor
 		}
+		due = maxTime(due, b.Leaf.NotBefore.Add(YoungestRenewed(b)))
 	}
 	return minTime(due, EmergencyTime(b))
+}
+
+// YoungestRenewed is the least age at which the CA's window may renew a certificate: a day, or a
+// tenth of the lifetime when that is shorter (a six-day certificate: 14.4 hours).
+func YoungestRenewed(b *bundle.Bundle) time.Duration { return min(24*time.Hour, b.Lifetime()/10) }
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // AlarmTime is when a certificate that should have been renewed at EmergencyTime at the latest

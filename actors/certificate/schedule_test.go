@@ -68,7 +68,8 @@ func TestDueTime(t *testing.T) {
 		{"ARI time inside the window", &store.ARI{Start: t0.Add(58 * day), End: t0.Add(62 * day), RenewAt: t0.Add(59 * day)}, 59 * day},
 		{"ARI later than the emergency threshold", &store.ARI{Start: t0.Add(85 * day), End: t0.Add(88 * day), RenewAt: t0.Add(86 * day)}, 81 * day},
 		{"window opening at issuance waits for a third of the lifetime", &store.ARI{Start: t0, End: t0.Add(90 * day), RenewAt: t0.Add(time.Hour)}, 30 * day},
-		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, 0},
+		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(39 * day), End: t0.Add(40 * day), RenewAt: t0.Add(39 * day)}, 39 * day},
+		{"a window over at issuance waits a day: no renewal loop", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, day},
 		{"unsupported ARI falls back to lifetime", &store.ARI{Unsupported: true}, 60 * day},
 	}
 	if got := AlarmTime(b); !got.Equal(t0.Add(90*day - 90*day/20)) {
