@@ -31,8 +31,10 @@ type uploaderActor struct {
 	// comparing: a compareStored is scheduled. listFailures: DFP's list unreachable in a row.
 	comparing    bool
 	listFailures int
-	said         map[string]bool
-	notServed    map[string]bool // as last told to the parent, for alerts
+	// saidNewer is, per name, the newer certificate in DFP last warned about: one entry a name,
+	// however many certificates someone else puts there.
+	saidNewer map[string]string
+	notServed map[string]bool // as last told to the parent, for alerts
 	// The proxy watch: a round in flight, the name the last round ended on, when a round last
 	// asked for DFP's list, and when a name not served was last served again.
 	watching    bool
@@ -53,7 +55,7 @@ func Props(cfg Config) *actor.Props {
 	}
 	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, queue: queue, said: map[string]bool{}, notServed: map[string]bool{}}
+		return &uploaderActor{cfg: cfg, queue: queue, saidNewer: map[string]string{}, notServed: map[string]bool{}}
 	})
 }
 
@@ -164,9 +166,11 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	for _, name := range expired {
 		u.queue.Forget(name)
 		u.cfg.Book.forget(name)
+		delete(u.saidNewer, name)
 	}
 	for _, n := range newer {
-		if u.once("newer:" + n.Held.Fingerprint()) {
+		if fp := n.Held.Fingerprint(); u.saidNewer[n.Name] != fp {
+			u.saidNewer[n.Name] = fp
 			u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", event.DFPHasNewer,
 				"domain", n.Name, "dfp_not_after", n.Held.Leaf.NotAfter, "not_after", n.NotAfter)
 		}
@@ -264,12 +268,4 @@ func (u *uploaderActor) offer(name string, b *bundle.Bundle) {
 	if s, _ := u.cfg.Book.Of(name); s.State != ServeNotServed {
 		u.cfg.Book.Set(name, ServeQueued, "", u.cfg.Now())
 	}
-}
-
-func (u *uploaderActor) once(key string) bool {
-	if u.said[key] {
-		return false
-	}
-	u.said[key] = true
-	return true
 }

@@ -26,9 +26,11 @@ func TestBundlesShareTheirIntermediate(t *testing.T) {
 	}
 }
 
-// Past maxInterned distinct intermediates the table stops growing; parsing still works.
+// Past maxInterned distinct intermediates the table stops growing and parsing still works; and
+// when junk (a hostile DFP's chains) filled it first, the intermediate the service's own bundles
+// share still gets interned, in the place of a certificate seen once.
 func TestInternTableIsBounded(t *testing.T) {
-	table := internTable{parsed: map[string]*x509.Certificate{}}
+	table := internTable{parsed: map[string]*x509.Certificate{}, seen: map[string]int{}}
 	for i := 0; i < maxInterned+10; i++ {
 		ca := must[*certgen.CA](t)(certgen.NewCA(fmt.Sprint("bounded ", i)))
 		c, err := table.parse(ca.Intermediate.Cert.Raw)
@@ -38,5 +40,13 @@ func TestInternTableIsBounded(t *testing.T) {
 	}
 	if len(table.parsed) != maxInterned {
 		t.Errorf("%d intermediates kept, want the bound %d", len(table.parsed), maxInterned)
+	}
+	shared := must[*certgen.CA](t)(certgen.NewCA("shared")).Intermediate.Cert.Raw
+	first := must[*x509.Certificate](t)(table.parse(shared))
+	if again := must[*x509.Certificate](t)(table.parse(shared)); again != first {
+		t.Error("with the table full of junk, the shared intermediate is parsed for every bundle")
+	}
+	if len(table.parsed) != maxInterned {
+		t.Errorf("%d intermediates kept after the shared one, want the bound %d", len(table.parsed), maxInterned)
 	}
 }

@@ -74,6 +74,10 @@ func preflightChecker(cfg config.Config, tokens webroot.Answers) certificate.Pre
 // intermediates, JSON-escaped, is under 16 KiB (Let's Encrypt's ECDSA bundles are about 3.5 KB).
 const bytesPerName = 16 << 10
 
+// maxDFPBody caps DFP's answers whatever MAX_NAMES says: 512 MiB holds 32,768 of the largest
+// bundles, and a hostile or broken DFP must not make the service read gigabytes.
+const maxDFPBody = 512 << 20
+
 func acmeTransport(cfg config.Config) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

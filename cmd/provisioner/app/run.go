@@ -162,7 +162,7 @@ func lead(ctx context.Context, l leading) error {
 		return err
 	}
 	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, replica.WhileLeading(l.term, wrap(faults.DFP, proxyapi.Transport()))).
-		LimitBody(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName))
+		LimitBody(min(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName), maxDFPBody))
 	pf := preflightChecker(cfg, l.answers)
 	if faults.Preflight != nil && pf != nil {
 		pf = faults.Preflight(pf)
