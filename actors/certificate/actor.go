@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -49,7 +50,7 @@ type certActor struct {
 // Props builds the actor for name.
 func Props(name string, deps Deps) *actor.Props {
 	if deps.Jitter == nil {
-		deps.Jitter = RandomJitter
+		deps.Jitter = schedule.RandomJitter
 	}
 	if deps.PermitWait <= 0 {
 		deps.PermitWait = time.Minute

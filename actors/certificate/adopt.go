@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
@@ -14,7 +15,7 @@ func Adoptable(name string, b *bundle.Bundle, now time.Time, fromCA bool) error 
 	if err := b.Check(name, now); err != nil {
 		return err
 	}
-	if !now.Before(RenewAt(b)) {
+	if !now.Before(schedule.RenewAt(b)) {
 		return errors.New("inside its renewal time")
 	}
 	if !fromCA {

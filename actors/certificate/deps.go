@@ -14,6 +14,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
@@ -38,7 +39,7 @@ type Deps struct {
 	Uploader  *actor.PID
 	Logger    *slog.Logger
 	Now       func() time.Time
-	Jitter    Jitter // nil: RandomJitter
+	Jitter    schedule.Jitter // nil: schedule.RandomJitter
 	// PermitWait is how long to wait for the rate limiter's answer before asking again with the
 	// same permit (a restarted limiter has forgotten who waits); 0: a minute.
 	PermitWait time.Duration

@@ -1,11 +1,11 @@
 package certificate
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
@@ -66,30 +66,25 @@ type Decision struct {
 	Expiring bool
 }
 
-// WindowOf is the renewal window kept in a name's state if it belongs to certificate b, else nil: a
-// window belongs to one certificate, and a previous one's is never trusted.
-func WindowOf(b *bundle.Bundle, ari *store.ARI) *store.ARI {
-	if ari == nil || b == nil || ari.Certificate != b.Fingerprint() {
-		return nil
-	}
-	return ari
-}
-
 // Decide is the lifecycle's one decision: given the facts, what now.
 func Decide(f Facts) Decision {
 	d := Decision{Renewal: f.Stored != nil}
-	if f.Stored != nil && f.Now.After(AlarmTime(f.Stored)) {
+	if f.Stored != nil && f.Now.After(schedule.AlarmTime(f.Stored)) {
 		d.Expiring = true
 	}
 	if f.Usable {
-		ari := WindowOf(f.Stored, f.State.ARI)
+		ari := schedule.WindowOf(f.Stored, f.State.ARI)
 		if ari == nil || !f.Now.Before(ari.NextCheck) {
 			d.Step = FetchARI
 			return d
 		}
-		due := DueTime(f.Stored, ari)
+		due := schedule.DueTime(f.Stored, ari)
 		if f.Now.Before(due) {
-			d.Step, d.At, d.Why = Wait, minTime(due, ari.NextCheck), UntilDue
+			at := due
+			if ari.NextCheck.Before(at) {
+				at = ari.NextCheck
+			}
+			d.Step, d.At, d.Why = Wait, at, UntilDue
 			return d
 		}
 		d.Due = due
@@ -111,17 +106,6 @@ func Decide(f Facts) Decision {
 	return d
 }
 
-// Jitter returns a random duration in [0, n); 0 when n <= 0. Tests pass a fixed one.
-type Jitter func(n time.Duration) time.Duration
-
-// RandomJitter is the service's Jitter.
-func RandomJitter(n time.Duration) time.Duration {
-	if n <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(n)))
-}
-
 // inFlightRecheck is how long to wait when another instance's order for the name is still running.
 const inFlightRecheck = 30 * time.Second
 
@@ -139,7 +123,7 @@ type Result struct {
 }
 
 // Ordered is the state after an order ended: f is nil when a certificate was issued and stored.
-func Ordered(st store.State, f *issuer.Failure, errText string, now time.Time, jitter Jitter) Result {
+func Ordered(st store.State, f *issuer.Failure, errText string, now time.Time, jitter schedule.Jitter) Result {
 	if f == nil {
 		// Issued: failures, pause and the old certificate's window are over. Look again at once,
 		// which fetches the new certificate's window.
@@ -190,7 +174,7 @@ func Ordered(st store.State, f *issuer.Failure, errText string, now time.Time, j
 
 // PreflightFailed is the state after a failed pre-flight: it spends nothing at the CA but backs
 // off like a failed order.
-func PreflightFailed(st store.State, errText string, now time.Time, jitter Jitter) store.State {
+func PreflightFailed(st store.State, errText string, now time.Time, jitter schedule.Jitter) store.State {
 	return failed(st, errText, now, jitter)
 }
 
@@ -202,11 +186,11 @@ func RetryRequested(st store.State) store.State {
 }
 
 // failed counts a failure and sets the next attempt on Let's Encrypt's schedule, plus up to 10%.
-func failed(st store.State, errText string, now time.Time, jitter Jitter) store.State {
+func failed(st store.State, errText string, now time.Time, jitter schedule.Jitter) store.State {
 	st.Failures++
 	st.LastError = errText
 	st.LastAttempt = now
-	d := RetryDelay(st.Failures)
+	d := schedule.RetryDelay(st.Failures)
 	st.NextAttempt = now.Add(d + jitter(d/10+1))
 	return st
 }

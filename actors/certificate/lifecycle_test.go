@@ -7,6 +7,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
@@ -109,7 +110,7 @@ func TestOrdered(t *testing.T) {
 		name    string
 		state   store.State
 		failure *issuer.Failure
-		jitter  Jitter
+		jitter  schedule.Jitter
 		want    Result
 	}{
 		{name: "issued: failures, pause and window are forgotten", state: store.State{Failures: 3, PausedURL: "x", LastError: "boom"},

@@ -2,30 +2,15 @@ package certificate
 
 import (
 	"sync"
-	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
-// Summary is what a person is shown of a stored certificate, by the rules Decide uses.
-type Summary struct {
-	NotBefore, NotAfter time.Time
-	// RenewAt is when it is due (DueTime); ByARI says the CA's window set it.
-	RenewAt time.Time
-	ByARI   bool
-}
-
-// SummaryOf summarises b with its state's ARI window (kept only if it is b's: WindowOf).
-func SummaryOf(b *bundle.Bundle, ari *store.ARI) Summary {
-	window := WindowOf(b, ari)
-	return Summary{NotBefore: b.Leaf.NotBefore, NotAfter: b.Leaf.NotAfter, RenewAt: DueTime(b, window),
-		ByARI: window != nil && !window.RenewAt.IsZero()}
-}
-
 // LiveName is one name as its actor last saw it: its certificate (nil: none stored) and state.
 type LiveName struct {
-	Certificate *Summary
+	Certificate *schedule.Summary
 	State       store.State
 }
 
@@ -47,7 +32,7 @@ func (l *Live) Put(name string, b *bundle.Bundle, st store.State) {
 	}
 	n := LiveName{State: st}
 	if b != nil {
-		s := SummaryOf(b, st.ARI)
+		s := schedule.SummaryOf(b, st.ARI)
 		n.Certificate = &s
 	}
 	l.mu.Lock()

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,6 +17,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -109,45 +109,6 @@ func (a *certActor) askPermit(ctx actor.Context) {
 	a.cancelTimer = a.timers.SendOnce(a.deps.PermitWait, ctx.Self(), permitUnanswered{})
 }
 
-// loadCertificate returns the stored certificate (parsed, or nil) and whether it is usable for the
-// name now; a usable one goes to the uploader the first time this instance sees it (DFP may have
-// lost it, DFP rule D in proxyapi).
-func (a *certActor) loadCertificate(ctx actor.Context, now time.Time) (*bundle.Bundle, bool) {
-	if a.unsaved != nil {
-		if err := a.deps.Store.SaveBundle(a.name, a.unsaved.PEM); err != nil {
-			a.log.Error("the CA's certificate is still not stored; it is used and served from memory, and saved again at retry_at",
-				"event", event.CertificateNotStored, "error", err, "retry_at", now.Add(SaveRetry))
-			return a.unsaved, a.unsaved.Check(a.name, now) == nil
-		}
-		a.log.Info("the CA's certificate is stored at last", "event", event.CertificateStored, "fingerprint", a.unsaved.Fingerprint())
-		a.unsaved = nil
-	}
-	data, err := a.deps.Store.LoadBundle(a.name)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false
-	}
-	if err != nil {
-		a.log.Warn("stored certificate unreadable, will issue a new one", "event", event.CertificateUnreadable, "error", err)
-		return nil, false
-	}
-	b, err := bundle.Parse(data)
-	if err != nil {
-		a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
-		return nil, false
-	}
-	if err := b.Check(a.name, now); err != nil {
-		if a.once("unusable:" + b.Fingerprint()) {
-			a.log.Warn("stored certificate unusable, will issue a new one", "event", event.CertificateUnusable, "error", err)
-		}
-		return b, false
-	}
-	if a.deployed != b.Fingerprint() {
-		a.log.Info("stored certificate loaded", "event", event.CertificateLoaded, "not_after", b.Leaf.NotAfter, "renew_at", RenewAt(b))
-		a.deploy(ctx, b, true)
-	}
-	return b, true
-}
-
 // order runs the ACME order off the mailbox and sends the result back.
 func (a *certActor) order(ctx actor.Context) {
 	a.become(a.ordering)
@@ -183,7 +144,7 @@ func (a *certActor) ariFetched(ctx actor.Context, res ariFetched) {
 	if st.ARI != nil && st.ARI.Certificate == res.fingerprint {
 		prev = st.ARI
 	}
-	ari := NextARI(prev, res.fingerprint, res.window, res.err, now, a.deps.Jitter)
+	ari := schedule.NextARI(prev, res.fingerprint, res.window, res.err, now, a.deps.Jitter)
 	switch {
 	case errors.Is(res.err, issuer.ErrNoARI):
 		if a.once("no_ari") {
@@ -232,7 +193,7 @@ func (a *certActor) settle(ctx actor.Context, res obtained) time.Time {
 				"event", event.ClockSkew, "not_before", b.Leaf.NotBefore, "behind_by", ahead.Round(time.Second).String())
 		}
 		a.log.Info("certificate obtained", "event", event.CertificateObtained, "not_after", b.Leaf.NotAfter,
-			"renew_at", RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
+			"renew_at", schedule.RenewAt(b), "fingerprint", b.Fingerprint(), "replaced", res.replaced)
 		a.deploy(ctx, b, false)
 	case f.Kind == issuer.NotKept:
 		b := res.bundle

@@ -11,6 +11,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/inflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -63,7 +64,7 @@ type waiter struct {
 
 // kept is what outlives a limiter instance (see Props).
 type kept struct {
-	slots   *Slots
+	slots   *inflight.Slots
 	waiters map[string]waiter
 	// started: an instance has run in this process. restarted: the last one failed and protoactor
 	// restarted it in place; its siblings (the permit holders) ran on, so the ledger's granted
@@ -79,7 +80,7 @@ type kept struct {
 // strand the actors waiting for its answer, nor forget the orders in flight. The buckets are read
 // again from the ledger, which is written before any answer leaves.
 func Props(cfg Config) *actor.Props {
-	k := &kept{slots: NewSlots(cfg.Concurrency, cfg.Lease), waiters: map[string]waiter{}}
+	k := &kept{slots: inflight.New(cfg.Concurrency, cfg.Lease), waiters: map[string]waiter{}}
 	return actor.PropsFromProducer(func() actor.Actor { return &limiterActor{cfg: cfg, kept: k} })
 }
 

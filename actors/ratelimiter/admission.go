@@ -3,6 +3,7 @@ package ratelimiter
 import (
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/inflight"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
 
@@ -32,7 +33,7 @@ type Admission struct {
 
 // Admit decides a request: the limits first, so that a name the CA would refuse never takes a
 // slot from one it would accept; then a slot, in arrival order.
-func Admit(limits *Limiter, slots *Slots, o Order, now time.Time) Admission {
+func Admit(limits *Limiter, slots *inflight.Slots, o Order, now time.Time) Admission {
 	d := limits.Request(o, now)
 	switch {
 	case !d.Granted:
@@ -49,7 +50,7 @@ func Admit(limits *Limiter, slots *Slots, o Order, now time.Time) Admission {
 // granting an order that a restart would forget could exceed a limit. Its booking is refunded
 // and its slot freed. The names the slot passes to are returned: they hold it, but are not told
 // now (a broken disk must not spin); they get it when they ask again.
-func TakeBack(limits *Limiter, slots *Slots, name, permit string, now time.Time) (Admission, []string) {
+func TakeBack(limits *Limiter, slots *inflight.Slots, name, permit string, now time.Time) (Admission, []string) {
 	limits.Report(name, permit, FailedOther, now)
 	passed := slots.Release(name, now)
 	return Admission{Verdict: Defer, Until: now.Add(unwritableRetry), Limit: messages.LimitLedgerUnwritable}, passed

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/inflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 )
@@ -15,33 +16,33 @@ func TestAdmit(t *testing.T) {
 	cases := []struct {
 		name    string
 		slots   int
-		before  func(l *Limiter, s *Slots) // the state the request meets
+		before  func(l *Limiter, s *inflight.Slots) // the state the request meets
 		want    Admission
 		slot    bool // the ledger says the grant came with its slot
 		holding int  // slots held after the request
 	}{
 		{name: "room in the limits and a free slot: granted with the slot",
-			slots: 1, before: func(*Limiter, *Slots) {},
+			slots: 1, before: func(*Limiter, *inflight.Slots) {},
 			want: Admission{Verdict: Grant}, slot: true, holding: 1},
 		{name: "room in the limits, every slot in use: tokens taken, waits for a slot",
-			slots: 1, before: func(_ *Limiter, s *Slots) { s.Request("other.example.com", t0) },
+			slots: 1, before: func(_ *Limiter, s *inflight.Slots) { s.Request("other.example.com", t0) },
 			want: Admission{Verdict: Wait}, holding: 1},
 		{name: "the CA holds the name: deferred, and no slot taken from a name it would accept",
-			slots: 1, before: func(l *Limiter, _ *Slots) { l.Hold(name, messages.LimitCertificatesPerExactSet, until) },
+			slots: 1, before: func(l *Limiter, _ *inflight.Slots) { l.Hold(name, messages.LimitCertificatesPerExactSet, until) },
 			want: Admission{Verdict: Defer, Until: until.Add(ClockSkew), Limit: messages.LimitCertificatesPerExactSet}},
 		{name: "deferred even when every slot is in use: the limit answers first",
-			slots: 1, before: func(l *Limiter, s *Slots) {
+			slots: 1, before: func(l *Limiter, s *inflight.Slots) {
 				s.Request("other.example.com", t0)
 				l.Hold(name, messages.LimitCertificatesPerExactSet, until)
 			},
 			want: Admission{Verdict: Defer, Until: until.Add(ClockSkew), Limit: messages.LimitCertificatesPerExactSet}, holding: 1},
 		{name: "asking again while holding the slot: granted again, one slot",
-			slots: 1, before: func(l *Limiter, s *Slots) { Admit(l, s, Order{Name: name, Permit: "p"}, t0) },
+			slots: 1, before: func(l *Limiter, s *inflight.Slots) { Admit(l, s, Order{Name: name, Permit: "p"}, t0) },
 			want: Admission{Verdict: Grant}, slot: true, holding: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, s := New(limits.Production, Ledger{}), NewSlots(c.slots, time.Hour)
+			l, s := New(limits.Production, Ledger{}), inflight.New(c.slots, time.Hour)
 			c.before(l, s)
 			got := Admit(l, s, Order{Name: name, Permit: "p"}, t0)
 			if got != c.want {
@@ -64,7 +65,7 @@ func TestAdmit(t *testing.T) {
 // A grant whose ledger could not be written is taken back whole: deferred as unwritable, its
 // tokens refunded, its slot passed on to the next name, which is not told now.
 func TestTakeBack(t *testing.T) {
-	l, s := New(limits.Production, Ledger{}), NewSlots(1, time.Hour)
+	l, s := New(limits.Production, Ledger{}), inflight.New(1, time.Hour)
 	if a := Admit(l, s, Order{Name: "a.example.com", Permit: "p"}, t0); a.Verdict != Grant {
 		t.Fatalf("first request = %+v", a)
 	}

@@ -1,3 +1,6 @@
+// Package ratelimiter grants or defers every ACME order: the CA's limits (package limits) as token
+// buckets (this file), persisted in a ledger, and a cap on orders in flight (package inflight);
+// admission.go decides over both.
 package ratelimiter
 
 import (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -87,7 +88,7 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 				"domain", msg.Name, "error", err)
 		case msg.Stored:
 			if u.queue.Learn(msg.Name, b) {
-				u.cfg.Book.Set(msg.Name, ServeStored, "", u.cfg.Now())
+				u.cfg.Book.Set(msg.Name, served.Stored, "", u.cfg.Now())
 			}
 			u.compareSoon(ctx, u.cfg.SettleDelay)
 		default:
@@ -107,11 +108,11 @@ func (u *uploaderActor) Receive(ctx actor.Context) {
 		u.next(ctx)
 	case checkServed:
 		addr := u.cfg.ServeCheckAddr
-		async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) served {
+		async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) serveChecked {
 			got, err := proxyapi.ServedFingerprint(c, addr, msg.name)
-			return served{checkServed: msg, got: got, err: err}
-		}, func(err error) served { return served{checkServed: msg, err: err} })
-	case served:
+			return serveChecked{checkServed: msg, got: got, err: err}
+		}, func(err error) serveChecked { return serveChecked{checkServed: msg, err: err} })
+	case serveChecked:
 		u.reportServed(ctx, msg)
 		u.next(ctx)
 	case watchTick:
@@ -153,7 +154,7 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 			u.compareSoon(ctx, wait)
 		case UploadUncompared:
 			for _, name := range u.queue.OfferUnverified() {
-				u.cfg.Book.Set(name, ServeQueued, "", now)
+				u.cfg.Book.Set(name, served.Queued, "", now)
 			}
 			u.next(ctx)
 		}
@@ -162,10 +163,10 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	metrics.Reconciliations.WithLabelValues("ok").Inc()
 	u.listFailures = 0
 	u.queue.Verified()
-	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), now)
+	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), u.cfg.Roots, now)
 	for _, name := range expired {
 		u.queue.Forget(name)
-		u.cfg.Book.forget(name)
+		u.cfg.Book.Forget(name)
 		delete(u.saidNewer, name)
 	}
 	for _, n := range newer {
@@ -182,11 +183,11 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", s.Name, "reason", string(s.Reason))
 		u.queue.Offer(s.Name, u.queue.Known()[s.Name])
 		// Not served until the upload is seen: DFP lacks the newest certificate, HAProxy cannot present it.
-		u.cfg.Book.Set(s.Name, ServeNotServed, s.Reason.Why(), now)
+		u.cfg.Book.Set(s.Name, served.NotServed, s.Reason.Why(), now)
 	}
 	for name := range u.queue.Known() {
-		if s, _ := u.cfg.Book.Of(name); s.State == ServeStored && !u.queue.Pending(name) {
-			u.cfg.Book.Set(name, ServeHeld, "", now)
+		if s, _ := u.cfg.Book.Of(name); s.State == served.Stored && !u.queue.Pending(name) {
+			u.cfg.Book.Set(name, served.Held, "", now)
 		}
 	}
 	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", len(stale))
@@ -242,8 +243,8 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 		u.queue.Succeeded(res.name, res.bundle)
 		u.queue.Uploaded(res.name, res.bundle, u.cfg.Now())
 		// A name known not served stays so until its serve check sees it.
-		if s, _ := u.cfg.Book.Of(res.name); !u.queue.Pending(res.name) && s.State != ServeNotServed {
-			u.cfg.Book.Set(res.name, ServeUploaded, "", u.cfg.Now())
+		if s, _ := u.cfg.Book.Of(res.name); !u.queue.Pending(res.name) && s.State != served.NotServed {
+			u.cfg.Book.Set(res.name, served.Uploaded, "", u.cfg.Now())
 		}
 		if change == DistributionBack {
 			log.Info("DFP distributes again; uploads reach every replica", "event", event.DistributeRestored)
@@ -265,7 +266,7 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 // that stays the truth until its upload is seen served.
 func (u *uploaderActor) offer(name string, b *bundle.Bundle) {
 	u.queue.Offer(name, b)
-	if s, _ := u.cfg.Book.Of(name); s.State != ServeNotServed {
-		u.cfg.Book.Set(name, ServeQueued, "", u.cfg.Now())
+	if s, _ := u.cfg.Book.Of(name); s.State != served.NotServed {
+		u.cfg.Book.Set(name, served.Queued, "", u.cfg.Now())
 	}
 }

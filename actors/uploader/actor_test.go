@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
@@ -217,11 +218,11 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	now := time.Now()
 	first, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
 	second, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(48*time.Hour))
-	book := NewBook(true)
+	book := served.NewBook(true)
 	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.ServeCheckAddr, c.Book = tlsPort.Addr(), book })
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: first})
 	testkit.Eventually(t, "the first upload served", logs, func() bool { return len(logs.Events(event.CertificateServed)) == 1 })
-	if s, _ := book.Of("a.example.com"); s.State != ServeServed || s.LastServed.IsZero() {
+	if s, _ := book.Of("a.example.com"); s.State != served.Served || s.LastServed.IsZero() {
 		t.Fatalf("a served certificate's book entry is %+v", s)
 	}
 	dfp.BreakReload()
@@ -233,7 +234,7 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	if n := len(dfp.Uploads()); n != 2+MaxNotServedRetries {
 		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+MaxNotServedRetries, MaxNotServedRetries)
 	}
-	if s, _ := book.Of("a.example.com"); s.State != ServeNotServed || s.Ready(true) {
+	if s, _ := book.Of("a.example.com"); s.State != served.NotServed || s.Ready(true) {
 		t.Errorf("the book for /metrics says %+v, want not served", s)
 	}
 	last := logs.Events(event.CertificateNotServed)[MaxNotServedRetries]

@@ -38,7 +38,7 @@ func BenchmarkDiff1000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		stale, _, _ := Diff(held, known, nil, now)
+		stale, _, _ := Diff(held, known, nil, nil, now)
 		if len(stale) != 0 {
 			b.Fatalf("%d stale", len(stale))
 		}

@@ -4,9 +4,11 @@ package uploader
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -37,8 +39,11 @@ type Config struct {
 	// WatchInterval is how often the proxy watch samples names by handshake (DISCOVERY_INTERVAL);
 	// 0 turns it off. It runs only with ServeCheckAddr.
 	WatchInterval time.Duration
+	// Roots verify a certificate someone else put in DFP before it may stand instead of the
+	// service's (nil: the system's; see Trusted).
+	Roots *x509.CertPool
 	// Book, when set, gets every name's serve state (for /metrics, /readyz and status).
-	Book       *Book
+	Book       *served.Book
 	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s
 	MinBackoff time.Duration
 	MaxBackoff time.Duration

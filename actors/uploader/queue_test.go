@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"crypto/x509"
 	"reflect"
 	"testing"
 	"time"
@@ -84,6 +85,12 @@ func TestQueueRetriesPerNameAndKeepsMoving(t *testing.T) {
 func TestDiff(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
 	other, _ := certgen.NewCA("someone else")
+	// A CA valid at t0, which the roots trust.
+	boughtRoot, _ := certgen.Issue("a CA the roots trust Root", nil, nil, t0.Add(-365*24*time.Hour), t0.Add(365*24*time.Hour))
+	boughtInter, _ := certgen.Issue("a CA the roots trust Intermediate", nil, boughtRoot, t0.Add(-365*24*time.Hour), t0.Add(365*24*time.Hour))
+	bought := &certgen.CA{Root: boughtRoot, Intermediate: boughtInter}
+	trusted := x509.NewCertPool()
+	trusted.AddCert(bought.Root.Cert)
 	ours := issued(t, ca, "a.test", t0.Add(30*24*time.Hour))
 	cases := []struct {
 		name      string
@@ -103,8 +110,10 @@ func TestDiff(t *testing.T) {
 		{name: "missing", now: t0, stale: []Stale{{"a.test", Missing}}},
 		{name: "not loadable", raw: "-----BEGIN CERTIFICATE-----\nbroken", now: t0, stale: []Stale{{"a.test", Unloadable}}},
 		{name: "older", held: issued(t, ca, "a.test", t0.Add(24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
-		{name: "newer and valid: left alone", held: issued(t, other, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
-		{name: "newer but for another name: replaced", held: issued(t, other, "b.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "newer from our own CA (another replica renewed it): left alone", held: issued(t, ca, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
+		{name: "newer, valid, from a CA the roots trust (an operator's): left alone", held: issued(t, bought, "a.test", t0.Add(60*24*time.Hour)), now: t0, newer: true},
+		{name: "newer from an issuer nobody trusts (someone's PUT): replaced", held: issued(t, other, "a.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
+		{name: "newer but for another name: replaced", held: issued(t, ca, "b.test", t0.Add(60*24*time.Hour)), now: t0, stale: []Stale{{"a.test", Older}}},
 		{name: "ours expired: forgotten, never uploaded", now: t0.Add(31 * 24 * time.Hour), expired: true},
 	}
 	for _, c := range cases {
@@ -120,7 +129,7 @@ func TestDiff(t *testing.T) {
 			if c.notServed != "" {
 				verdicts = map[string]string{"a.test": c.notServed}
 			}
-			stale, newer, expired := Diff(held, map[string]*bundle.Bundle{"a.test": ours}, verdicts, c.now)
+			stale, newer, expired := Diff(held, map[string]*bundle.Bundle{"a.test": ours}, verdicts, trusted, c.now)
 			if !reflect.DeepEqual(stale, c.stale) || (len(newer) == 1) != c.newer || (len(expired) == 1) != c.expired {
 				t.Fatalf("Diff = stale %v, newer %d, expired %v; want stale %v, newer %v, expired %v",
 					stale, len(newer), expired, c.stale, c.newer, c.expired)

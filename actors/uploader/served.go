@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
@@ -17,8 +18,8 @@ type checkServed struct {
 	fingerprint string
 }
 
-// served is what the proxy presented for a name.
-type served struct {
+// serveChecked is what the proxy presented for a name.
+type serveChecked struct {
 	checkServed
 	got string
 	err error
@@ -26,33 +27,33 @@ type served struct {
 
 // reportServed logs whether HAProxy presents the uploaded certificate. DFP answers 200 even when
 // its reload failed (a bad PEM elsewhere in /certs, DFP rule B in proxyapi), so this is the only proof.
-func (u *uploaderActor) reportServed(ctx actor.Context, res served) {
+func (u *uploaderActor) reportServed(ctx actor.Context, res serveChecked) {
 	log := u.cfg.Logger.With("domain", res.name)
 	latest := ""
 	if b := u.queue.Known()[res.name]; b != nil {
 		latest = b.Fingerprint()
 	}
-	switch ServeVerdict(res.err, res.got, res.fingerprint, latest) {
-	case VerdictUnknown:
+	switch served.UploadVerdict(res.err, res.got, res.fingerprint, latest) {
+	case served.VerdictUnknown:
 		metrics.ServeChecks.WithLabelValues("error").Inc()
 		log.Warn("could not check what the proxy serves", "event", event.ServeCheckFailed, "addr", u.cfg.ServeCheckAddr, "error", res.err)
-	case VerdictServed:
+	case served.VerdictServed:
 		metrics.ServeChecks.WithLabelValues("served").Inc()
-		if before, _ := u.cfg.Book.Of(res.name); before.State == ServeNotServed {
+		if before, _ := u.cfg.Book.Of(res.name); before.State == served.NotServed {
 			u.restored = u.cfg.Now()
 		}
 		u.trouble(ctx, res.name, false, "")
 		u.queue.Served(res.name)
-		u.cfg.Book.Set(res.name, ServeServed, "", u.cfg.Now())
+		u.cfg.Book.Set(res.name, served.Served, "", u.cfg.Now())
 		log.Info("the proxy serves the uploaded certificate", "event", event.CertificateServed, "fingerprint", res.got)
-	case VerdictOvertaken: // a newer upload overtook this one; its own check tells
-	case VerdictNotServed:
+	case served.VerdictOvertaken: // a newer upload overtook this one; its own check tells
+	case served.VerdictNotServed:
 		// DFP said 200 but HAProxy's reload failed: treated as a failed upload, retried with a
 		// backoff and, after a few, only at each reconciliation (every upload is a reload).
 		metrics.ServeChecks.WithLabelValues("not_served").Inc()
 		attempts, retryAt := u.queue.NotServed(res.name, res.fingerprint, u.cfg.Now())
 		why := "HAProxy serves another certificate after the upload: its reload may have failed"
-		u.cfg.Book.Set(res.name, ServeNotServed, why, u.cfg.Now())
+		u.cfg.Book.Set(res.name, served.NotServed, why, u.cfg.Now())
 		if retryAt.IsZero() {
 			retryAt = u.cfg.Now().Add(u.cfg.ReconcileInterval)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
@@ -33,12 +34,12 @@ func (u *uploaderActor) watch(ctx actor.Context) {
 	}
 	var candidates []string
 	for name := range u.queue.Known() {
-		if s, _ := u.cfg.Book.Of(name); s.State != ServeQueued && s.State != ServeUploaded && !u.queue.Pending(name) {
+		if s, _ := u.cfg.Book.Of(name); s.State != served.Queued && s.State != served.Uploaded && !u.queue.Pending(name) {
 			candidates = append(candidates, name)
 		}
 	}
 	var picked []string
-	picked, u.watchCursor = Sample(candidates, u.watchCursor, WatchSize(len(u.queue.Known()), u.cfg.WatchInterval))
+	picked, u.watchCursor = served.Sample(candidates, u.watchCursor, served.WatchSize(len(u.queue.Known()), u.cfg.WatchInterval))
 	if len(picked) == 0 {
 		return
 	}
@@ -66,24 +67,24 @@ func (u *uploaderActor) watched(ctx actor.Context, res watchRound) {
 		if known == nil || known.Fingerprint() != w.want || u.queue.Pending(w.name) {
 			continue // renewed or queued meanwhile: its upload's own check tells
 		}
-		state, why := Watched(w.err, w.got, w.want)
+		state, why := served.Watched(w.err, w.got, w.want)
 		before, _ := u.cfg.Book.Of(w.name)
 		metrics.ServeChecks.WithLabelValues(string(state)).Inc()
 		u.cfg.Book.Set(w.name, state, why, now)
 		switch {
-		case state == ServeNotServed && before.State != ServeNotServed:
+		case state == served.NotServed && before.State != served.NotServed:
 			lost++
 			u.trouble(ctx, w.name, true, why)
 			u.cfg.Logger.Warn("the proxy does not serve the name's certificate", "event", event.ProxyNotServing,
 				"domain", w.name, "why", why, "last_served", before.LastServed)
-		case state == ServeServed && before.State == ServeNotServed:
+		case state == served.Served && before.State == served.NotServed:
 			u.restored = now
 			u.trouble(ctx, w.name, false, "")
 			u.cfg.Logger.Info("the proxy serves the name's certificate again", "event", event.CertificateServed,
 				"domain", w.name, "fingerprint", w.got)
 		}
 	}
-	if WatchReconcile(lost, u.watchAsked, u.restored, now, u.cfg.ReconcileInterval/5) {
+	if served.WatchReconcile(lost, u.watchAsked, u.restored, now, u.cfg.ReconcileInterval/5) {
 		u.watchAsked = now
 		u.cfg.Logger.Warn("the proxy lost certificates; comparing DFP's list now", "event", event.ProxyLostCertificates,
 			"not_served", lost, "sampled", len(res.names))

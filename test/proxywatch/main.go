@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
@@ -93,7 +93,7 @@ func run(n int, interval time.Duration, rounds, lines int) error {
 		}
 		held, failing := 0, 0
 		for _, s := range r.Names {
-			if s.Served == string(uploader.ServeHeld) || s.Served == string(uploader.ServeServed) {
+			if s.Served == string(served.Held) || s.Served == string(served.Served) {
 				held++
 			}
 			if s.State == "failing" {
@@ -115,7 +115,7 @@ func run(n int, interval time.Duration, rounds, lines int) error {
 		n, interval, p, float64(w.TLS.Accepted()-accepted)/float64(p), float64(in2-in)/float64(p), float64(out2-out)/float64(p),
 		float64(w.DFP.CertListings()-listings)/float64(p), certsSize(w)/1024, ((cpuTime() - cpu) / time.Duration(p)).Round(100*time.Microsecond))
 	fmt.Printf("the watch visits every name within %s (%d handshakes per interval)\n",
-		(time.Duration((n+uploader.WatchSize(n, interval)-1)/uploader.WatchSize(n, interval)) * interval).Round(time.Second), uploader.WatchSize(n, interval))
+		(time.Duration((n+served.WatchSize(n, interval)-1)/served.WatchSize(n, interval)) * interval).Round(time.Second), served.WatchSize(n, interval))
 
 	for _, phase := range []struct {
 		what string
@@ -135,7 +135,7 @@ func run(n int, interval time.Duration, rounds, lines int) error {
 		fmt.Printf("wiped %s: all %d served again after %s\n", phase.what, n, time.Since(wiped).Round(10*time.Millisecond))
 		// Until every upload's own serve check has seen it: a check still to come would notice the
 		// next wipe before the watch does.
-		if err := until(time.Minute, func() bool { return served(ctx, w) == n }); err != nil {
+		if err := until(time.Minute, func() bool { return servedCount(ctx, w) == n }); err != nil {
 			return fmt.Errorf("the uploads' serve checks after the wipe %s: %w", phase.what, err)
 		}
 	}
@@ -166,15 +166,15 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// served is how many names the running service has seen served.
-func served(ctx context.Context, w *test.World) int {
+// servedCount is how many names the running service has seen served.
+func servedCount(ctx context.Context, w *test.World) int {
 	r, err := opsport.FetchStatus(ctx, w.Getenv)
 	if err != nil {
 		return -1
 	}
 	count := 0
 	for _, s := range r.Names {
-		if s.Served == string(uploader.ServeServed) {
+		if s.Served == string(served.Served) {
 			count++
 		}
 	}

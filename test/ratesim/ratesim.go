@@ -11,7 +11,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	renewal "github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 )
@@ -114,7 +114,7 @@ func Run(cfg Config) (Report, error) {
 		now, name, st := ev.at, ev.name, states[ev.name]
 
 		if !st.notAfter.IsZero() {
-			if renewAt := certificate.RenewTime(st.notBefore, st.notAfter); now.Before(renewAt) {
+			if renewAt := renewal.RenewTime(st.notBefore, st.notAfter); now.Before(renewAt) {
 				schedule(name, renewAt)
 				continue
 			}
@@ -149,12 +149,12 @@ func Run(cfg Config) (Report, error) {
 			rep.Issued++
 			limiter.Report(name, "", ratelimiter.Issued, now)
 			st.notBefore, st.notAfter, st.failures = now, now.Add(cfg.Lifetime), 0
-			schedule(name, certificate.RenewTime(st.notBefore, st.notAfter))
+			schedule(name, renewal.RenewTime(st.notBefore, st.notAfter))
 			continue
 		default:
 			limiter.Report(name, "", ratelimiter.FailedValidation, now)
 			st.failures++
-			delay := certificate.RetryDelay(st.failures)
+			delay := renewal.RetryDelay(st.failures)
 			st.next = now.Add(delay + time.Duration(rnd.Int64N(int64(delay)/10+1)))
 			rep.DeadAttempts[name] = append(rep.DeadAttempts[name], now)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/recovery"
@@ -168,10 +169,10 @@ func lead(ctx context.Context, l leading) error {
 		pf = faults.Preflight(pf)
 	}
 
-	answered := &atomic.Int64{}                        // DFP's last answer, for /readyz
-	book := uploader.NewBook(cfg.ServeCheckAddr != "") // what the proxy serves, for /metrics, /readyz, status
-	managed := supervisor.NewManaged()                 // the names with an actor, for /metrics and status
-	live := certificate.NewLive()                      // each actor's view of its name, for /metrics and status
+	answered := &atomic.Int64{}                      // DFP's last answer, for /readyz
+	book := served.NewBook(cfg.ServeCheckAddr != "") // what the proxy serves, for /metrics, /readyz, status
+	managed := supervisor.NewManaged()               // the names with an actor, for /metrics and status
+	live := certificate.NewLive()                    // each actor's view of its name, for /metrics and status
 	recovery.FromDFP(ctx, dfp, st, iss, cfg, logger)
 	releaseAfterWaves(ctx, iss, releaseEvery)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {

@@ -24,7 +24,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
 	"github.com/dfp-letsencrypt/provisioner/actors/discovery"
 	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
 	"github.com/dfp-letsencrypt/provisioner/messages"
@@ -44,7 +44,7 @@ type Server struct {
 type Deps struct {
 	Cfg        config.Config
 	Store      *store.Store
-	Book       *uploader.Book      // what the proxy serves
+	Book       *served.Book        // what the proxy serves
 	Managed    *supervisor.Managed // the names with an actor
 	Live       *certificate.Live   // each actor's view of its name
 	Root       *actor.RootContext

@@ -10,7 +10,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 )
 
@@ -19,7 +19,7 @@ import (
 type Collector struct {
 	cfg     config.Config
 	store   *store.Store
-	book    *uploader.Book    // nil: every name counts as served
+	book    *served.Book      // nil: every name counts as served
 	managed func() []string   // names managed whatever the store holds (nil: none)
 	live    *certificate.Live // the actors' view of their names (nil: the store alone)
 	recent  *recentReport     // nil: built at every scrape
@@ -31,7 +31,7 @@ type Collector struct {
 // NewCollector builds the report at each scrape from live (the actors' view; nil: the store
 // alone) and st; book (nil: every name counts as served) is what the uploader knows of the proxy,
 // and managed (nil: none) the names the supervisor manages.
-func NewCollector(cfg config.Config, st *store.Store, live *certificate.Live, book *uploader.Book, managed func() []string, logger *slog.Logger) Collector {
+func NewCollector(cfg config.Config, st *store.Store, live *certificate.Live, book *served.Book, managed func() []string, logger *slog.Logger) Collector {
 	return Collector{cfg: cfg, store: st, live: live, book: book, managed: managed, cache: &Cache{}, recent: &recentReport{},
 		logger: logger, now: time.Now}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
@@ -53,9 +53,9 @@ func TestStateCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	book := uploader.NewBook(true)
-	book.Set("kept.test", uploader.ServeServed, "", now)
-	book.Set("unserved.test", uploader.ServeNotServed, "no TLS", now)
+	book := served.NewBook(true)
+	book.Set("kept.test", served.Served, "", now)
+	book.Set("unserved.test", served.NotServed, "no TLS", now)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(Collector{cfg: cfg, store: st, book: book, now: time.Now})
 	families, err := reg.Gather()

@@ -3,22 +3,15 @@
 package status
 
 import (
-	"crypto/sha256"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
-	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
-	"github.com/dfp-letsencrypt/provisioner/actors/supervisor"
-	"github.com/dfp-letsencrypt/provisioner/actors/uploader"
-	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
@@ -51,7 +44,7 @@ type NameStatus struct {
 	Limit         string    `json:"limit,omitempty"` // the limit that defers it
 	DeferredUntil time.Time `json:"deferred_until,omitzero"`
 	// What the proxy serves, from the running service (empty when read from the store alone):
-	// stored, held, queued, uploaded, served or not_served (see uploader.ServeState).
+	// stored, held, queued, uploaded, served or not_served (see served.State).
 	Served     string    `json:"served,omitempty"`
 	LastServed time.Time `json:"last_served,omitzero"`
 	ServedWhy  string    `json:"served_why,omitempty"`
@@ -97,7 +90,7 @@ const (
 // is absent from DFP past REMOVED_GRACE.
 type StoredName struct {
 	Name    string
-	Summary *certificate.Summary // wins over Bundle when set
+	Summary *schedule.Summary // wins over Bundle when set
 	Bundle  *bundle.Bundle
 	State   store.State
 	Gone    bool
@@ -110,7 +103,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 		row := NameStatus{Name: n.Name, Failures: n.State.Failures, LastError: oneLine(n.State.LastError), NextAttempt: n.State.NextAttempt}
 		sum := n.Summary
 		if sum == nil && n.Bundle != nil {
-			s := certificate.SummaryOf(n.Bundle, n.State.ARI)
+			s := schedule.SummaryOf(n.Bundle, n.State.ARI)
 			sum = &s
 		}
 		if sum != nil {
@@ -202,74 +195,10 @@ func shorten(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
-// Load builds the report from st at now; cache (nil for none) keeps parsed certificates across
-// calls; managed are names known to be managed whatever the store holds for them (the running
-// service's, listed from the moment they are known). It takes no lock and writes nothing, so it
-// is safe beside the running service.
-func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, managed ...string) (StatusReport, error) {
-	return LoadLive(st, cfg, now, cache, nil, managed)
-}
-
-// LoadLive is Load for the running service: a name its actors hold (live) is reported as they
-// last saw it, with no read of its bundle or state; the store gives the others, the ledger and
-// the last-seen record (a few reads, whatever the number of names).
-func LoadLive(st *store.Store, cfg config.Config, now time.Time, cache *Cache, live map[string]certificate.LiveName, managed []string) (StatusReport, error) {
-	table := cfg.Limits
-	names, err := st.NamesWithState()
-	if err != nil {
-		return StatusReport{}, err
-	}
-	presence, err := supervisor.LoadPresence(st.Presence(), nil, now)
-	if err != nil {
-		presence = &supervisor.Presence{LastSeen: map[string]time.Time{}} // unreadable: shown as the service reads it
-	}
-	lastSeen := presence.LastSeen
-	var ledger ratelimiter.Ledger
-	if data, err := st.Ledger().Load(); err == nil {
-		if err := json.Unmarshal(data, &ledger); err != nil {
-			return StatusReport{}, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.Ledger(), err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return StatusReport{}, err
-	}
-	// Names without a certificate (yet, or never: a failing one) are known from when DFP last
-	// listed them and from the ledger's bookings.
-	for name := range lastSeen {
-		names = append(names, name)
-	}
-	for name := range ledger.Reservations {
-		names = append(names, name)
-	}
-	names = append(names, managed...)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	var stored []StoredName
-	seen := map[string]bool{}
-	for _, name := range names {
-		n := StoredName{Name: name, Gone: presence.Gone(name, now, cfg.RemovedGrace)}
-		if l, ok := live[name]; ok {
-			n.Summary, n.State = l.Certificate, l.State
-			stored = append(stored, n)
-			continue
-		}
-		if pem, err := st.LoadBundle(name); err == nil {
-			if b, err := cache.parse(pem); err == nil {
-				n.Bundle = b
-				sum := sha256.Sum256(pem)
-				seen[string(sum[:])] = true
-			}
-		}
-		n.State, _ = st.LoadState(name) // a corrupt state shows as a fresh one, as the service reads it
-		stored = append(stored, n)
-	}
-	cache.retain(seen)
-	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
-}
-
 // WithServed adds what the running service knows of the proxy (book) to each name with a
 // certificate; a valid name the proxy was found not serving moves to StateNotServed, first in
 // line after a pause. The order is kept otherwise.
-func (r *StatusReport) WithServed(book *uploader.Book) {
+func (r *StatusReport) WithServed(book *served.Book) {
 	if book == nil {
 		return
 	}
@@ -280,7 +209,7 @@ func (r *StatusReport) WithServed(book *uploader.Book) {
 			continue
 		}
 		n.Served, n.LastServed, n.ServedWhy = string(s.State), s.LastServed, s.Why
-		if s.State == uploader.ServeNotServed && (n.State == StateValid || n.State == StateRenewing) {
+		if s.State == served.NotServed && (n.State == StateValid || n.State == StateRenewing) {
 			n.State = StateNotServed
 		}
 	}

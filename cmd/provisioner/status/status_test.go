@@ -9,6 +9,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/certificate"
+	"github.com/dfp-letsencrypt/provisioner/actors/certificate/schedule"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
@@ -144,7 +145,7 @@ func TestStatusCacheKeepsThinBundles(t *testing.T) {
 		t.Error("the cache holds the PEM, the chain or a fully parsed leaf")
 	}
 	if cached.Fingerprint() != full.Fingerprint() || !cached.Leaf.NotAfter.Equal(full.Leaf.NotAfter) ||
-		!certificate.DueTime(cached, nil).Equal(certificate.DueTime(full, nil)) {
+		!schedule.DueTime(cached, nil).Equal(schedule.DueTime(full, nil)) {
 		t.Error("the thin bundle does not say what the full one says")
 	}
 }

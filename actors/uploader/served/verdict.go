@@ -1,6 +1,6 @@
-package uploader
+package served
 
-// Whether an upload is served is decided here: ServeVerdict reads one serve check.
+// Whether an upload is served is decided here: UploadVerdict reads one serve check.
 
 // Verdict is what one serve check says of an upload.
 type Verdict int
@@ -17,10 +17,10 @@ const (
 	VerdictNotServed
 )
 
-// ServeVerdict judges a serve check: err from the handshake, got the fingerprint HAProxy
+// UploadVerdict judges a serve check: err from the handshake, got the fingerprint HAProxy
 // presented, uploaded the one this check is for, and latest the newest one known for the name
 // ("" when none).
-func ServeVerdict(err error, got, uploaded, latest string) Verdict {
+func UploadVerdict(err error, got, uploaded, latest string) Verdict {
 	switch {
 	case err != nil:
 		return VerdictUnknown

@@ -1,4 +1,4 @@
-package uploader
+package served
 
 import (
 	"errors"
@@ -24,8 +24,8 @@ func TestServeVerdict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ServeVerdict(tt.err, tt.got, tt.uploaded, tt.latest); got != tt.want {
-				t.Errorf("ServeVerdict = %d, want %d", got, tt.want)
+			if got := UploadVerdict(tt.err, tt.got, tt.uploaded, tt.latest); got != tt.want {
+				t.Errorf("UploadVerdict = %d, want %d", got, tt.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package uploader
+package served
 
 import (
 	"errors"
@@ -79,15 +79,15 @@ func TestWatched(t *testing.T) {
 		name      string
 		err       error
 		got, want string
-		state     ServeState
+		state     State
 	}{
-		{"presents ours", nil, "f1", "f1", ServeServed},
-		{"presents another (a lost file: the default certificate)", nil, "f2", "f1", ServeNotServed},
-		{"no TLS at all (DFP restarted with /certs empty)", errors.New("first record does not look like a TLS handshake"), "", "f1", ServeNotServed},
+		{"presents ours", nil, "f1", "f1", Served},
+		{"presents another (a lost file: the default certificate)", nil, "f2", "f1", NotServed},
+		{"no TLS at all (DFP restarted with /certs empty)", errors.New("first record does not look like a TLS handshake"), "", "f1", NotServed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			state, why := Watched(c.err, c.got, c.want)
-			if state != c.state || (state == ServeNotServed) != (why != "") {
+			if state != c.state || (state == NotServed) != (why != "") {
 				t.Fatalf("Watched = %s, %q; want %s, with a reason only when not served", state, why, c.state)
 			}
 		})

@@ -1,4 +1,7 @@
-package uploader
+// Package served is what the service knows of what HAProxy serves: every name's serve state
+// (Book), and the rules of the proxy watch (which names a round asks, what a handshake means, when
+// DFP's list is read). The uploader writes the book; status, /metrics and /readyz read it.
+package served
 
 import (
 	"sort"
@@ -6,43 +9,43 @@ import (
 	"time"
 )
 
-// ServeState is what the service knows of a name's certificate at the proxy.
-type ServeState string
+// State is what the service knows of a name's certificate at the proxy.
+type State string
 
 const (
-	// ServeStored: stored, not yet compared with what DFP holds (just after a start).
-	ServeStored ServeState = "stored"
-	// ServeHeld: DFP's list holds it; no handshake has shown HAProxy presenting it yet.
-	ServeHeld ServeState = "held"
-	// ServeQueued: waiting for its upload (new, renewed, or missing from DFP).
-	ServeQueued ServeState = "queued"
-	// ServeUploaded: DFP took it; the serve check that follows has not answered yet.
-	ServeUploaded ServeState = "uploaded"
-	// ServeServed: a handshake on the proxy's TLS port presented it (Served.At says when).
-	ServeServed ServeState = "served"
-	// ServeNotServed: a handshake presented another certificate, or no TLS at all (Served.Why).
-	ServeNotServed ServeState = "not_served"
+	// Stored: stored, not yet compared with what DFP holds (just after a start).
+	Stored State = "stored"
+	// Held: DFP's list holds it; no handshake has shown HAProxy presenting it yet.
+	Held State = "held"
+	// Queued: waiting for its upload (new, renewed, or missing from DFP).
+	Queued State = "queued"
+	// Uploaded: DFP took it; the serve check that follows has not answered yet.
+	Uploaded State = "uploaded"
+	// Served: a handshake on the proxy's TLS port presented it (Entry.LastServed says when).
+	Served State = "served"
+	// NotServed: a handshake presented another certificate, or no TLS at all (Entry.Why).
+	NotServed State = "not_served"
 )
 
-// Served is one name's entry in the book.
-type Served struct {
-	State ServeState
+// Entry is one name's entry in the book.
+type Entry struct {
+	State State
 	// Since is when the name entered State.
 	Since time.Time
 	// LastServed is when a handshake last presented the name's certificate (zero: never seen).
 	LastServed time.Time
-	// Why says what the handshake found, for ServeNotServed.
+	// Why says what the handshake found, for NotServed.
 	Why string
 }
 
 // Ready reports whether the name counts as served for readiness and certificate_ready_status:
 // seen served, or held by DFP with nothing seen against it. With no serve check (checked false),
 // an upload DFP took is all there is to know.
-func (s Served) Ready(checked bool) bool {
+func (s Entry) Ready(checked bool) bool {
 	switch s.State {
-	case ServeServed, ServeHeld:
+	case Served, Held:
 		return true
-	case ServeUploaded:
+	case Uploaded:
 		return !checked
 	}
 	return false
@@ -52,17 +55,17 @@ func (s Served) Ready(checked bool) bool {
 // status. Safe for concurrent use.
 type Book struct {
 	mu    sync.Mutex
-	names map[string]Served
+	names map[string]Entry
 	// Checked says the serve check runs (SERVE_CHECK): without it nothing is ever seen served.
 	Checked bool
 }
 
 // NewBook returns an empty book.
-func NewBook(checked bool) *Book { return &Book{names: map[string]Served{}, Checked: checked} }
+func NewBook(checked bool) *Book { return &Book{names: map[string]Entry{}, Checked: checked} }
 
-// Set moves name to state at now; why is kept for ServeNotServed only. The uploader writes the
+// Set moves name to state at now; why is kept for NotServed only. The uploader writes the
 // book; nothing else should.
-func (b *Book) Set(name string, state ServeState, why string, now time.Time) {
+func (b *Book) Set(name string, state State, why string, now time.Time) {
 	if b == nil {
 		return
 	}
@@ -74,15 +77,15 @@ func (b *Book) Set(name string, state ServeState, why string, now time.Time) {
 	}
 	cur.State, cur.Why = state, ""
 	switch state {
-	case ServeServed:
+	case Served:
 		cur.LastServed = now
-	case ServeNotServed:
+	case NotServed:
 		cur.Why = why
 	}
 	b.names[name] = cur
 }
 
-func (b *Book) forget(name string) {
+func (b *Book) Forget(name string) {
 	if b == nil {
 		return
 	}
@@ -92,9 +95,9 @@ func (b *Book) forget(name string) {
 }
 
 // Of returns name's entry; ok is false for a name the uploader has no certificate for.
-func (b *Book) Of(name string) (s Served, ok bool) {
+func (b *Book) Of(name string) (s Entry, ok bool) {
 	if b == nil {
-		return Served{}, false
+		return Entry{}, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -103,8 +106,8 @@ func (b *Book) Of(name string) (s Served, ok bool) {
 }
 
 // Count is how many names are in each state.
-func (b *Book) Count() map[ServeState]int {
-	out := map[ServeState]int{}
+func (b *Book) Count() map[State]int {
+	out := map[State]int{}
 	if b == nil {
 		return out
 	}
@@ -124,7 +127,7 @@ func (b *Book) NotServed() []string {
 	b.mu.Lock()
 	var out []string
 	for name, s := range b.names {
-		if s.State == ServeNotServed {
+		if s.State == NotServed {
 			out = append(out, name)
 		}
 	}

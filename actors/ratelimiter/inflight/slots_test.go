@@ -1,4 +1,4 @@
-package ratelimiter
+package inflight
 
 import (
 	"reflect"
@@ -8,7 +8,7 @@ import (
 
 func TestSlotsCapOrdersInFlight(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewSlots(2, 10*time.Minute)
+	s := New(2, 10*time.Minute)
 	if !s.Request("a", now) || !s.Request("b", now) {
 		t.Fatal("first two requests must be granted")
 	}
@@ -31,7 +31,7 @@ func TestSlotsCapOrdersInFlight(t *testing.T) {
 
 func TestSlotsReclaimExpiredLeases(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewSlots(1, time.Minute)
+	s := New(1, time.Minute)
 	s.Request("crashed", now)
 	if s.Request("next", now.Add(30*time.Second)) {
 		t.Fatal("granted while the slot is held")
@@ -46,7 +46,7 @@ func TestSlotsReclaimExpiredLeases(t *testing.T) {
 
 func TestSlotsNewcomerDoesNotJumpTheQueue(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewSlots(1, time.Minute)
+	s := New(1, time.Minute)
 	s.Request("a", now)
 	s.Request("b", now)
 	s.Release("a", now) // b now holds the slot

@@ -1,7 +1,11 @@
-package certificate
+// Package schedule is when a certificate is renewed and when a failed order is tried again:
+// plain functions of the certificate, its CA's renewal window and the time, which the certificate
+// actor decides with (Decide) and status shows.
+package schedule
 
 import (
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
@@ -132,4 +136,39 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// WindowOf is the renewal window kept in a name's state if it belongs to certificate b, else nil: a
+// window belongs to one certificate, and a previous one's is never trusted.
+func WindowOf(b *bundle.Bundle, ari *store.ARI) *store.ARI {
+	if ari == nil || b == nil || ari.Certificate != b.Fingerprint() {
+		return nil
+	}
+	return ari
+}
+
+// Jitter returns a random duration in [0, n); 0 when n <= 0. Tests pass a fixed one.
+type Jitter func(n time.Duration) time.Duration
+
+// RandomJitter is the service's Jitter.
+func RandomJitter(n time.Duration) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(n)))
+}
+
+// Summary is what a person is shown of a stored certificate, by the rules Decide uses.
+type Summary struct {
+	NotBefore, NotAfter time.Time
+	// RenewAt is when it is due (DueTime); ByARI says the CA's window set it.
+	RenewAt time.Time
+	ByARI   bool
+}
+
+// SummaryOf summarises b with its state's ARI window (kept only if it is b's: WindowOf).
+func SummaryOf(b *bundle.Bundle, ari *store.ARI) Summary {
+	window := WindowOf(b, ari)
+	return Summary{NotBefore: b.Leaf.NotBefore, NotAfter: b.Leaf.NotAfter, RenewAt: DueTime(b, window),
+		ByARI: window != nil && !window.RenewAt.IsZero()}
 }

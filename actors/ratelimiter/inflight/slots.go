@@ -1,7 +1,7 @@
-// Package ratelimiter grants or defers every ACME order: the CA's limits (package limits) as token
-// buckets (limiter.go), persisted in a ledger, and a cap on orders in flight (this file), whose
-// permits are reclaimed after a lease when their holder crashed; admission.go decides over both.
-package ratelimiter
+// Package inflight caps the ACME orders in flight (ORDER_CONCURRENCY): a slot per order, taken in
+// arrival order, and reclaimed after a lease when its holder crashed. The rate limiter's
+// admission (ratelimiter.Admit) asks it after the CA's limits.
+package inflight
 
 import "time"
 
@@ -16,8 +16,8 @@ type Slots struct {
 	queued  map[string]bool
 }
 
-// NewSlots returns an empty limiter core.
-func NewSlots(capacity int, lease time.Duration) *Slots {
+// New returns empty slots.
+func New(capacity int, lease time.Duration) *Slots {
 	return &Slots{Cap: capacity, Lease: lease, held: map[string]time.Time{}, queued: map[string]bool{}}
 }
 

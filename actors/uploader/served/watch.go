@@ -1,4 +1,4 @@
-package uploader
+package served
 
 // The proxy watch: between uploads, a few TLS handshakes per discovery interval on the proxy's
 // port, by SNI, so that a proxy that lost its certificates (a DFP restarted without its /certs
@@ -57,14 +57,14 @@ func Sample(candidates []string, after string, k int) (picked []string, cursor s
 // Watched reads one watch handshake: err from the handshake, got the fingerprint the proxy
 // presented, want the newest one known for the name. A failed handshake counts as not served:
 // a client gets no certificate either (DFP binds 443 without TLS while its /certs is empty).
-func Watched(err error, got, want string) (ServeState, string) {
+func Watched(err error, got, want string) (State, string) {
 	switch {
 	case err != nil:
-		return ServeNotServed, "no TLS handshake on the proxy's port: " + err.Error()
+		return NotServed, "no TLS handshake on the proxy's port: " + err.Error()
 	case got == want:
-		return ServeServed, ""
+		return Served, ""
 	}
-	return ServeNotServed, "the proxy presents another certificate for the name (DFP lost its file?)"
+	return NotServed, "the proxy presents another certificate for the name (DFP lost its file?)"
 }
 
 // WatchReconcile says whether a watch round is worth reading DFP's whole certificate list now: a
