@@ -2,6 +2,7 @@ package event
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -131,14 +132,26 @@ func (h scrubHandler) WithGroup(name string) slog.Handler {
 	return scrubHandler{h.next.WithGroup(name)}
 }
 
+// maxLogged bounds one logged string: what a peer sent is cut by PeerText already, and no line
+// the service writes needs more.
+const maxLogged = 16 << 10
+
+func scrubLogged(s string) string {
+	if len(s) <= maxLogged {
+		return Scrub(s)
+	}
+	cut := runeCut(s, maxLogged)
+	return Scrub(s[:cut]) + fmt.Sprintf("... (%d bytes cut)", len(s)-cut)
+}
+
 func scrubAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, Scrub(v.String()))
+		return slog.String(a.Key, scrubLogged(v.String()))
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, Scrub(err.Error()))
+			return slog.String(a.Key, scrubLogged(err.Error()))
 		}
 	case slog.KindGroup:
 		group := v.Group()

@@ -78,6 +78,7 @@ type Issuer struct {
 
 	inFlightMu sync.Mutex
 	inFlight   map[string]bool
+	stopping   bool // Wait has begun: no new order starts (a WaitGroup must not grow while waited on)
 	wg         sync.WaitGroup
 	finished   atomic.Uint64
 
@@ -96,8 +97,14 @@ func New(cfg Config) *Issuer {
 	return &Issuer{cfg: cfg, inFlight: map[string]bool{}, ariSlots: semaphore.NewWeighted(ariConcurrency)}
 }
 
-// Wait blocks until every order in flight has finished (and so has stored its certificate).
-func (i *Issuer) Wait() { i.wg.Wait() }
+// Wait blocks until every order in flight has finished (and so has stored its certificate); from
+// its call on, no new order starts.
+func (i *Issuer) Wait() {
+	i.inFlightMu.Lock()
+	i.stopping = true
+	i.inFlightMu.Unlock()
+	i.wg.Wait()
+}
 
 // InFlight lists the names whose orders are running.
 func (i *Issuer) InFlight() []string {
@@ -114,7 +121,7 @@ func (i *Issuer) InFlight() []string {
 func (i *Issuer) begin(name string) bool {
 	i.inFlightMu.Lock()
 	defer i.inFlightMu.Unlock()
-	if i.inFlight[name] {
+	if i.inFlight[name] || i.stopping {
 		return false
 	}
 	i.inFlight[name] = true
