@@ -53,7 +53,7 @@ type Newer struct {
 // its upload). It returns the names to upload again (soonest expiry first), the names where DFP holds something newer,
 // and the names whose known bundle is no longer valid (expired meanwhile: never uploaded again).
 func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[string]string, roots *x509.CertPool, now time.Time) (stale []Stale, newer []Newer, expired []string) {
-	issuers := Issuers(known)
+	issuers := bundle.Issuers(known)
 	content := map[string]string{}
 	for _, c := range held {
 		content[c.ProxyServiceName] = c.CertContent
@@ -81,7 +81,7 @@ func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[s
 		case have.Fingerprint() == want.Fingerprint() && notServed[name] == want.Fingerprint():
 			stale = append(stale, Stale{name, NotServed})
 		case have.Fingerprint() == want.Fingerprint():
-		case have.Leaf.NotAfter.After(want.Leaf.NotAfter) && have.Check(name, now) == nil && Trusted(have, name, issuers, roots, now):
+		case have.Leaf.NotAfter.After(want.Leaf.NotAfter) && have.Check(name, now) == nil && bundle.Trusted(have, name, issuers, roots, now):
 			newer = append(newer, Newer{Name: name, Held: have, NotAfter: want.Leaf.NotAfter})
 		default:
 			stale = append(stale, Stale{name, Older})

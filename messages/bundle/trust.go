@@ -1,17 +1,15 @@
-package uploader
+package bundle
 
 import (
 	"crypto/x509"
 	"time"
-
-	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
-// Anyone who reaches DFP's API can put a certificate there (DFP rule D in proxyapi): one with a
-// later NotAfter must not be taken as "newer, leave it" on its word. Trusted decides.
+// A certificate someone else put where this service keeps its own (anyone who reaches DFP's API
+// can) must not be taken on its word: Trusted says whether it may stand.
 
 // Issuers are the intermediates that signed the service's own certificates (known), one of each.
-func Issuers(known map[string]*bundle.Bundle) []*x509.Certificate {
+func Issuers(known map[string]*Bundle) []*x509.Certificate {
 	seen := map[string]bool{}
 	var out []*x509.Certificate
 	for _, b := range known {
@@ -23,11 +21,11 @@ func Issuers(known map[string]*bundle.Bundle) []*x509.Certificate {
 	return out
 }
 
-// Trusted says whether a certificate DFP holds for name may stand instead of the service's: its
+// Trusted says whether have, found for name, may stand instead of the service's certificate: its
 // leaf was signed by one of the service's own issuers (its CA renewed it, say from another
 // replica), or its chain verifies for name against roots (nil: the system's; a certificate an
 // operator bought).
-func Trusted(have *bundle.Bundle, name string, issuers []*x509.Certificate, roots *x509.CertPool, now time.Time) bool {
+func Trusted(have *Bundle, name string, issuers []*x509.Certificate, roots *x509.CertPool, now time.Time) bool {
 	for _, issuer := range issuers {
 		if have.Leaf.CheckSignatureFrom(issuer) == nil {
 			return true
