@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -124,8 +126,9 @@ func Identity(version string) string {
 	return fmt.Sprintf("host %s pid %d id %08x version %s since %s", host, os.Getpid(), rand.Uint32(), version, time.Now().UTC().Format(time.RFC3339))
 }
 
-// WhileLeading refuses every request once term is closed: a replica that no longer leads must not
-// place or finalise an order, nor upload. A nil term (STORE=file) never closes.
+// WhileLeading refuses every request once term is closed, and cuts short the ones in flight when
+// it closes (their answer, body included): a replica that no longer leads must not place or
+// finalise an order, nor upload. A nil term (STORE=file) never closes.
 func WhileLeading(term <-chan struct{}, next http.RoundTripper) http.RoundTripper {
 	if term == nil {
 		return next
@@ -138,13 +141,48 @@ type termTransport struct {
 	next http.RoundTripper
 }
 
-var errNotLeading = errors.New("this replica no longer leads; the request was not sent")
+var (
+	errNotLeading = errors.New("this replica no longer leads; the request was not sent")
+	errTermEnded  = errors.New("this replica's term ended while the request was in flight; it was cut short")
+)
 
 func (t termTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	select {
 	case <-t.term:
 		return nil, errNotLeading
 	default:
-		return t.next.RoundTrip(r)
 	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	done := make(chan struct{})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(done); cancel(nil) }) }
+	go func() {
+		select {
+		case <-t.term:
+			cancel(errTermEnded)
+		case <-done:
+		}
+	}()
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		stop()
+		if cause := context.Cause(ctx); errors.Is(cause, errTermEnded) {
+			return nil, fmt.Errorf("%w: %w", errTermEnded, err)
+		}
+		return nil, err
+	}
+	resp.Body = stopOnClose{ReadCloser: resp.Body, stop: stop}
+	return resp, nil
+}
+
+// stopOnClose ends a request's watch of the term when its body is closed.
+type stopOnClose struct {
+	io.ReadCloser
+	stop func()
+}
+
+func (b stopOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
 }

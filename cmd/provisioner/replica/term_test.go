@@ -1,6 +1,12 @@
 package replica
 
-import "testing"
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
 
 func TestAfterTerm(t *testing.T) {
 	tests := []struct {
@@ -19,5 +25,42 @@ func TestAfterTerm(t *testing.T) {
 				t.Errorf("AfterTerm(%v, %v) = %d, want %d", tt.lapsed, tt.stopping, got, tt.want)
 			}
 		})
+	}
+}
+
+// A request in flight when the term ends is cut short at once, not left to finish: a replica that
+// no longer leads must not complete an upload or an order.
+func TestWhileLeadingCutsShortRequestsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before the server's Close, which waits for its handlers
+	term := make(chan struct{})
+	client := &http.Client{Transport: WhileLeading(term, http.DefaultTransport)}
+	errs := make(chan error, 1)
+	go func() {
+		resp, err := client.Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errs <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	close(term)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, errTermEnded) {
+			t.Fatalf("the request in flight ended with %v, want errTermEnded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request in flight went on after the term ended")
+	}
+	if _, err := client.Get(srv.URL); !errors.Is(err, errNotLeading) {
+		t.Fatalf("a request after the term = %v, want errNotLeading", err)
 	}
 }

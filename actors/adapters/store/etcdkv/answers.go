@@ -88,13 +88,17 @@ func (a *Answers) Withdraw(token string) {
 	if last {
 		delete(a.published, token)
 	}
+	lease := a.lease
 	a.mu.Unlock()
-	if !last {
-		return
+	if !last || lease == 0 {
+		return // not leading: the term's lease takes the answer with it
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 	defer cancel()
-	if _, err := a.client.Delete(ctx, a.key+token); err != nil {
+	// Fenced: only while the answer is still this term's (another leader may have published the
+	// same token since, under its own lease).
+	key := a.key + token
+	if _, err := a.client.Txn(ctx).If(clientv3.Compare(clientv3.LeaseValue(key), "=", lease)).Then(clientv3.OpDelete(key)).Commit(); err != nil {
 		// The term's lease removes it at the latest; a stale answer for a spent token harms nothing.
 		a.logger.Debug("could not withdraw a challenge answer from etcd; it goes with the lease", "error", err)
 	}

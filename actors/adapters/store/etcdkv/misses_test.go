@@ -64,3 +64,36 @@ func TestMissesReadEtcdBoundedly(t *testing.T) {
 		t.Fatalf("%d etcd reads for 2,000 unknown tokens in %s, want at most %d", replica.Reads(), took, limit)
 	}
 }
+
+// A replica withdrawing an answer deletes it only while it is still its term's: one another leader
+// published since, under its own lease, stays.
+func TestWithdrawIsFenced(t *testing.T) {
+	c := startEtcd(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	old, next := WatchAnswers(c, prefix, 5*time.Second, logger), WatchAnswers(c, prefix, 5*time.Second, logger)
+	defer old.Close()
+	defer next.Close()
+	for _, a := range []*Answers{old, next} {
+		lease, err := c.Grant(t.Context(), 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Lead(lease.ID)
+		if err := a.Publish("tok", "tok."+fmt.Sprint(lease.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Withdraw("tok")
+	resp, err := c.Get(t.Context(), prefix+answersKey+"tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 {
+		t.Fatal("the old term's Withdraw deleted the answer the next leader published")
+	}
+	next.Withdraw("tok")
+	resp, err = c.Get(t.Context(), prefix+answersKey+"tok")
+	if err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("the next leader's own Withdraw left its answer: %v, %v", resp, err)
+	}
+}
