@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,8 +107,31 @@ const watchInterval = 4 * time.Second
 // DFP refuses it, /readyz, /metrics and status say the name is not served.
 func TestWipedProxyIsServedAgainWithinOneDiscoveryInterval(t *testing.T) {
 	t.Parallel()
+	var (
+		mu     sync.Mutex
+		alerts []map[string]any
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		var a map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&a)
+		mu.Lock()
+		alerts = append(alerts, a)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	alerted := func(name, state string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range alerts {
+			if a["name"] == name && a["kind"] == "not_served" && a["state"] == state {
+				return true
+			}
+		}
+		return false
+	}
 	w := newWorld(t)
 	w.Env["DISCOVERY_INTERVAL"] = watchInterval.String()
+	w.Env["ALERT_WEBHOOK_URL"] = hook.URL
 	r := w.start(t)
 	waitFor(t, "every fixture name served", 90*time.Second, r, func() bool { return len(notServedNow(w)) == 0 })
 	issued := len(r.logs.Events(event.CertificateObtained))
@@ -154,12 +179,14 @@ func TestWipedProxyIsServedAgainWithinOneDiscoveryInterval(t *testing.T) {
 	if v, _ := value(families, "dfp_letsencrypt_certificate_served_status", map[string]string{"name": "a.multi.test"}); v != 1 {
 		t.Errorf("certificate_served_status{name=a.multi.test} = %v, want 1", v)
 	}
+	waitFor(t, "the webhook told of b.multi.test not served", 10*time.Second, r, func() bool { return alerted("b.multi.test", "trouble") })
 	w.DFP.SetFaults(dfpstub.Faults{})
 	waitFor(t, "the lost name served again", 30*time.Second, r, func() bool { return len(notServedNow(w)) == 0 })
 	waitFor(t, "status and /readyz agreeing", 10*time.Second, r, func() bool {
 		code, _ := check(t, w, "/readyz")
 		return code == http.StatusOK && nameStatus(statusNow(t, w), "b.multi.test").Served == "served"
 	})
+	waitFor(t, "the webhook told of b.multi.test served again", 10*time.Second, r, func() bool { return alerted("b.multi.test", "recovered") })
 }
 
 // A DFP restarted without its volume that lists no services for 5 s, right after a poll, with a
