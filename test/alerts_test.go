@@ -15,31 +15,36 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// A name that fails ALERT_AFTER_FAILURES times in a row and then succeeds gives exactly one trouble
-// message and one recovery message on the webhook, in Slack's format.
-func TestWebhookAlertsOnceForTroubleAndOnceForRecovery(t *testing.T) {
-	t.Parallel()
+// recordWebhook is an alert webhook that keeps what it is sent: its URL, and the alerts so far.
+func recordWebhook(t *testing.T) (string, func() []map[string]any) {
+	t.Helper()
 	var (
 		mu     sync.Mutex
 		alerts []map[string]any
 	)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		var a map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&a)
 		mu.Lock()
 		alerts = append(alerts, a)
 		mu.Unlock()
 	}))
-	defer hook.Close()
-	received := func() []map[string]any {
+	t.Cleanup(hook.Close)
+	return hook.URL, func() []map[string]any {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]map[string]any(nil), alerts...)
 	}
+}
 
+// A name that fails ALERT_AFTER_FAILURES times in a row and then succeeds gives exactly one trouble
+// message and one recovery message on the webhook, in Slack's format.
+func TestWebhookAlertsOnceForTroubleAndOnceForRecovery(t *testing.T) {
+	t.Parallel()
+	hook, received := recordWebhook(t)
 	w := newWorld(t)
 	onlyDomains(w, "flaky.test")
-	w.Env["ALERT_WEBHOOK_URL"] = hook.URL
+	w.Env["ALERT_WEBHOOK_URL"] = hook
 	w.Env["ALERT_AFTER_FAILURES"] = "3"
 	var fail atomic.Bool
 	fail.Store(true)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,22 +105,9 @@ const watchInterval = 4 * time.Second
 // DFP refuses it, /readyz, /metrics and status say the name is not served.
 func TestWipedProxyIsServedAgainWithinOneDiscoveryInterval(t *testing.T) {
 	t.Parallel()
-	var (
-		mu     sync.Mutex
-		alerts []map[string]any
-	)
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		var a map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&a)
-		mu.Lock()
-		alerts = append(alerts, a)
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	hook, received := recordWebhook(t)
 	alerted := func(name, state string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range alerts {
+		for _, a := range received() {
 			if a["name"] == name && a["kind"] == "not_served" && a["state"] == state {
 				return true
 			}
@@ -131,7 +116,7 @@ func TestWipedProxyIsServedAgainWithinOneDiscoveryInterval(t *testing.T) {
 	}
 	w := newWorld(t)
 	w.Env["DISCOVERY_INTERVAL"] = watchInterval.String()
-	w.Env["ALERT_WEBHOOK_URL"] = hook.URL
+	w.Env["ALERT_WEBHOOK_URL"] = hook
 	r := w.start(t)
 	waitFor(t, "every fixture name served", 90*time.Second, r, func() bool { return len(notServedNow(w)) == 0 })
 	issued := len(r.logs.Events(event.CertificateObtained))

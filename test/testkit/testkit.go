@@ -6,6 +6,8 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -96,4 +98,20 @@ func Bundle(t testing.TB, ca *certgen.CA, names []string, notBefore, notAfter ti
 		t.Fatal(err)
 	}
 	return b
+}
+
+// HangingServer answers no request: each waits until its client gives up, or until the test ends
+// (released before the server closes, which waits for its handlers).
+func HangingServer(t testing.TB) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // cleanups run last first: this before Close
+	return srv
 }

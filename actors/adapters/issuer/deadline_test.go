@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 // counting stands for the service's own transport wrapper (metrics.ACMETransport): any transport
@@ -39,15 +41,7 @@ func TestRequestsLeaveNoGoroutineBehind(t *testing.T) {
 
 // The deadline still bounds a request, as Client.Timeout did.
 func TestRequestsStillHaveADeadline(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := testkit.HangingServer(t)
 	client := &http.Client{Transport: withDeadline{next: counting{next: srv.Client().Transport}, timeout: 100 * time.Millisecond}}
 	_, err := client.Get(srv.URL)
 	if !errors.Is(err, context.DeadlineExceeded) {

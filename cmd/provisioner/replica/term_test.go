@@ -3,9 +3,10 @@ package replica
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/dfp-letsencrypt/provisioner/test/testkit"
 )
 
 func TestAfterTerm(t *testing.T) {
@@ -31,15 +32,7 @@ func TestAfterTerm(t *testing.T) {
 // A request in flight when the term ends is cut short at once, not left to finish: a replica that
 // no longer leads must not complete an upload or an order.
 func TestWhileLeadingCutsShortRequestsInFlight(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release) // before the server's Close, which waits for its handlers
+	srv := testkit.HangingServer(t)
 	term := make(chan struct{})
 	client := &http.Client{Transport: WhileLeading(term, http.DefaultTransport)}
 	errs := make(chan error, 1)
