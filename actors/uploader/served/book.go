@@ -105,20 +105,6 @@ func (b *Book) Of(name string) (s Entry, ok bool) {
 	return s, ok
 }
 
-// Count is how many names are in each state.
-func (b *Book) Count() map[State]int {
-	out := map[State]int{}
-	if b == nil {
-		return out
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, s := range b.names {
-		out[s.State]++
-	}
-	return out
-}
-
 // NotServed lists the names a handshake found not served, sorted.
 func (b *Book) NotServed() []string {
 	if b == nil {

@@ -19,17 +19,16 @@ import (
 // Reading the report: from the running service's actors and the store (LoadLive), or from the
 // store alone (Load).
 
-// Load builds the report from st at now; cache (nil for none) keeps parsed certificates across
-// calls; managed are names known to be managed whatever the store holds for them (the running
-// service's, listed from the moment they are known). It takes no lock and writes nothing, so it
-// is safe beside the running service.
-func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache, managed ...string) (StatusReport, error) {
-	return LoadLive(st, cfg, now, cache, nil, managed)
+// Load builds the report from st alone at now; cache (nil for none) keeps parsed certificates
+// across calls. It takes no lock and writes nothing, so it is safe beside the running service.
+func Load(st *store.Store, cfg config.Config, now time.Time, cache *Cache) (StatusReport, error) {
+	return LoadLive(st, cfg, now, cache, nil, nil)
 }
 
 // LoadLive is Load for the running service: a name its actors hold (live) is reported as they
 // last saw it, with no read of its bundle or state; the store gives the others, the ledger and
-// the last-seen record (a few reads, whatever the number of names).
+// the last-seen record (a few reads, whatever the number of names); managed are names listed
+// whatever the store holds for them (the supervisor's, from the moment they are known).
 func LoadLive(st *store.Store, cfg config.Config, now time.Time, cache *Cache, live map[string]certificate.LiveName, managed []string) (StatusReport, error) {
 	table := cfg.Limits
 	names, err := st.NamesWithState()
