@@ -3,6 +3,7 @@ package uploader
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"net/url"
 	"testing"
 	"time"
@@ -265,4 +266,37 @@ func TestStoredCertificatesAreComparedBeforeUploading(t *testing.T) {
 	if len(ups) != 1 || ups[0].CertName != "lost.example.com.pem" {
 		t.Fatalf("uploads %v, want only lost.example.com.pem", ups)
 	}
+}
+
+// A proxy port that accepts connections and never answers (a hung HAProxy) is found not served by
+// the watch, within a handshake's bound, not lost with the round.
+func TestWatchFindsAHungProxyNotServed(t *testing.T) {
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent, until the test ends
+		}
+	}()
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	pem, _ := ca.Bundle([]string{"a.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	dfp.Load("a.example.com.pem", pem)
+	book := served.NewBook(true)
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) {
+		c.ServeCheckAddr, c.WatchInterval, c.Book, c.SettleDelay, c.Timeout = hung.Addr().String(), 200*time.Millisecond, book, 50*time.Millisecond, 30*time.Second
+	})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: pem, Stored: true})
+	testkit.Eventually(t, "the hung proxy found not serving the name", logs, func() bool {
+		s, _ := book.Of("a.example.com")
+		return s.State == served.NotServed
+	})
 }

@@ -5,6 +5,8 @@ package uploader
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -14,6 +16,10 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
+
+// watchHandshake bounds one handshake of a round: a proxy that hangs must be found not served,
+// not leave the round to the uploader's timeout, which would discard it.
+const watchHandshake = 3 * time.Second
 
 // watchTick is the timer message that starts a watch round.
 type watchTick struct{}
@@ -51,7 +57,14 @@ func (u *uploaderActor) watch(ctx actor.Context) {
 	addr := u.cfg.ServeCheckAddr
 	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) watchRound {
 		for i := range round {
-			round[i].got, round[i].err = proxyapi.ServedFingerprint(c, addr, round[i].name)
+			hc, cancel := context.WithTimeout(c, watchHandshake)
+			round[i].got, round[i].err = proxyapi.ServedFingerprint(hc, addr, round[i].name)
+			cancel()
+			if errors.Is(round[i].err, context.DeadlineExceeded) {
+				// A port that accepts and never answers: one such finding is the round's, and the
+				// rest would only wait the same.
+				return watchRound{names: round[:i+1]}
+			}
 		}
 		return watchRound{names: round}
 	}, func(err error) watchRound { return watchRound{} })
