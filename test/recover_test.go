@@ -1,11 +1,13 @@
 package test
 
 import (
+	"bytes"
 	"os"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
@@ -35,25 +37,48 @@ func TestEmptyDataDirRecoversFromDFP(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.DFP.PutRaw("foreign.test.pem", foreign)
+	// Nor is a look-alike of the CA's own certificate for a name, with a later end: its serial and
+	// key id are the real one's, so the CA's renewal info answers for it, but its chain leads
+	// nowhere trusted. That name is ordered again.
+	forgedName := fixtureNames[0]
+	real, ok := w.DFP.Cert(forgedName + ".pem")
+	if !ok {
+		t.Fatalf("DFP holds no certificate for %s", forgedName)
+	}
+	realBundle, err := bundle.Parse(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookAlike, err := certgen.LookAlike(realBundle.Leaf, realBundle.Leaf.NotAfter.Add(30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.DFP.PutRaw(forgedName+".pem", lookAlike)
 
 	second := w.start(t)
-	waitFor(t, "every certificate recovered and loaded", 30*time.Second, second, func() bool {
-		return len(second.logs.Events(event.CertificateLoaded)) == len(fixtureNames)
+	waitFor(t, "every certificate recovered and loaded, and the look-alike's name issued", 60*time.Second, second, func() bool {
+		return len(second.logs.Events(event.CertificateLoaded)) == len(fixtureNames)-1 && len(second.logs.Events(event.CertificateObtained)) == 1
 	})
-	time.Sleep(2 * time.Second) // any order would have started by now
+	time.Sleep(2 * time.Second) // any further order would have started by now
 	second.shutdown(t)
-	if n := len(second.logs.Events(event.CertificateRecovered)); n != len(fixtureNames) {
-		t.Errorf("certificate_recovered logged %d times, want %d", n, len(fixtureNames))
+	if n := len(second.logs.Events(event.CertificateRecovered)); n != len(fixtureNames)-1 {
+		t.Errorf("certificate_recovered logged %d times, want %d (all but the look-alike)", n, len(fixtureNames)-1)
 	}
-	skipped := second.logs.Events(event.RecoverySkipped)
-	if len(skipped) != 1 || skipped[0]["domain"] != "foreign.test" {
-		t.Errorf("recovery_skipped = %v, want foreign.test (another CA's)", skipped)
+	skipped := map[any]bool{}
+	for _, e := range second.logs.Events(event.RecoverySkipped) {
+		skipped[e["domain"]] = true
 	}
-	if n := w.CA.Orders() - orders; n != 0 {
-		t.Errorf("the start on an empty DATA_DIR placed %d orders, want 0", n)
+	if want := map[any]bool{"foreign.test": true, forgedName: true}; !reflect.DeepEqual(skipped, want) {
+		t.Errorf("recovery_skipped for %v, want foreign.test (another CA's) and %s (a look-alike)", skipped, forgedName)
 	}
-	if n := bookedCertificates(t, w, fixtureNames...); n != len(fixtureNames) {
-		t.Errorf("the rebuilt ledger books %d certificates, want %d", n, len(fixtureNames))
+	if n := w.CA.Orders() - orders; n != 1 {
+		t.Errorf("the start on an empty DATA_DIR placed %d orders, want 1 (for the look-alike's name)", n)
+	}
+	if n := bookedCertificates(t, w, fixtureNames...); n < len(fixtureNames)-1 {
+		t.Errorf("the rebuilt ledger books %d certificates, want at least %d", n, len(fixtureNames)-1)
+	}
+	if got, _ := w.DFP.Cert(forgedName + ".pem"); bytes.Equal(got, lookAlike) {
+		t.Errorf("DFP still serves the look-alike for %s", forgedName)
 	}
 	if got := w.DFP.CertNames(); !reflect.DeepEqual(got, certFiles(append(append([]string{}, fixtureNames...), "foreign.test"))) {
 		t.Errorf("DFP holds %v after the recovery", got)

@@ -59,10 +59,16 @@ func NewWorld(dir string, opts testca.Options) (*World, error) {
 		w.Close()
 		return nil, fmt.Errorf("world: %w", err)
 	}
+	issuerRoots := filepath.Join(dir, "pebble-roots.pem")
+	if err := os.WriteFile(issuerRoots, w.CA.IssuerRootsPEM(), 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("world: %w", err)
+	}
 	w.Env = map[string]string{
 		"PROXY_ADDRESS":        w.DFP.URL(),
 		"ACME_DIRECTORY":       w.CA.DirectoryURL,
 		"LEGO_CA_CERTIFICATES": roots,
+		"CA_ROOTS_FILE":        issuerRoots,
 		"DATA_DIR":             filepath.Join(dir, "data"),
 		"CHALLENGE_ADDR":       responder,
 		"PREFLIGHT_ADDR":       w.Frontend.Addr(),

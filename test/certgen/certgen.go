@@ -104,3 +104,33 @@ func (c *Cert) KeyPEM() []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
+
+// LookAlike is HAProxy's combined PEM for a forgery of real: its names, issuer's name, serial and
+// authority key id (all public, in CT logs), valid until notAfter, signed by a key of its own. It
+// is what anyone who reaches DFP's API could place to pass for the CA's certificate.
+func LookAlike(real *x509.Certificate, notAfter time.Time) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          real.SerialNumber,
+		Subject:               real.Subject,
+		Issuer:                real.Issuer,
+		DNSNames:              real.DNSNames,
+		NotBefore:             real.NotBefore,
+		NotAfter:              notAfter,
+		AuthorityKeyId:        real.AuthorityKeyId,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	// The parent carries the real issuer's name and key id, so the forgery names them.
+	parent := &x509.Certificate{Subject: real.Issuer, SubjectKeyId: real.AuthorityKeyId}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("certgen: %w", err)
+	}
+	forged := &Cert{Cert: &x509.Certificate{Raw: der}, Key: key}
+	return bytes.Join([][]byte{forged.CertPEM(), forged.KeyPEM()}, nil), nil
+}

@@ -272,6 +272,15 @@ func (c *CA) IssuerRoots() *x509.CertPool {
 	return pool
 }
 
+// IssuerRootsPEM is Pebble's issuing roots in PEM, as an operator would give them to the service.
+func (c *CA) IssuerRootsPEM() []byte {
+	var out []byte
+	for i := 0; i < c.ca.GetNumberOfRootCerts(); i++ {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.ca.GetRootCert(i).Cert.Raw})...)
+	}
+	return out
+}
+
 // Close stops the CA.
 func (c *CA) Close() {
 	c.server.Close()

@@ -29,6 +29,7 @@ type Config struct {
 	Staging           bool               // STAGING
 	DirectoryURL      string             // ACME_DIRECTORY, else from STAGING
 	CARoots           *x509.CertPool     // LEGO_CA_CERTIFICATES (+ LEGO_CA_SYSTEM_CERT_POOL); nil: system roots
+	IssuerRoots       *x509.CertPool     // CA_ROOTS_FILE: what the CA's certificates chain to; nil: system roots
 	DataDir           string             // DATA_DIR
 	ChallengeAddr     string             // CHALLENGE_ADDR
 	Domains           []string           // DOMAINS
@@ -130,6 +131,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if v := env("LEGO_CA_CERTIFICATES"); v != "" {
 		if c.CARoots, err = lego.CreateCertPool(strings.Split(v, string(os.PathListSeparator)), system); err != nil {
 			return c, &Error{"LEGO_CA_CERTIFICATES", err.Error()}
+		}
+	}
+	if v := env("CA_ROOTS_FILE"); v != "" {
+		if c.IssuerRoots, err = rootsFile(v); err != nil {
+			return c, &Error{"CA_ROOTS_FILE", err.Error()}
 		}
 	}
 	if v := env("DATA_DIR"); v != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-acme/lego/v4/lego"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
 
 func load(vars map[string]string) (Config, error) {
@@ -87,6 +88,31 @@ func TestLegoCACertificates(t *testing.T) {
 	assertVar(t, err, "LEGO_CA_CERTIFICATES")
 	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "LEGO_CA_CERTIFICATES": "/nonexistent/roots.pem"})
 	assertVar(t, err, "LEGO_CA_CERTIFICATES")
+}
+
+func TestCARootsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(path, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "CA_ROOTS_FILE": path})
+	assertVar(t, err, "CA_ROOTS_FILE")
+	_, err = load(map[string]string{"PROXY_ADDRESS": "proxy", "CA_ROOTS_FILE": "/nonexistent/roots.pem"})
+	assertVar(t, err, "CA_ROOTS_FILE")
+	root, err := certgen.NewCA("operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, root.Root.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(map[string]string{"PROXY_ADDRESS": "proxy", "CA_ROOTS_FILE": path})
+	if err != nil || c.IssuerRoots == nil {
+		t.Fatalf("CA_ROOTS_FILE with a root: roots %v, %v", c.IssuerRoots, err)
+	}
+	if c, _ := load(map[string]string{"PROXY_ADDRESS": "proxy"}); c.IssuerRoots != nil {
+		t.Error("without CA_ROOTS_FILE the roots are not the system's (nil)")
+	}
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"crypto/x509"
 	"fmt"
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -173,4 +175,17 @@ func parseNames(v string, allowWildcard bool) ([]string, error) {
 		out = append(out, prefix+name)
 	}
 	return out, nil
+}
+
+// rootsFile reads a pool of PEM certificates, refusing a file that holds none.
+func rootsFile(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

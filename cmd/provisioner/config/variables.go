@@ -13,6 +13,7 @@ var Variables = []Variable{
 	{Names: []string{"ACME_DIRECTORY"}, Default: "from `STAGING`", Doc: "any RFC 8555 directory URL (https); overrides `STAGING`"},
 	{Names: []string{"LEGO_CA_CERTIFICATES"}, Default: "(system roots)", Doc: "extra PEM roots for the CA's HTTPS, paths joined by `:` (lego's variable)"},
 	{Names: []string{"LEGO_CA_SYSTEM_CERT_POOL"}, Default: "`false`", Doc: "with the above, also trust the system roots (lego's variable); `true` or `false` only"},
+	{Names: []string{"CA_ROOTS_FILE"}, Default: "(system roots)", Doc: "PEM file of the roots the CA's certificates chain to (set it for staging or a private CA); a certificate found in DFP that does not chain to them is never recovered or kept"},
 	{Names: []string{"DATA_DIR"}, Default: "`/etc/letsencrypt`", Doc: "where certificates, account and state live with `STORE=file`; mount a volume here. With `STORE=etcd` only `provisioner migrate` reads it."},
 	{Names: []string{"STORE"}, Default: "`file`", Doc: "`file` (`DATA_DIR`, one replica) or `etcd` (everything in etcd, several replicas; see Several replicas on etcd)"},
 	{Names: []string{"ETCD_ENDPOINTS"}, Default: "(required with `STORE=etcd`)", Doc: "comma list of `host:port` or `http(s)://host:port` of the etcd members"},

@@ -25,8 +25,9 @@ import (
 // FromDFP takes into an empty store (an empty volume on a new node) the certificates DFP
 // holds, before any actor runs: without it every name would be ordered
 // again, and the lost ledger would let that spend the weekly limits. Each recovered certificate
-// is booked in the ledger at its issuance time. It asks the CA (its renewal info) whether it
-// issued a certificate; a CA without renewal info is judged by the issuer's name.
+// is booked in the ledger at its issuance time. A certificate is taken only when its chain leads
+// to a trusted root, and the CA says (its renewal info) that it issued it or the issuer's name is
+// the CA's.
 func FromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *issuer.Issuer, cfg config.Config, logger *slog.Logger) {
 	if names, err := st.Names(); err != nil || len(names) > 0 {
 		return // not an empty volume: the store knows its certificates
@@ -53,6 +54,12 @@ func FromDFP(ctx context.Context, dfp *proxyapi.Client, st *store.Store, iss *is
 		}
 		b, err := bundle.Parse([]byte(c.CertContent))
 		if err != nil {
+			continue
+		}
+		if !bundle.Trusted(b, name, nil, cfg.IssuerRoots, now) {
+			// Anyone on DFP's network can PUT a certificate that names this CA.
+			logger.Warn("DFP's certificate not recovered", "event", event.RecoverySkipped, "domain", name,
+				"reason", "its chain does not lead to a trusted root (CA_ROOTS_FILE)")
 			continue
 		}
 		fromCA := store.IssuedByName(b, cfg.DirectoryURL)
