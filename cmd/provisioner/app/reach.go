@@ -14,8 +14,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER.
-func dnsConfig(cfg config.Config) issuer.DNSConfig {
+// dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER, and makes no
+// DNS change once term closes.
+func dnsConfig(cfg config.Config, term <-chan struct{}) issuer.DNSConfig {
 	return issuer.DNSConfig{
 		Provider:           cfg.DNS01Provider,
 		Names:              dnsname.NewPatterns(cfg.DNS01Domains),
@@ -23,6 +24,7 @@ func dnsConfig(cfg config.Config) issuer.DNSConfig {
 		PropagationTimeout: cfg.DNSPropagationTimeout,
 		PropagationWait:    cfg.DNSPropagationWait,
 		DisableANS:         cfg.DNSPropagationDisableANS,
+		Until:              term,
 	}
 }
 

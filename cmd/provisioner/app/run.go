@@ -156,7 +156,7 @@ func lead(ctx context.Context, l leading) error {
 		Logger:         logger,
 		Profile:        cfg.Profile,
 		PreferredChain: cfg.PreferredChain,
-		DNS:            dnsConfig(cfg),
+		DNS:            dnsConfig(cfg, l.term),
 		EAB:            issuer.EAB{KeyID: cfg.EABKeyID, HMAC: cfg.EABHMAC},
 	})
 	if err := prepareAccount(ctx, iss, logger); err != nil {
