@@ -100,6 +100,7 @@ const (
 	TroublePaused    = "paused"     // the CA paused the name
 	TroubleFailing   = "failing"    // ALERT_AFTER_FAILURES failures in a row
 	TroubleNotServed = "not_served" // HAProxy does not serve the uploaded certificate
+	TroubleSpaced    = "spaced"     // the CA's window would renew a certificate under a day old; held back
 )
 
 // Trouble says that a kind of trouble began (Active) or ended for Name. Actors send it to their

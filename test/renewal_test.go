@@ -174,3 +174,35 @@ func TestUnknownProfileIsReported(t *testing.T) {
 		t.Errorf("the CA received an order for an unknown profile")
 	}
 }
+
+// A CA whose renewal window is open for every new certificate would have each renewed at once,
+// exempt from the limits, for ever. A certificate is renewed no younger than a tenth of its
+// lifetime (30 s of 300 s here; a day for Let's Encrypt's), and the operator is alerted.
+func TestWindowOpenAtIssuanceRenewsOnlyWhenATenthOld(t *testing.T) {
+	t.Parallel()
+	hook, received := recordWebhook(t)
+	w := newWorldWith(t, testca.Options{Profiles: map[string]uint64{"five-minutes": 300}, ReuseAuthorizations: true, WindowsOpenNow: true})
+	onlyDomains(w, "loop.test")
+	w.Env["ACME_PROFILE"] = "five-minutes"
+	w.Env["ALERT_WEBHOOK_URL"] = hook
+	r := w.start(t)
+	waitFor(t, "the first certificate", 30*time.Second, r, func() bool {
+		return len(eventsFor(r, event.CertificateObtained, "loop.test")) == 1
+	})
+	time.Sleep(45 * time.Second) // one renewal at 30 s; without the spacing, dozens
+	r.shutdown(t)
+	obtained := eventsFor(r, event.CertificateObtained, "loop.test")
+	if len(obtained) < 2 || len(obtained) > 3 {
+		t.Fatalf("%d certificates in 45 s after the first, want one or two renewals", len(obtained)-1)
+	}
+	if spaced := eventsFor(r, event.RenewalSpaced, "loop.test"); len(spaced) == 0 {
+		t.Error("no renewal_spaced line")
+	}
+	alerted := false
+	for _, a := range received() {
+		alerted = alerted || a["kind"] == "spaced" && a["state"] == "trouble" && a["name"] == "loop.test"
+	}
+	if !alerted {
+		t.Errorf("no spaced alert for loop.test; alerts: %v", received())
+	}
+}

@@ -65,4 +65,5 @@ var what = map[string]string{
 	messages.TroublePaused:    "the CA paused the name; unpause it, then run provisioner retry-now",
 	messages.TroubleFailing:   "renewal keeps failing",
 	messages.TroubleNotServed: "the proxy does not serve the uploaded certificate",
+	messages.TroubleSpaced:    "the CA's renewal window is open for a certificate under a day old; renewals are held to one a day (a renewal loop, or a revocation)",
 }

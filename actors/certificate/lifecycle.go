@@ -64,6 +64,9 @@ type Decision struct {
 	Replaces, InWindow bool
 	// Expiring: the stored certificate (even an expired one) is past its alarm time.
 	Expiring bool
+	// Spaced: the CA's window would renew the stored certificate before it is a day old, and
+	// its renewal is held back to then (schedule.Spaced).
+	Spaced bool
 }
 
 // Decide is the lifecycle's one decision: given the facts, what now.
@@ -78,6 +81,7 @@ func Decide(f Facts) Decision {
 			d.Step = FetchARI
 			return d
 		}
+		d.Spaced = schedule.Spaced(f.Stored, ari)
 		due := schedule.DueTime(f.Stored, ari)
 		if f.Now.Before(due) {
 			at := due
@@ -196,11 +200,13 @@ func failed(st store.State, errText string, now time.Time, jitter schedule.Jitte
 }
 
 // Troubles is, for each kind of trouble the certificate actor reports, whether the name is in it:
-// paused by the CA, failing afterFailures times in a row (0: never reported), or expiring.
-func Troubles(st store.State, expiring bool, afterFailures int) map[string]bool {
+// paused by the CA, failing afterFailures times in a row (0: never reported), expiring, or its
+// renewals held back by the spacing of young certificates.
+func Troubles(st store.State, d Decision, afterFailures int) map[string]bool {
 	return map[string]bool{
 		messages.TroublePaused:   st.PausedURL != "",
 		messages.TroubleFailing:  afterFailures > 0 && st.Failures >= afterFailures,
-		messages.TroubleExpiring: expiring,
+		messages.TroubleExpiring: d.Expiring,
+		messages.TroubleSpaced:   d.Spaced,
 	}
 }

@@ -60,6 +60,12 @@ func TestDecide(t *testing.T) {
 		{name: "a window that opens at issuance does not renew a fresh certificate", now: time.Hour, stored: b, usable: true,
 			state: store.State{ARI: window(0, 90*day, 30*time.Minute)},
 			want:  Decision{Step: Wait, At: t0.Add(30 * day), Why: UntilDue, Renewal: true}},
+		{name: "a window already over at issuance: held back a day, and said", now: time.Hour, stored: b, usable: true,
+			state: store.State{ARI: window(-day, time.Hour, 0)},
+			want:  Decision{Step: Wait, At: t0.Add(day), Why: UntilDue, Renewal: true, Spaced: true}},
+		{name: "a day old, that window renews, still said", now: day, stored: b, usable: true,
+			state: store.State{ARI: window(-day, time.Hour, 0)},
+			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(day), Replaces: true, Spaced: true}},
 		{name: "inside the window: renew with replaces, exempt", now: 61 * day, stored: b, usable: true,
 			state: store.State{ARI: window(60*day, 62*day, 61*day)},
 			want:  Decision{Step: AskPermit, Renewal: true, Due: t0.Add(61 * day), Replaces: true, InWindow: true}},
@@ -191,23 +197,24 @@ func TestRetryRequestedAndPreflightFailed(t *testing.T) {
 
 func TestTroubles(t *testing.T) {
 	cases := []struct {
-		name     string
-		st       store.State
-		expiring bool
-		after    int
-		want     []string
+		name  string
+		st    store.State
+		d     Decision
+		after int
+		want  []string
 	}{
-		{"nothing wrong", store.State{}, false, 3, nil},
-		{"two failures, alert after three", store.State{Failures: 2}, false, 3, nil},
-		{"three failures", store.State{Failures: 3}, false, 3, []string{messages.TroubleFailing}},
-		{"alerts off", store.State{Failures: 9}, false, 0, nil},
-		{"paused and failing", store.State{Failures: 1, PausedURL: "https://u"}, false, 1, []string{messages.TroubleFailing, messages.TroublePaused}},
-		{"expiring", store.State{}, true, 3, []string{messages.TroubleExpiring}},
+		{"nothing wrong", store.State{}, Decision{}, 3, nil},
+		{"two failures, alert after three", store.State{Failures: 2}, Decision{}, 3, nil},
+		{"three failures", store.State{Failures: 3}, Decision{}, 3, []string{messages.TroubleFailing}},
+		{"alerts off", store.State{Failures: 9}, Decision{}, 0, nil},
+		{"paused and failing", store.State{Failures: 1, PausedURL: "https://u"}, Decision{}, 1, []string{messages.TroubleFailing, messages.TroublePaused}},
+		{"expiring", store.State{}, Decision{Expiring: true}, 3, []string{messages.TroubleExpiring}},
+		{"renewals held back", store.State{}, Decision{Spaced: true}, 3, []string{messages.TroubleSpaced}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for kind, active := range Troubles(c.st, c.expiring, c.after) {
+			for kind, active := range Troubles(c.st, c.d, c.after) {
 				if active {
 					got = append(got, kind)
 				}

@@ -37,6 +37,10 @@ func (a *certActor) evaluate(ctx actor.Context) {
 		a.log.Error("certificate expires soon and is not renewed yet", "event", event.CertificateExpiring,
 			"not_after", stored.Leaf.NotAfter, "failures", st.Failures, "last_error", st.LastError)
 	}
+	if d.Spaced && a.once("spaced:"+stored.Fingerprint()) {
+		a.log.Warn("the CA's renewal window is open for a certificate under a day old; its renewal is held back",
+			"event", event.RenewalSpaced, "not_before", stored.Leaf.NotBefore, "renew_at", schedule.DueTime(stored, schedule.WindowOf(stored, st.ARI)))
+	}
 	if !d.Due.IsZero() {
 		a.log.Info("certificate due for renewal", "event", event.RenewalDue, "not_after", stored.Leaf.NotAfter,
 			"due", d.Due, "ari", d.Replaces, "in_ari_window", d.InWindow)
@@ -253,7 +257,7 @@ func (a *certActor) reportTroubles(ctx actor.Context, st store.State) {
 	if ctx.Parent() == nil {
 		return
 	}
-	for kind, active := range Troubles(st, a.decision.Expiring, a.deps.AlertAfterFailures) {
+	for kind, active := range Troubles(st, a.decision, a.deps.AlertAfterFailures) {
 		if a.reported[kind] != active {
 			a.reported[kind] = active
 			ctx.Send(ctx.Parent(), &messages.Trouble{Name: a.name, Kind: kind, Active: active, Detail: st.LastError})

@@ -79,6 +79,7 @@ const (
 	RateLimited           Name = "rate_limited"
 	DomainPaused          Name = "domain_paused"
 	ARIWindow             Name = "ari_window"
+	RenewalSpaced         Name = "renewal_spaced"
 	ARIUnsupported        Name = "ari_unsupported"
 	ARIFailed             Name = "ari_failed"
 	ARIReplacesRefused    Name = "ari_replaces_refused"

@@ -62,6 +62,10 @@ type Options struct {
 	// EAB, when set, makes Pebble require External Account Binding, with these key IDs and
 	// base64url HMAC keys.
 	EAB map[string]string
+	// WindowsOpenNow answers every renewal-info request with a window open since an hour and
+	// closing in a minute: a CA that wants each new certificate renewed at once, exempt from the
+	// limits (a renewal loop's cause).
+	WindowsOpenNow bool
 	// OneRequestAtATime serializes Pebble's HTTP handlers. Under many concurrent orders Pebble's
 	// in-memory store can deadlock (readers of its RWMutex never come back); the bulk command,
 	// which runs dozens of orders at once, sets it.
@@ -152,6 +156,9 @@ func Start(opts Options) (*CA, error) {
 	if opts.NoARI {
 		handler = withoutARI(handler)
 	}
+	if opts.WindowsOpenNow {
+		handler = windowsOpenNow(handler)
+	}
 	c.server = httptest.NewUnstartedServer(handler)
 	c.server.StartTLS()
 	c.DirectoryURL = c.server.URL + wfe.DirectoryPath
@@ -171,6 +178,8 @@ const (
 	newOrderPath  = "/order-plz"
 	finalizePath  = "/finalize-order/"
 	challengePath = "/chalZ/"
+	// renewalInfoPath is where Pebble answers ARI.
+	renewalInfoPath = "/draft-ietf-acme-ari-03/renewalInfo/"
 )
 
 // RateLimitNextOrders makes the next n new-order requests fail as Let's Encrypt's do when the
@@ -233,6 +242,20 @@ func (c *CA) limitingHandler(next http.Handler) http.Handler {
 			defer c.serving.Unlock()
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// windowsOpenNow answers renewal-info requests with a window from an hour ago to a minute ahead.
+func windowsOpenNow(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, renewalInfoPath) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := time.Now().UTC()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "21600")
+		fmt.Fprintf(w, `{"suggestedWindow":{"start":%q,"end":%q}}`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Minute).Format(time.RFC3339))
 	})
 }
 

@@ -59,14 +59,31 @@ const emergencyFraction = 10
 // ever, and those renewals are exempt from the limits.
 func DueTime(b *bundle.Bundle, ari *store.ARI) time.Time {
 	due := RenewAt(b)
-	if ari != nil && !ari.RenewAt.IsZero() {
-		due = ari.RenewAt
-		if floor := b.Leaf.NotBefore.Add(b.Lifetime() / 3); ari.End.After(floor) && due.Before(floor) {
-			due = floor
-		}
-		due = maxTime(due, b.Leaf.NotBefore.Add(YoungestRenewed(b)))
+	if byWindow, ok := windowDue(b, ari); ok {
+		due = maxTime(byWindow, b.Leaf.NotBefore.Add(YoungestRenewed(b)))
 	}
 	return minTime(due, EmergencyTime(b))
+}
+
+// Spaced says that the CA's window would renew b before it is YoungestRenewed old, and DueTime
+// holds the renewal back: either the CA renews every new certificate at once (a loop the
+// operator must hear of) or it revoked a certificate issued less than a day ago.
+func Spaced(b *bundle.Bundle, ari *store.ARI) bool {
+	byWindow, ok := windowDue(b, ari)
+	return ok && byWindow.Before(b.Leaf.NotBefore.Add(YoungestRenewed(b)))
+}
+
+// windowDue is the renewal time the CA's window gives, with the floor for windows that open at
+// issuance; ok is false without a window.
+func windowDue(b *bundle.Bundle, ari *store.ARI) (due time.Time, ok bool) {
+	if ari == nil || ari.RenewAt.IsZero() {
+		return time.Time{}, false
+	}
+	due = ari.RenewAt
+	if floor := b.Leaf.NotBefore.Add(b.Lifetime() / 3); ari.End.After(floor) && due.Before(floor) {
+		due = floor
+	}
+	return due, true
 }
 
 // YoungestRenewed is the least age at which the CA's window may renew a certificate: a day, or a

@@ -60,17 +60,19 @@ func TestDueTime(t *testing.T) {
 	}
 	day := 24 * time.Hour
 	cases := []struct {
-		name string
-		ari  *store.ARI
-		want time.Duration // after t0
+		name   string
+		ari    *store.ARI
+		want   time.Duration // after t0
+		spaced bool          // held back to a day old
 	}{
-		{"no ARI: a third of the lifetime left", nil, 60 * day},
-		{"ARI time inside the window", &store.ARI{Start: t0.Add(58 * day), End: t0.Add(62 * day), RenewAt: t0.Add(59 * day)}, 59 * day},
-		{"ARI later than the emergency threshold", &store.ARI{Start: t0.Add(85 * day), End: t0.Add(88 * day), RenewAt: t0.Add(86 * day)}, 81 * day},
-		{"window opening at issuance waits for a third of the lifetime", &store.ARI{Start: t0, End: t0.Add(90 * day), RenewAt: t0.Add(time.Hour)}, 30 * day},
-		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(39 * day), End: t0.Add(40 * day), RenewAt: t0.Add(39 * day)}, 39 * day},
-		{"a window over at issuance waits a day: no renewal loop", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, day},
-		{"unsupported ARI falls back to lifetime", &store.ARI{Unsupported: true}, 60 * day},
+		{"no ARI: a third of the lifetime left", nil, 60 * day, false},
+		{"ARI time inside the window", &store.ARI{Start: t0.Add(58 * day), End: t0.Add(62 * day), RenewAt: t0.Add(59 * day)}, 59 * day, false},
+		{"ARI later than the emergency threshold", &store.ARI{Start: t0.Add(85 * day), End: t0.Add(88 * day), RenewAt: t0.Add(86 * day)}, 81 * day, false},
+		{"window opening at issuance waits for a third of the lifetime", &store.ARI{Start: t0, End: t0.Add(90 * day), RenewAt: t0.Add(time.Hour)}, 30 * day, false},
+		{"window that ends early (revoked) is followed", &store.ARI{Start: t0.Add(39 * day), End: t0.Add(40 * day), RenewAt: t0.Add(39 * day)}, 39 * day, false},
+		{"a window over at issuance waits a day: no renewal loop", &store.ARI{Start: t0.Add(-day), End: t0.Add(time.Hour), RenewAt: t0}, day, true},
+		{"a window that ends after a day is not held back", &store.ARI{Start: t0.Add(day), End: t0.Add(2 * day), RenewAt: t0.Add(day)}, day, false},
+		{"unsupported ARI falls back to lifetime", &store.ARI{Unsupported: true}, 60 * day, false},
 	}
 	if got := AlarmTime(b); !got.Equal(t0.Add(90*day - 90*day/20)) {
 		t.Errorf("alarm %s after issuance, want when a twentieth is left", got.Sub(t0))
@@ -78,6 +80,9 @@ func TestDueTime(t *testing.T) {
 	for _, c := range cases {
 		if got := DueTime(b, c.ari); !got.Equal(t0.Add(c.want)) {
 			t.Errorf("%s: due %s after issuance, want %s", c.name, got.Sub(t0), c.want)
+		}
+		if got := Spaced(b, c.ari); got != c.spaced {
+			t.Errorf("%s: Spaced = %v, want %v", c.name, got, c.spaced)
 		}
 	}
 }
