@@ -16,6 +16,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/dnsproviders"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/migrate"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
@@ -31,7 +32,7 @@ func main() {
 	}
 	cfg, err := config.Load(os.Getenv)
 	if err == nil && cfg.DNSProvider != "" {
-		if cfg.DNS01Provider, err = dnsProvider(cfg.DNSProvider); err != nil {
+		if cfg.DNS01Provider, err = dnsproviders.New(cfg.DNSProvider); err != nil {
 			// lego names the provider's variables that are missing or wrong.
 			err = &config.Error{Var: "DNS_PROVIDER", Msg: strings.ReplaceAll(err.Error(), "\n", " ")}
 		}

@@ -45,7 +45,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "the service's ORDER_CONCURRENCY")
 	idle := flag.Duration("idle", 20*time.Second, "how long the service idles before its memory is read")
 	retryAfter := flag.Duration("retry-after", 0, "Retry-After on Pebble's challenge answers (0: none, as Let's Encrypt; lego then polls after about 5 s)")
-	flag.StringVar(&buildTags, "tags", "", "build tags for the binary (slim: without the DNS providers' SDKs)")
+	flag.StringVar(&buildTags, "tags", "", "build tags for the binary (allproviders: every lego DNS provider)")
 	flag.StringVar(&profiles, "profiles", "", "a folder for the service's profiles: CPU while it issues, heap when idle")
 	flag.Parse()
 	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, testca.Options{ChallengeRetryAfter: *retryAfter, OneRequestAtATime: true}); err != nil {
@@ -57,7 +57,7 @@ func main() {
 // profiles is the -profiles folder, "" for none.
 var profiles string
 
-// buildTags are the binary's build tags (-tags: "slim" leaves out the DNS providers' SDKs).
+// buildTags are the binary's build tags (-tags: "allproviders" links every lego DNS provider).
 var buildTags string
 
 // issueMax is the largest N issued; above it the names start stored (-issue-max).
