@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"errors"
 	"time"
 
 	"github.com/go-acme/lego/v4/challenge"
@@ -41,10 +40,6 @@ type DNSConfig struct {
 	PropagationWait time.Duration
 	// DisableANS skips asking the zone's authoritative servers (test DNS servers do not answer SOA).
 	DisableANS bool
-	// Until, once closed, ends this replica's right to touch DNS (its term as leader ended): no
-	// record is presented or cleaned up after it. A former leader's clean-up could otherwise
-	// delete the record the next leader's validation waits for. nil: never.
-	Until <-chan struct{}
 }
 
 // Method is the method the issuer uses for name.
@@ -61,50 +56,10 @@ func (c DNSConfig) dnsOptions() []dns01.ChallengeOption {
 
 // provider is the configured provider, with PropagationTimeout in place of its own.
 func (c DNSConfig) provider() challenge.Provider {
-	p := c.Provider
-	if p != nil && c.PropagationTimeout != 0 {
-		p = withTimeout{Provider: p, timeout: c.PropagationTimeout}
+	if c.Provider == nil || c.PropagationTimeout == 0 {
+		return c.Provider
 	}
-	if p != nil && c.Until != nil {
-		p = untilClosed{Provider: p, done: c.Until}
-	}
-	return p
-}
-
-// errTermEnded is what a DNS change asked for after Until closed returns.
-var errTermEnded = errors.New("this replica no longer leads: the DNS record was left alone")
-
-// untilClosed refuses every DNS change once done is closed. A change in flight runs to the
-// provider's own end: lego gives the providers no context.
-type untilClosed struct {
-	challenge.Provider
-	done <-chan struct{}
-}
-
-func (p untilClosed) Present(domain, token, keyAuth string) error {
-	select {
-	case <-p.done:
-		return errTermEnded
-	default:
-		return p.Provider.Present(domain, token, keyAuth)
-	}
-}
-
-func (p untilClosed) CleanUp(domain, token, keyAuth string) error {
-	select {
-	case <-p.done:
-		return errTermEnded
-	default:
-		return p.Provider.CleanUp(domain, token, keyAuth)
-	}
-}
-
-// Timeout keeps the provider's timing, or lego's default for a provider without one.
-func (p untilClosed) Timeout() (timeout, interval time.Duration) {
-	if t, ok := p.Provider.(challenge.ProviderTimeout); ok {
-		return t.Timeout()
-	}
-	return dns01.DefaultPropagationTimeout, dns01.DefaultPollingInterval
+	return withTimeout{Provider: c.Provider, timeout: c.PropagationTimeout}
 }
 
 // withTimeout gives a provider another propagation timeout, keeping its polling interval.

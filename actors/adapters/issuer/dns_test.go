@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -13,12 +12,6 @@ type plainProvider struct{}
 
 func (plainProvider) Present(string, string, string) error { return nil }
 func (plainProvider) CleanUp(string, string, string) error { return nil }
-
-// countingProvider counts the DNS changes that reach it.
-type countingProvider struct{ presented, cleaned *int }
-
-func (p countingProvider) Present(string, string, string) error { *p.presented++; return nil }
-func (p countingProvider) CleanUp(string, string, string) error { *p.cleaned++; return nil }
 
 type timedProvider struct{ plainProvider }
 
@@ -51,32 +44,5 @@ func TestPropagationTimeoutOverride(t *testing.T) {
 	}
 	if p := (DNSConfig{}).provider(); p != nil {
 		t.Errorf("no provider configured gave %v", p)
-	}
-}
-
-// Once the term ends no DNS change reaches the provider, a clean-up included; before, both pass,
-// and the provider keeps its timing either way.
-func TestNoDNSChangeAfterTheTerm(t *testing.T) {
-	var presented, cleaned int
-	term := make(chan struct{})
-	p := DNSConfig{Provider: countingProvider{&presented, &cleaned}, PropagationTimeout: 3 * time.Minute, Until: term}.provider()
-	if err := p.Present("example.test", "t", "k"); err != nil || presented != 1 {
-		t.Fatalf("during the term: Present = %v, %d calls reached the provider", err, presented)
-	}
-	if err := p.CleanUp("example.test", "t", "k"); err != nil || cleaned != 1 {
-		t.Fatalf("during the term: CleanUp = %v, %d calls reached the provider", err, cleaned)
-	}
-	close(term)
-	if err := p.Present("example.test", "t", "k"); !errors.Is(err, errTermEnded) || presented != 1 {
-		t.Errorf("after the term: Present = %v and %d calls reached the provider, want errTermEnded and 1", err, presented)
-	}
-	if err := p.CleanUp("example.test", "t", "k"); !errors.Is(err, errTermEnded) || cleaned != 1 {
-		t.Errorf("after the term: CleanUp = %v and %d calls reached the provider, want errTermEnded and 1", err, cleaned)
-	}
-	if timeout, _ := p.(challenge.ProviderTimeout).Timeout(); timeout != 3*time.Minute {
-		t.Errorf("the term's guard lost the propagation timeout: %s", timeout)
-	}
-	if timeout, _ := (DNSConfig{Provider: plainProvider{}, Until: term}).provider().(challenge.ProviderTimeout).Timeout(); timeout != dns01.DefaultPropagationTimeout {
-		t.Errorf("a provider without timing got %s, want lego's default", timeout)
 	}
 }

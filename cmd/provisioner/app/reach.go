@@ -10,21 +10,21 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/replica"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 )
 
-// dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER, and makes no
-// DNS change once term closes.
+// dnsConfig is the issuer's DNS-01 configuration; its provider is nil without DNS_PROVIDER, and
+// makes no DNS change once term closes.
 func dnsConfig(cfg config.Config, term <-chan struct{}) issuer.DNSConfig {
 	return issuer.DNSConfig{
-		Provider:           cfg.DNS01Provider,
+		Provider:           replica.DNSWhileLeading(term, cfg.DNS01Provider),
 		Names:              dnsname.NewPatterns(cfg.DNS01Domains),
 		Resolvers:          cfg.DNSResolvers,
 		PropagationTimeout: cfg.DNSPropagationTimeout,
 		PropagationWait:    cfg.DNSPropagationWait,
 		DisableANS:         cfg.DNSPropagationDisableANS,
-		Until:              term,
 	}
 }
 
