@@ -6,7 +6,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 # The default links the DNS providers most people use (cmd/provisioner/dnsproviders); TAGS=allproviders
-# links every lego provider (a larger binary and about 14 MB more memory). See README, "DNS-01 and wildcards".
+# links every lego provider (a larger binary and about 20 MiB more memory). See README, "DNS-01 and wildcards".
 ARG TAGS=
 RUN CGO_ENABLED=0 go build -trimpath -tags "${TAGS}" \
       -ldflags "-s -w -X github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app.Version=${VERSION}" \
