@@ -235,12 +235,13 @@ func TestBinaryExternalAccountBinding(t *testing.T) {
 	}
 }
 
-// A provider lego cannot build (its variables missing, or an unknown code) stops the start with one
-// line naming DNS_PROVIDER and what lego missed.
+// A provider lego cannot build (its variables missing) stops the start with one line naming
+// DNS_PROVIDER and what lego missed; one the default build lacks, or an unknown code, with one line
+// naming the build that has every provider.
 func TestBinaryDNSProviderWithoutItsVariablesStops(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	for provider, want := range map[string]string{"cloudflare": "CLOUDFLARE_DNS_API_TOKEN", "no-such-dns": "unrecognized DNS provider"} {
+	for provider, want := range map[string]string{"cloudflare": "CLOUDFLARE_DNS_API_TOKEN", "gcloud": "TAGS=allproviders", "no-such-dns": "TAGS=allproviders"} {
 		code, stdout, stderr := runToExit(t, bin, map[string]string{"PROXY_ADDRESS": "proxy", "DNS_PROVIDER": provider, "DATA_DIR": t.TempDir()}, 30*time.Second)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "config: DNS_PROVIDER: ") || !strings.Contains(lines[0], want) || stdout != "" {
