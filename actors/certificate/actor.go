@@ -7,6 +7,7 @@
 package certificate
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"time"
 
@@ -30,9 +31,12 @@ type certActor struct {
 
 	timers      *scheduler.TimerScheduler
 	cancelTimer scheduler.CancelFunc
-	// decision is what the last Decide said, about stored; the permit request and the order follow it.
+	// decision is what the last Decide said; the permit request and the order follow it.
 	decision Decision
-	stored   *bundle.Bundle
+	// replacing is the stored leaf an order due now names in "replaces"; nil otherwise. The
+	// actor keeps no certificate between looks: the store has it, and 10,000 names would
+	// otherwise hold 10,000 parsed bundles twice (here and in the uploader).
+	replacing *x509.Certificate
 	// deployed is the fingerprint last handed to the uploader by this instance.
 	deployed string
 	// permit is the permit this instance last asked for, or holds; "" when none.

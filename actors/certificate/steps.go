@@ -5,7 +5,6 @@ package certificate
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -29,7 +28,10 @@ func (a *certActor) evaluate(ctx actor.Context) {
 	st := a.loadState()
 	stored, usable := a.loadCertificate(ctx, now)
 	d := Decide(Facts{Now: now, State: st, Stored: stored, Usable: usable, Preflight: a.deps.Preflight != nil})
-	a.decision, a.stored = d, stored
+	a.decision, a.replacing = d, nil
+	if d.Replaces {
+		a.replacing = stored.Leaf
+	}
 	a.deps.Live.Put(a.name, stored, st)
 	a.reportTroubles(ctx, st)
 	if d.Expiring && a.once("expiring:"+stored.Fingerprint()) {
@@ -117,10 +119,7 @@ func (a *certActor) askPermit(ctx actor.Context) {
 func (a *certActor) order(ctx actor.Context) {
 	a.become(a.ordering)
 	iss, name, from, permit := a.deps.Issuer, a.name, a.incarnation, a.permit
-	var replaces *x509.Certificate
-	if a.decision.Replaces {
-		replaces = a.stored.Leaf
-	}
+	replaces := a.replacing
 	a.log.Info("ordering certificate", "event", event.IssuanceStarted, "renewal", a.decision.Renewal, "replaces", replaces != nil)
 	async.Do(ctx, a.log, func() obtained {
 		b, err := iss.Obtain(name, replaces)
