@@ -5,6 +5,8 @@ package uploader
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,6 +57,7 @@ func Props(cfg Config) *actor.Props {
 		cfg.SettleDelay = time.Second
 	}
 	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
+	queue.CompactKnown = cfg.Load != nil
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &uploaderActor{cfg: cfg, queue: queue, saidNewer: map[string]string{}, notServed: map[string]bool{}}
 	})
@@ -139,11 +142,33 @@ func (u *uploaderActor) next(ctx actor.Context) {
 		return
 	}
 	u.busy = true
-	dfp, distribute := u.cfg.DFP, u.cfg.Distribute && u.distribution.Use(u.cfg.Now())
+	dfp, load, distribute := u.cfg.DFP, u.cfg.Load, u.cfg.Distribute && u.distribution.Use(u.cfg.Now())
 	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) uploaded {
-		err := dfp.PutCert(c, CertName(name), b.PEM, distribute)
+		pem, err := pemOf(name, b, load)
+		if err == nil {
+			err = dfp.PutCert(c, CertName(name), pem, distribute)
+		}
 		return uploaded{name: name, bundle: b, distribute: distribute, err: err}
 	}, func(err error) uploaded { return uploaded{name: name, bundle: b, distribute: distribute, err: err} })
+}
+
+// pemOf is what is uploaded for b: its PEM, or, for a compact bundle, the store's, which must be
+// the very bytes b was checked from.
+func pemOf(name string, b *bundle.Bundle, load func(string) ([]byte, error)) ([]byte, error) {
+	if b.PEM != nil {
+		return b.PEM, nil
+	}
+	if load == nil {
+		return nil, errors.New("the certificate is not held and there is no store to read it from")
+	}
+	pem, err := load(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate to upload from the store: %w", err)
+	}
+	if !b.SamePEM(pem) {
+		return nil, errors.New("the store holds another certificate for the name now; its own upload follows")
+	}
+	return pem, nil
 }
 
 func (u *uploaderActor) done(ctx actor.Context, res uploaded) {

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -299,4 +302,50 @@ func TestWatchFindsAHungProxyNotServed(t *testing.T) {
 		s, _ := book.Of("a.example.com")
 		return s.State == served.NotServed
 	})
+}
+
+// With a store to read from, the uploader holds no PEM for a name with nothing to upload: what it
+// learned at the start, or uploaded, is kept compact, and an upload later reads the store, which
+// must hold the very bytes that were checked. Without the store's copy the upload fails and is
+// retried, and nothing else reaches DFP.
+func TestCompactNamesUploadFromTheStore(t *testing.T) {
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	lost, _ := ca.Bundle([]string{"lost.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	moved, _ := ca.Bundle([]string{"moved.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	other, _ := ca.Bundle([]string{"moved.example.com"}, now.Add(-time.Hour), now.Add(25*time.Hour))
+	var mu sync.Mutex
+	stored := map[string][]byte{"lost.example.com": lost, "moved.example.com": moved}
+	var loads atomic.Int32
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) {
+		c.SettleDelay = 50 * time.Millisecond
+		c.Load = func(name string) ([]byte, error) {
+			loads.Add(1)
+			mu.Lock()
+			defer mu.Unlock()
+			return stored[name], nil
+		}
+	})
+	mu.Lock()
+	stored["moved.example.com"] = other // replaced in the store after the start read it
+	mu.Unlock()
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "lost.example.com", Bundle: lost, Stored: true})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "moved.example.com", Bundle: moved, Stored: true})
+	testkit.Eventually(t, "lost.example.com uploaded from the store", logs, func() bool { return len(dfp.Uploads()) == 1 })
+	testkit.Eventually(t, "moved.example.com's upload refused", logs, func() bool {
+		for _, e := range logs.Events(event.UploadFailed) {
+			if e["domain"] == "moved.example.com" && strings.Contains(e["error"].(string), "another certificate") {
+				return true
+			}
+		}
+		return false
+	})
+	ups := dfp.Uploads()
+	if len(ups) != 1 || ups[0].CertName != "lost.example.com.pem" || !bytes.Equal(ups[0].Body, lost) {
+		t.Fatalf("uploads %v, want lost.example.com.pem exactly as stored", ups)
+	}
+	if loads.Load() < 2 {
+		t.Errorf("the store was read %d times, want at least once per name", loads.Load())
+	}
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// Roots verify a certificate someone else put in DFP before it may stand instead of the
 	// service's (nil: the system's; see Trusted).
 	Roots *x509.CertPool
+	// Load reads a name's stored PEM, for an upload of a bundle the uploader keeps compact: with
+	// it no PEM is held once a name is uploaded or learned from the store. nil: PEMs are held.
+	Load func(name string) ([]byte, error)
 	// Book, when set, gets every name's serve state (for /metrics, /readyz and status).
 	Book       *served.Book
 	Timeout    time.Duration // one PUT; a poisoned PEM makes DFP take 20 s

@@ -68,7 +68,7 @@ func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[s
 			stale = append(stale, Stale{name, Missing})
 			continue
 		}
-		if text == string(want.PEM) { // DFP stores what it is sent verbatim: no need to parse it
+		if want.SamePEM([]byte(text)) { // DFP stores what it is sent verbatim: no need to parse it
 			if notServed[name] == want.Fingerprint() {
 				stale = append(stale, Stale{name, NotServed})
 			}

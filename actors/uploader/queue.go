@@ -14,7 +14,9 @@ func CertName(name string) string { return dnsname.FileStem(name) + ".pem" }
 
 // Queue is the uploader's work as plain code: the newest bundle per name, names in arrival
 // order, and a retry time per name, so that one name DFP keeps refusing never holds up the
-// others. It also remembers the newest valid bundle per name: what DFP should hold.
+// others. It also remembers the newest valid bundle per name: what DFP should hold, compact
+// (bundle.Compact) once it is there or stored, so that no PEM is held for a name with nothing
+// to upload.
 type Queue struct {
 	names    []string // names with an upload to make, in arrival order
 	pending  map[string]*bundle.Bundle
@@ -32,6 +34,9 @@ type Queue struct {
 	uploaded map[string]time.Time
 	// MinBackoff and MaxBackoff bound a name's wait after failed uploads; it doubles each time.
 	MinBackoff, MaxBackoff time.Duration
+	// CompactKnown keeps known bundles compact once they have no upload to make: set when the
+	// uploader can read a PEM back from the store.
+	CompactKnown bool
 }
 
 // NewQueue returns an empty queue.
@@ -47,7 +52,7 @@ func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 // It reports whether b became the known one.
 func (q *Queue) Learn(name string, b *bundle.Bundle) bool {
 	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
-		q.known[name] = b
+		q.known[name] = q.kept(b)
 		delete(q.uploaded, name)
 		if _, queued := q.pending[name]; !queued {
 			q.unverified[name] = true
@@ -84,7 +89,7 @@ func (q *Queue) Pending(name string) bool {
 // overwrites a newer one. A name already queued keeps its place and its retry time.
 func (q *Queue) Offer(name string, b *bundle.Bundle) {
 	if cur := q.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
-		if cur != b {
+		if cur == nil || cur.Fingerprint() != b.Fingerprint() {
 			delete(q.uploaded, name)
 		}
 		q.known[name] = b
@@ -112,13 +117,24 @@ func (q *Queue) Next(now time.Time) (name string, b *bundle.Bundle, wake time.Ti
 }
 
 // Succeeded records that sent reached DFP for name. The name leaves the queue unless a newer
-// bundle arrived meanwhile.
+// bundle arrived meanwhile, and its known bundle is kept compact.
 func (q *Queue) Succeeded(name string, sent *bundle.Bundle) {
 	delete(q.failures, name)
 	delete(q.retryAt, name)
-	if q.pending[name] == sent {
+	if p := q.pending[name]; p != nil && p.Fingerprint() == sent.Fingerprint() {
 		q.remove(name)
 	}
+	if known := q.known[name]; known != nil && !q.Pending(name) && known.Fingerprint() == sent.Fingerprint() {
+		q.known[name] = q.kept(known)
+	}
+}
+
+// kept is b as the queue keeps it with no upload to make.
+func (q *Queue) kept(b *bundle.Bundle) *bundle.Bundle {
+	if q.CompactKnown {
+		return b.Compact()
+	}
+	return b
 }
 
 // Failed records a failed upload of name and returns when it is tried again; the name goes to
@@ -175,7 +191,7 @@ func (q *Queue) NotServedVerdicts() map[string]string { return q.notServed }
 
 // Uploaded records that sent reached DFP for name at.
 func (q *Queue) Uploaded(name string, sent *bundle.Bundle, at time.Time) {
-	if q.known[name] == sent {
+	if known := q.known[name]; known != nil && known.Fingerprint() == sent.Fingerprint() {
 		q.uploaded[name] = at
 	}
 }
@@ -190,7 +206,7 @@ func (q *Queue) UploadedSince(name string, t time.Time) bool {
 // Len is the number of names with an upload to make.
 func (q *Queue) Len() int { return len(q.names) }
 
-// Known is the newest valid bundle per name.
+// Known is the newest valid bundle per name, compact when it has no upload to make.
 func (q *Queue) Known() map[string]*bundle.Bundle { return q.known }
 
 // Forget drops name entirely (its certificate expired: never upload it again).

@@ -215,3 +215,25 @@ func TestUploadedSince(t *testing.T) {
 		t.Error("the upload of an older bundle vouches for a newer one")
 	}
 }
+
+// With CompactKnown, a name with nothing to upload is known compact: learned from the store, or
+// once its upload succeeded; one queued keeps its PEM until then.
+func TestKnownBundlesAreCompactWithNothingToUpload(t *testing.T) {
+	ca, _ := certgen.NewCA("ours")
+	a, b := issued(t, ca, "a.test", t0.Add(24*time.Hour)), issued(t, ca, "b.test", t0.Add(24*time.Hour))
+	q := NewQueue(time.Second, time.Minute)
+	q.CompactKnown = true
+	q.Learn("a.test", a)
+	if k := q.Known()["a.test"]; k.PEM != nil || k.Fingerprint() != a.Fingerprint() {
+		t.Errorf("learned: PEM held %v, fingerprint %s", k.PEM != nil, k.Fingerprint())
+	}
+	q.Offer("b.test", b)
+	if _, next, _ := q.Next(t0); next == nil || next.PEM == nil {
+		t.Fatal("a queued upload lost its PEM")
+	}
+	q.Succeeded("b.test", b)
+	q.Uploaded("b.test", b, t0)
+	if k := q.Known()["b.test"]; k.PEM != nil || !q.UploadedSince("b.test", t0) || q.Len() != 0 {
+		t.Errorf("after the upload: PEM held %v, uploaded %v, %d queued", k.PEM != nil, q.UploadedSince("b.test", t0), q.Len())
+	}
+}

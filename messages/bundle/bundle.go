@@ -23,7 +23,10 @@ import (
 type Bundle struct {
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // intermediates, leaf's issuer first
-	PEM   []byte              // the key is in it; once checked against the leaf it is not kept parsed
+	PEM   []byte              // the key is in it; once checked against the leaf it is not kept parsed; nil once Compact
+	// Set by Compact, whose leaf has no Raw: the leaf's fingerprint and the PEM's digest.
+	fingerprint string
+	pemSum      [32]byte
 }
 
 // Parse reads certificates and exactly one private key from data. It checks the structure:
@@ -106,6 +109,9 @@ const ClockSkew = 6 * time.Hour
 
 // Fingerprint is the SHA-256 of the leaf certificate, hex encoded.
 func (b *Bundle) Fingerprint() string {
+	if b.fingerprint != "" {
+		return b.fingerprint
+	}
 	sum := sha256.Sum256(b.Leaf.Raw)
 	return hex.EncodeToString(sum[:])
 }

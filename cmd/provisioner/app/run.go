@@ -183,7 +183,7 @@ func lead(ctx context.Context, l leading) error {
 		Issuer:    iss,
 		Limiter:   ratelimiter.Props(limiterConfig(cfg, st, logger)),
 		Preflight: pf,
-		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, Roots: cfg.IssuerRoots, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, WatchInterval: cfg.DiscoveryInterval, Book: book, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
+		Uploader:  uploader.Props(uploader.Config{DFP: dfp, Distribute: true, Load: st.LoadBundle, Roots: cfg.IssuerRoots, ReconcileInterval: cfg.ReconcileInterval, ServeCheckAddr: cfg.ServeCheckAddr, ServeCheckDelay: 3 * time.Second, WatchInterval: cfg.DiscoveryInterval, Book: book, Timeout: 60 * time.Second, MinBackoff: time.Second, MaxBackoff: time.Minute, Logger: logger, Now: time.Now}),
 		Discovery: discovery.Props(discovery.Config{DFP: dfp, Interval: cfg.DiscoveryInterval, Timeout: 30 * time.Second, Extra: cfg.Domains,
 			Exclusions: dnsname.NewPatterns(cfg.Exclude), Wildcards: cfg.DNSProvider != "", Logger: logger, Now: time.Now, Answered: answered}),
 		Logger:             logger,
