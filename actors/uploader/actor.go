@@ -180,7 +180,7 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 	case res.err == nil:
 		metrics.Uploads.WithLabelValues("ok").Inc()
 		log.Info("certificate uploaded to DFP", "event", event.CertificateUploaded, "cert_name", CertName(res.name),
-			"not_after", res.bundle.Leaf.NotAfter, "distribute", res.distribute)
+			"not_after", res.bundle.NotAfter(), "distribute", res.distribute)
 		if u.cfg.ServeCheckAddr != "" {
 			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.name, fingerprint: res.bundle.Fingerprint()})
 		}

@@ -81,15 +81,15 @@ func Diff(held []proxyapi.Cert, known map[string]*bundle.Bundle, notServed map[s
 		case have.Fingerprint() == want.Fingerprint() && notServed[name] == want.Fingerprint():
 			stale = append(stale, Stale{name, NotServed})
 		case have.Fingerprint() == want.Fingerprint():
-		case have.Leaf.NotAfter.After(want.Leaf.NotAfter) && have.Check(name, now) == nil && bundle.Trusted(have, name, issuers, roots, now):
-			newer = append(newer, Newer{Name: name, Held: have, NotAfter: want.Leaf.NotAfter})
+		case have.NotAfter().After(want.NotAfter()) && have.Check(name, now) == nil && bundle.Trusted(have, name, issuers, roots, now):
+			newer = append(newer, Newer{Name: name, Held: have, NotAfter: want.NotAfter()})
 		default:
 			stale = append(stale, Stale{name, Older})
 		}
 	}
 	// Soonest expiry first: after a loss, the certificate closest to its end is restored first.
 	sort.Slice(stale, func(i, j int) bool {
-		a, b := known[stale[i].Name].Leaf.NotAfter, known[stale[j].Name].Leaf.NotAfter
+		a, b := known[stale[i].Name].NotAfter(), known[stale[j].Name].NotAfter()
 		if !a.Equal(b) {
 			return a.Before(b)
 		}

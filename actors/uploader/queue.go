@@ -51,7 +51,7 @@ func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
 // comparison with DFP's list decides (see Diff). A newer bundle known already wins.
 // It reports whether b became the known one.
 func (q *Queue) Learn(name string, b *bundle.Bundle) bool {
-	if cur := q.known[name]; cur == nil || b.Leaf.NotAfter.After(cur.Leaf.NotAfter) {
+	if cur := q.known[name]; cur == nil || b.NotAfter().After(cur.NotAfter()) {
 		q.known[name] = q.kept(b)
 		delete(q.uploaded, name)
 		if _, queued := q.pending[name]; !queued {
@@ -72,7 +72,7 @@ func (q *Queue) Verified() { clear(q.unverified) }
 // the fallback when DFP's list cannot be read.
 func (q *Queue) OfferUnverified() []string {
 	names := sortedNames(q.unverified)
-	sort.SliceStable(names, func(i, j int) bool { return q.known[names[i]].Leaf.NotAfter.Before(q.known[names[j]].Leaf.NotAfter) })
+	sort.SliceStable(names, func(i, j int) bool { return q.known[names[i]].NotAfter().Before(q.known[names[j]].NotAfter()) })
 	for _, name := range names {
 		q.Offer(name, q.known[name])
 	}
@@ -88,7 +88,7 @@ func (q *Queue) Pending(name string) bool {
 // Offer queues b for name unless a newer bundle is already known: one arriving late never
 // overwrites a newer one. A name already queued keeps its place and its retry time.
 func (q *Queue) Offer(name string, b *bundle.Bundle) {
-	if cur := q.known[name]; cur == nil || !b.Leaf.NotAfter.Before(cur.Leaf.NotAfter) {
+	if cur := q.known[name]; cur == nil || !b.NotAfter().Before(cur.NotAfter()) {
 		if cur == nil || cur.Fingerprint() != b.Fingerprint() {
 			delete(q.uploaded, name)
 		}

@@ -24,9 +24,10 @@ type Bundle struct {
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // intermediates, leaf's issuer first
 	PEM   []byte              // the key is in it; once checked against the leaf it is not kept parsed; nil once Compact
-	// Set by Compact, whose leaf has no Raw: the leaf's fingerprint and the PEM's digest.
-	fingerprint string
-	pemSum      [32]byte
+	// Set by Compact, which keeps no leaf: the leaf's fingerprint and validity, the PEM's digest.
+	fingerprint         string
+	pemSum              [32]byte
+	notBefore, notAfter time.Time
 }
 
 // Parse reads certificates and exactly one private key from data. It checks the structure:
@@ -87,17 +88,20 @@ func Parse(data []byte) (*Bundle, error) {
 }
 
 // Check is what must hold before the bundle is served for name at now.
+// A compact bundle was checked for its name while whole: only its validity is checked again.
 func (b *Bundle) Check(name string, now time.Time) error {
 	// A wildcard name is matched exactly against the leaf's names: VerifyHostname does that for
 	// any name a client could not send.
-	if err := b.Leaf.VerifyHostname(name); err != nil {
-		return fmt.Errorf("bundle: does not cover %s: %w", name, err)
+	if b.Leaf != nil {
+		if err := b.Leaf.VerifyHostname(name); err != nil {
+			return fmt.Errorf("bundle: does not cover %s: %w", name, err)
+		}
 	}
-	if now.Add(ClockSkew).Before(b.Leaf.NotBefore) {
-		return fmt.Errorf("bundle: not valid before %s", b.Leaf.NotBefore.UTC().Format(time.RFC3339))
+	if now.Add(ClockSkew).Before(b.NotBefore()) {
+		return fmt.Errorf("bundle: not valid before %s", b.NotBefore().UTC().Format(time.RFC3339))
 	}
-	if !now.Before(b.Leaf.NotAfter) {
-		return fmt.Errorf("bundle: expired at %s", b.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	if !now.Before(b.NotAfter()) {
+		return fmt.Errorf("bundle: expired at %s", b.NotAfter().UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -118,7 +122,7 @@ func (b *Bundle) Fingerprint() string {
 
 // Lifetime is the leaf's validity period.
 func (b *Bundle) Lifetime() time.Duration {
-	return b.Leaf.NotAfter.Sub(b.Leaf.NotBefore)
+	return b.NotAfter().Sub(b.NotBefore())
 }
 
 func parseKey(block *pem.Block) (crypto.Signer, error) {
