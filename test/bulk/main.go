@@ -161,6 +161,9 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 		}
 	}
 	w.Env["RATE_LIMITS"] = "none"
+	// The default interval, as people run it: the test world's second would poll DFP's whole
+	// config and sample the proxy every second, churn that no idle service sees.
+	w.Env["DISCOVERY_INTERVAL"] = "30s"
 	w.Env["ORDER_CONCURRENCY"] = strconv.Itoa(concurrency)
 	w.Env["MAX_NAMES"] = strconv.Itoa(n + 100)
 	w.Env["LOG_LEVEL"] = "info"

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Durat
 				return
 			case <-tick.C:
 			}
-			if finished := orders.Finished(); WaveOver(releasedOnce, released, finished, len(orders.InFlight())) {
+			if finished := orders.Finished(); WaveOver(releasedOnce, released, finished, len(orders.InFlight()), unreturnedFree()) {
 				debug.FreeOSMemory()
 				released, releasedOnce = finished, true
 			}
@@ -42,7 +43,22 @@ func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Durat
 }
 
 // WaveOver says whether a wave is over and its memory may go back: none is running now, and this
-// is the first look since the start or orders have finished since the last release.
-func WaveOver(releasedOnce bool, released, finished uint64, inFlight int) bool {
-	return inFlight == 0 && (!releasedOnce || finished > released)
+// is the first look since the start, orders have finished since the last release, or other work
+// (a comparison with DFP's whole list, 35 MB at 10,000 names) left at least releaseAbove of the
+// heap free and still held.
+func WaveOver(releasedOnce bool, released, finished uint64, inFlight int, unreturned uint64) bool {
+	return inFlight == 0 && (!releasedOnce || finished > released || unreturned >= releaseAbove)
+}
+
+// releaseAbove is how much free heap still held from the OS is worth a collection to give back.
+const releaseAbove = 16 << 20
+
+// unreturnedFree is the heap Go holds free and has not given back to the OS.
+func unreturnedFree() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
 }
