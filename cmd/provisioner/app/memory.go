@@ -21,8 +21,9 @@ type orderCounts interface {
 // wave is over: the start's (every certificate loaded, DFP's whole list compared) and each wave of
 // orders. Go returns freed memory slowly on its own, so after a first issuance of hundreds of names,
 // or a start with thousands, the process would sit for minutes at twice the memory it needs; one
-// collection per wave costs a few milliseconds.
-func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Duration) {
+// collection per wave costs a few milliseconds. closeIdle drops the connections to the CA a wave
+// of orders left open (one per order in flight, each with its buffers and two goroutines).
+func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Duration, closeIdle func()) {
 	go func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
@@ -35,6 +36,7 @@ func releaseAfterWaves(ctx context.Context, orders orderCounts, every time.Durat
 			case <-tick.C:
 			}
 			if finished := orders.Finished(); WaveOver(releasedOnce, released, finished, len(orders.InFlight()), unreturnedFree()) {
+				closeIdle()
 				debug.FreeOSMemory()
 				released, releasedOnce = finished, true
 			}

@@ -145,11 +145,12 @@ func lead(ctx context.Context, l leading) error {
 	if cfg.Email == "" {
 		logger.Warn("CERTBOT_EMAIL is not set: the ACME account has no contact address", "event", event.NoContactEmail)
 	}
+	toCA := acmeTransport(cfg)
 	iss := issuer.New(issuer.Config{
 		DirectoryURL:   cfg.DirectoryURL,
 		Email:          cfg.Email,
 		KeyType:        cfg.KeyType,
-		Transport:      replica.WhileLeading(l.term, wrap(faults.ACME, metrics.ACMETransport{Next: acmeTransport(cfg)})),
+		Transport:      replica.WhileLeading(l.term, wrap(faults.ACME, metrics.ACMETransport{Next: toCA})),
 		UserAgent:      "dfp-letsencrypt/" + Version,
 		HTTP01:         webroot.Provider{Answers: l.answers},
 		Store:          st,
@@ -174,7 +175,7 @@ func lead(ctx context.Context, l leading) error {
 	managed := supervisor.NewManaged()               // the names with an actor, for /metrics and status
 	live := certificate.NewLive()                    // each actor's view of its name, for /metrics and status
 	recovery.FromDFP(ctx, dfp, st, iss, cfg, logger)
-	releaseAfterWaves(ctx, iss, releaseEvery)
+	releaseAfterWaves(ctx, iss, releaseEvery, toCA.CloseIdleConnections)
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return logger.With("component", "protoactor")
 	}))
