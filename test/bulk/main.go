@@ -8,6 +8,7 @@
 //	go run ./test/bulk                                 # N = 100 and 1000
 //	go run ./test/bulk -n 100 -lego "$(command -v lego)"
 //	go run ./test/bulk -n 10000 -idle 30s
+//	go run ./test/bulk -n 1000 -validity 20m -soak 1h  # then RSS every 5 minutes while they renew
 package main
 
 import (
@@ -47,8 +48,12 @@ func main() {
 	retryAfter := flag.Duration("retry-after", 0, "Retry-After on Pebble's challenge answers (0: none, as Let's Encrypt; lego then polls after about 5 s)")
 	flag.StringVar(&buildTags, "tags", "", "build tags for the binary (allproviders: every lego DNS provider)")
 	flag.StringVar(&profiles, "profiles", "", "a folder for the service's profiles: CPU while it issues, heap when idle")
+	validity := flag.Duration("validity", 0, "lifetime of Pebble's certificates (0: 90 days)")
+	flag.DurationVar(&soakFor, "soak", 0, "after issuing, keep the service running this long, renewing, and print its RSS every -every")
+	flag.DurationVar(&soakEvery, "every", 5*time.Minute, "how often -soak prints the RSS")
 	flag.Parse()
-	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, testca.Options{ChallengeRetryAfter: *retryAfter, OneRequestAtATime: true}); err != nil {
+	ca := testca.Options{ChallengeRetryAfter: *retryAfter, OneRequestAtATime: true, ValiditySeconds: uint64(validity.Seconds())}
+	if err := run(*counts, *lego, *legoMax, *parallel, *concurrency, *idle, ca); err != nil {
 		fmt.Fprintln(os.Stderr, "bulk:", err)
 		os.Exit(1)
 	}
@@ -62,6 +67,10 @@ var buildTags string
 
 // issueMax is the largest N issued; above it the names start stored (-issue-max).
 var issueMax int
+
+// soakFor and soakEvery are -soak and -every: how long the service keeps running after issuing,
+// and how often its RSS is printed meanwhile.
+var soakFor, soakEvery time.Duration
 
 func run(counts, lego string, legoMax, parallel, concurrency int, idle time.Duration, ca testca.Options) error {
 	dir, err := os.MkdirTemp("", "dfp-letsencrypt-bulk-")
@@ -108,10 +117,12 @@ type result struct {
 	cpu                time.Duration // the service's user and system time, issuing and idling
 	ledgerWrites       float64
 	idleRSS            int64 // bytes, after idling
+	idleFileRSS        int64 // of it, file-backed (the executable's pages)
 	idleMemory         string
 	restart            time.Duration
 	restartOrders      int64
 	restartIdleRSS     int64
+	restartFileRSS     int64
 	restartMemory      string
 	restartFirstUpload int // uploads to DFP after the restart (the stand-in kept its certificates)
 }
@@ -129,10 +140,11 @@ func (r result) print() {
 		r.n, r.issued.Round(10*time.Millisecond), float64(r.n)/r.issued.Seconds(),
 		float64(r.n/2)/r.firstHalf.Seconds(), float64(r.n-r.n/2)/r.second.Seconds(), r.orders, r.ledgerWrites,
 		r.cpu.Round(10*time.Millisecond), float64(r.cpu.Milliseconds())/float64(r.n))
-	fmt.Printf("N=%-6d idle RSS %s (%.0f KiB per name); Go's view: %s\n", r.n, mib(r.idleRSS), float64(r.idleRSS)/1024/float64(r.n), r.idleMemory)
-	fmt.Printf("N=%-6d restart: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s (%.0f KiB per name); Go's view: %s\n",
+	fmt.Printf("N=%-6d idle RSS %s (%.0f KiB per name; file-backed %s); Go's view: %s\n", r.n, mib(r.idleRSS),
+		float64(r.idleRSS)/1024/float64(r.n), mib(r.idleFileRSS), r.idleMemory)
+	fmt.Printf("N=%-6d restart: every name loaded in %s, %d orders, %d uploads; idle RSS after it %s (%.0f KiB per name; file-backed %s); Go's view: %s\n",
 		r.n, r.restart.Round(10*time.Millisecond), r.restartOrders, r.restartFirstUpload, mib(r.restartIdleRSS),
-		float64(r.restartIdleRSS)/1024/float64(r.n), r.restartMemory)
+		float64(r.restartIdleRSS)/1024/float64(r.n), mib(r.restartFileRSS), r.restartMemory)
 }
 
 func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.Options) (result, error) {
@@ -202,6 +214,9 @@ func measure(bin, dir string, n, concurrency int, idle time.Duration, ca testca.
 	if r.restartIdleRSS, err = p.rss(); err != nil {
 		return r, err
 	}
+	if r.restartFileRSS, err = p.fileRSS(); err != nil {
+		return r, err
+	}
 	if err := profile(w, fmt.Sprintf("heap-%d-restarted.pprof", n), "heap?gc=1"); err != nil {
 		return r, err
 	}
@@ -251,6 +266,12 @@ func issue(bin string, w *test.World, r *result, idle time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if r.idleFileRSS, err = p.fileRSS(); err != nil {
+		return err
+	}
+	if err := soak(p, w, n, r.idleRSS); err != nil {
+		return err
+	}
 	if err := profile(w, fmt.Sprintf("heap-%d.pprof", n), "heap?gc=1"); err != nil {
 		return err
 	}
@@ -264,6 +285,24 @@ func issue(bin string, w *test.World, r *result, idle time.Duration) error {
 		return err
 	}
 	r.cpu = p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	return nil
+}
+
+// soak keeps the service running for -soak, printing its RSS against the idle figure every -every,
+// with the orders Pebble saw: memory that grows with renewals shows here.
+func soak(p *process, w *test.World, n int, start int64) error {
+	for began := time.Now(); time.Since(began) < soakFor; {
+		time.Sleep(min(soakEvery, soakFor-time.Since(began)))
+		if err := p.alive(); err != nil {
+			return err
+		}
+		rss, err := p.rss()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("N=%-6d soak %s: RSS %.1f MiB (%+.1f%% of idle after issuing), %d orders so far\n", n,
+			time.Since(began).Round(time.Minute), float64(rss)/(1<<20), 100*float64(rss-start)/float64(start), w.CA.Orders())
+	}
 	return nil
 }
 
@@ -389,21 +428,27 @@ func (p *process) stop() error {
 }
 
 // rss reads the process's resident set size from /proc.
-func (p *process) rss() (int64, error) {
+func (p *process) rss() (int64, error) { return p.status("VmRSS:") }
+
+// fileRSS is the part of the RSS that is file-backed: the executable's own pages, mostly.
+func (p *process) fileRSS() (int64, error) { return p.status("RssFile:") }
+
+// status reads one kB figure of /proc/<pid>/status.
+func (p *process) status(key string) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading the service's RSS: %w", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+				return 0, fmt.Errorf("%s %q: %w", key, rest, err)
 			}
 			return kib * 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", p.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", key, p.cmd.Process.Pid)
 }
 
 // metric reads one unlabelled sample from the service's /metrics.
