@@ -79,7 +79,8 @@ func run(counts, lego string, legoMax, parallel, concurrency int, idle time.Dura
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "provisioner")
-	build := exec.Command("go", "build", "-tags", buildTags, "-o", bin, "github.com/dfp-letsencrypt/provisioner/cmd/provisioner")
+	// Built as the Dockerfile builds the image's binary.
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", buildTags, "-o", bin, "github.com/dfp-letsencrypt/provisioner/cmd/provisioner")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
