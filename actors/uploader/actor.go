@@ -14,6 +14,7 @@ import (
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/metrics"
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/queue"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
@@ -24,7 +25,7 @@ import (
 type uploaderActor struct {
 	cfg          Config
 	distribution Distribution
-	queue        *Queue
+	queue        *queue.Queue
 	// busy: an upload is in flight (one at a time: each reloads HAProxy).
 	busy            bool
 	timers          *scheduler.TimerScheduler
@@ -56,10 +57,10 @@ func Props(cfg Config) *actor.Props {
 	if cfg.SettleDelay <= 0 {
 		cfg.SettleDelay = time.Second
 	}
-	queue := NewQueue(cfg.MinBackoff, cfg.MaxBackoff)
-	queue.CompactKnown = cfg.Load != nil
+	q := queue.New(cfg.MinBackoff, cfg.MaxBackoff)
+	q.CompactKnown = cfg.Load != nil
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &uploaderActor{cfg: cfg, queue: queue, saidNewer: map[string]string{}, notServed: map[string]bool{}}
+		return &uploaderActor{cfg: cfg, queue: q, saidNewer: map[string]string{}, notServed: map[string]bool{}}
 	})
 }
 

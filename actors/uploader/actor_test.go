@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/uploader/queue"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
@@ -232,16 +233,16 @@ func TestNotServedRetriesAreBounded(t *testing.T) {
 	dfp.BreakReload()
 	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: second})
 	testkit.Eventually(t, "the retries to stop", logs, func() bool {
-		return len(logs.Events(event.CertificateNotServed)) == MaxNotServedRetries+1
+		return len(logs.Events(event.CertificateNotServed)) == queue.MaxNotServedRetries+1
 	})
 	time.Sleep(500 * time.Millisecond) // backoffs here are 20 ms to 100 ms: any further retry would show
-	if n := len(dfp.Uploads()); n != 2+MaxNotServedRetries {
-		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+MaxNotServedRetries, MaxNotServedRetries)
+	if n := len(dfp.Uploads()); n != 2+queue.MaxNotServedRetries {
+		t.Fatalf("%d uploads while reloads fail, want %d (first, second, %d retries)", n, 2+queue.MaxNotServedRetries, queue.MaxNotServedRetries)
 	}
 	if s, _ := book.Of("a.example.com"); s.State != served.NotServed || s.Ready(true) {
 		t.Errorf("the book for /metrics says %+v, want not served", s)
 	}
-	last := logs.Events(event.CertificateNotServed)[MaxNotServedRetries]
+	last := logs.Events(event.CertificateNotServed)[queue.MaxNotServedRetries]
 	if at, err := time.Parse(time.RFC3339Nano, last["retry_at"].(string)); err != nil || time.Until(at) < 50*time.Minute {
 		t.Errorf("the last not_served says retry_at %v (%v), want the next reconciliation an hour away", last["retry_at"], err)
 	}

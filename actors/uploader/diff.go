@@ -6,10 +6,15 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
+	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // What DFP holds against what it should hold: Diff, after each GET /certs.
+
+// CertName is the file name a certificate for name gets in DFP's /certs ("_wildcard.x.pem" for
+// "*.x": see dnsname.FileStem).
+func CertName(name string) string { return dnsname.FileStem(name) + ".pem" }
 
 // Reason says why DFP's copy of a certificate is out of date.
 type Reason string

@@ -1,16 +1,13 @@
-package uploader
+// Package queue is the uploader's work as plain code: what each name should have in DFP, what is
+// left to upload, in which order, and when each name may be tried again.
+package queue
 
 import (
 	"sort"
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
-	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
 )
-
-// CertName is the file name a certificate for name gets in DFP's /certs ("_wildcard.x.pem" for
-// "*.x": see dnsname.FileStem).
-func CertName(name string) string { return dnsname.FileStem(name) + ".pem" }
 
 // Queue is the uploader's work as plain code: the newest bundle per name, names in arrival
 // order, and a retry time per name, so that one name DFP keeps refusing never holds up the
@@ -39,8 +36,8 @@ type Queue struct {
 	CompactKnown bool
 }
 
-// NewQueue returns an empty queue.
-func NewQueue(minBackoff, maxBackoff time.Duration) *Queue {
+// New returns an empty queue.
+func New(minBackoff, maxBackoff time.Duration) *Queue {
 	return &Queue{pending: map[string]*bundle.Bundle{}, known: map[string]*bundle.Bundle{},
 		failures: map[string]int{}, retryAt: map[string]time.Time{}, unverified: map[string]bool{},
 		notServed: map[string]string{}, notServedRun: map[string]int{}, uploaded: map[string]time.Time{},
