@@ -109,20 +109,22 @@ func (c *Client) PutCert(ctx context.Context, certName string, pem []byte, distr
 	return err
 }
 
-// Certs returns the certificate files DFP holds.
-func (c *Client) Certs(ctx context.Context) ([]Cert, error) {
-	body, err := c.do(ctx, "list certificates", http.MethodGet, "/certs", nil, nil)
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte) ([]byte, error) {
+	resp, err := c.send(ctx, op, method, path, query, body)
 	if err != nil {
 		return nil, err
 	}
-	var r response
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("list certificates: decode: %w", err)
+	defer resp.Body.Close()
+	data, err := c.readAll(op, resp.Body)
+	if err != nil {
+		return nil, err
 	}
-	return r.Certs, nil
+	return data, nil
 }
 
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body []byte) ([]byte, error) {
+// send makes the request and returns a 2xx answer, whose body the caller reads and closes; any
+// other answer is a StatusError, a transport failure ErrUnreachable.
+func (c *Client) send(ctx context.Context, op, method, path string, query url.Values, body []byte) (*http.Response, error) {
 	u := c.base.JoinPath(apiPrefix, path)
 	u.RawQuery = query.Encode()
 	var rd io.Reader
@@ -142,20 +144,32 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		}
 		return nil, fmt.Errorf("%s: %w: %w", op, ErrUnreachable, err)
 	}
-	defer resp.Body.Close()
-	// One byte over the limit tells a body that was cut from one that fits: a cut list of
-	// certificates read as complete would look like certificates DFP lost.
-	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxBody)+1))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		data, err := c.readAll(op, resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &StatusError{Op: op, Code: resp.StatusCode, Message: errorMessage(data)}
+	}
+	return resp, nil
+}
+
+// readAll reads a body up to the limit. One byte over it tells a body that was cut from one that
+// fits: a cut list of certificates read as complete would look like certificates DFP lost.
+func (c *Client) readAll(op string, body io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, int64(c.maxBody)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: read body: %w", op, ErrUnreachable, err)
 	}
 	if len(data) > c.maxBody {
-		return nil, fmt.Errorf("%s: docker flow proxy's answer is larger than %d MiB; not read", op, c.maxBody>>20)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &StatusError{Op: op, Code: resp.StatusCode, Message: errorMessage(data)}
+		return nil, c.tooLarge(op)
 	}
 	return data, nil
+}
+
+func (c *Client) tooLarge(op string) error {
+	return fmt.Errorf("%s: docker flow proxy's answer is larger than %d MiB; not read", op, c.maxBody>>20)
 }
 
 // errorMessage takes the Message of DFP's JSON envelope, or the start of a non-JSON body.
