@@ -16,7 +16,7 @@ import (
 // DFP is the part of the DFP client the uploader uses; *proxyapi.Client is the real one.
 type DFP interface {
 	PutCert(ctx context.Context, certName string, pem []byte, distribute bool) error
-	Certs(ctx context.Context) ([]proxyapi.Cert, error)
+	EachCert(ctx context.Context, fn func(proxyapi.Cert) error) error
 }
 
 // Config tunes the uploader.
@@ -74,7 +74,10 @@ type compareStored struct{}
 
 // listed is DFP's certificate list, fetched for a reconciliation.
 type listed struct {
-	certs   []proxyapi.Cert
+	held    int // DFP's files
+	stale   []Stale
+	newer   []Newer
+	expired []string
 	err     error
 	askedAt time.Time // an upload that ended after this is not in the list
 }

@@ -4,6 +4,7 @@ package uploader
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -12,6 +13,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/async"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
+	"github.com/dfp-letsencrypt/provisioner/proxyapi"
 )
 
 // reconcile fetches what DFP holds, off the mailbox.
@@ -21,9 +23,21 @@ func (u *uploaderActor) reconcile(ctx actor.Context) {
 	}
 	u.reconciling = true
 	dfp, askedAt := u.cfg.DFP, u.cfg.Now()
+	// The comparison runs with the list as it is decoded, off the mailbox, on copies of what it
+	// reads (the bundles themselves are never changed).
+	d := NewDiffer(maps.Clone(u.queue.Known()), maps.Clone(u.queue.NotServedVerdicts()), u.cfg.Roots, askedAt)
 	async.WithTimeout(ctx, u.cfg.Logger, u.cfg.Timeout, func(c context.Context) listed {
-		certs, err := dfp.Certs(c)
-		return listed{certs: certs, err: err, askedAt: askedAt}
+		held := 0
+		err := dfp.EachCert(c, func(cert proxyapi.Cert) error {
+			held++
+			d.Add(cert)
+			return nil
+		})
+		if err != nil {
+			return listed{err: err, askedAt: askedAt}
+		}
+		stale, newer, expired := d.Result()
+		return listed{held: held, stale: stale, newer: newer, expired: expired, askedAt: askedAt}
 	}, func(err error) listed { return listed{err: err, askedAt: askedAt} })
 }
 
@@ -55,13 +69,13 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	metrics.Reconciliations.WithLabelValues("ok").Inc()
 	u.listFailures = 0
 	u.queue.Verified()
-	stale, newer, expired := Diff(res.certs, u.queue.Known(), u.queue.NotServedVerdicts(), u.cfg.Roots, now)
-	for _, name := range expired {
+	stale := res.stale
+	for _, name := range res.expired {
 		u.queue.Forget(name)
 		u.cfg.Book.Forget(name)
 		delete(u.saidNewer, name)
 	}
-	for _, n := range newer {
+	for _, n := range res.newer {
 		if fp := n.Held.Fingerprint(); u.saidNewer[n.Name] != fp {
 			u.saidNewer[n.Name] = fp
 			u.cfg.Logger.Warn("DFP holds a newer certificate than this service; leaving it", "event", event.DFPHasNewer,
@@ -72,8 +86,12 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 		if u.queue.UploadedSince(s.Name, res.askedAt) {
 			continue // uploaded while the list was on its way: it is not missing, only late in the list
 		}
+		known := u.queue.Known()[s.Name]
+		if known == nil {
+			continue // forgotten while the list was read
+		}
 		u.cfg.Logger.Info("DFP's copy is out of date; uploading again", "event", event.ReconcileUpload, "domain", s.Name, "reason", string(s.Reason))
-		u.queue.Offer(s.Name, u.queue.Known()[s.Name])
+		u.queue.Offer(s.Name, known)
 		// Not served until the upload is seen: DFP lacks the newest certificate, HAProxy cannot present it.
 		u.cfg.Book.Set(s.Name, served.NotServed, s.Reason.Why(), now)
 	}
@@ -82,7 +100,7 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 			u.cfg.Book.Set(name, served.Held, "", now)
 		}
 	}
-	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", len(res.certs), "stale", len(stale))
+	u.cfg.Logger.Debug("compared DFP's certificates with the store", "event", event.Reconciled, "held", res.held, "stale", len(stale))
 	u.next(ctx)
 }
 
