@@ -12,10 +12,16 @@ import (
 
 func clientFor(t *testing.T, h http.HandlerFunc) *Client {
 	t.Helper()
+	return clientWithin(t, 2*time.Second, h)
+}
+
+// clientWithin is clientFor with another request timeout.
+func clientWithin(t *testing.T, timeout time.Duration, h http.HandlerFunc) *Client {
+	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	return New(u, 2*time.Second)
+	return New(u, timeout)
 }
 
 func TestServicesParsesJSONWhateverTheContentType(t *testing.T) {

@@ -62,7 +62,8 @@ func TestHugeErrorTextIsCut(t *testing.T) {
 
 // A list of certificates cut at the read limit would read as "DFP lost the rest".
 func TestCertsLargerThanTheLimitFailLoudly(t *testing.T) {
-	c := clientFor(t, func(w http.ResponseWriter, _ *http.Request) {
+	// The list is decoded as it arrives, and a 32 MiB string takes the race detector seconds.
+	c := clientWithin(t, time.Minute, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"Status":"OK","Certs":[{"ProxyServiceName":"a.pem","CertContent":"`))
 		_, _ = w.Write([]byte(strings.Repeat("A", DefaultMaxBody)))
 		_, _ = w.Write([]byte(`"}]}`))
