@@ -149,8 +149,21 @@ func (u *uploaderActor) next(ctx actor.Context) {
 		if err == nil {
 			err = dfp.PutCert(c, CertName(name), pem, distribute)
 		}
-		return uploaded{name: name, bundle: b, distribute: distribute, err: err}
+		return uploaded{name: name, bundle: b, distribute: distribute, stored: err == nil && inStore(name, b, load), err: err}
 	}, func(err error) uploaded { return uploaded{name: name, bundle: b, distribute: distribute, err: err} })
+}
+
+// inStore says whether the store holds b's very bytes (a compact b was read from it): only then
+// may its PEM be let go.
+func inStore(name string, b *bundle.Bundle, load func(string) ([]byte, error)) bool {
+	if b.PEM == nil {
+		return true
+	}
+	if load == nil {
+		return false
+	}
+	pem, err := load(name)
+	return err == nil && b.SamePEM(pem)
 }
 
 // pemOf is what is uploaded for b: its PEM, or, for a compact bundle, the store's, which must be
@@ -186,6 +199,9 @@ func (u *uploaderActor) done(ctx actor.Context, res uploaded) {
 			u.timers.SendOnce(u.cfg.ServeCheckDelay, ctx.Self(), checkServed{name: res.name, fingerprint: res.bundle.Fingerprint()})
 		}
 		u.queue.Succeeded(res.name, res.bundle)
+		if res.stored {
+			u.queue.Stored(res.name, res.bundle)
+		}
 		u.queue.Uploaded(res.name, res.bundle, u.cfg.Now())
 		// A name known not served stays so until its serve check sees it.
 		if s, _ := u.cfg.Book.Of(res.name); !u.queue.Pending(res.name) && s.State != served.NotServed {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,5 +349,25 @@ func TestCompactNamesUploadFromTheStore(t *testing.T) {
 	}
 	if loads.Load() < 2 {
 		t.Errorf("the store was read %d times, want at least once per name", loads.Load())
+	}
+}
+
+// A certificate the store could not keep (the CA issued it, the write failed) keeps its PEM in
+// the uploader: when DFP loses it, it is uploaded again from memory.
+func TestUnstoredCertificateKeepsItsPEM(t *testing.T) {
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	now := time.Now()
+	unsaved, _ := ca.Bundle([]string{"unsaved.example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) {
+		c.Load = func(string) ([]byte, error) { return nil, os.ErrNotExist }
+	})
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "unsaved.example.com", Bundle: unsaved})
+	testkit.Eventually(t, "the first upload", logs, func() bool { return len(dfp.Uploads()) == 1 })
+	dfp.Lose("unsaved.example.com.pem")
+	system.Root.Send(pid, &messages.ReconcileNow{})
+	testkit.Eventually(t, "the upload again, from memory", logs, func() bool { return len(dfp.Uploads()) == 2 })
+	if ups := dfp.Uploads(); !bytes.Equal(ups[1].Body, unsaved) {
+		t.Errorf("uploaded again %q, want the certificate the store lacks", ups[1].Body)
 	}
 }

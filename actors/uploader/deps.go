@@ -59,6 +59,7 @@ type uploaded struct {
 	name       string
 	bundle     *bundle.Bundle
 	distribute bool
+	stored     bool // the store holds exactly what was uploaded
 	err        error
 }
 

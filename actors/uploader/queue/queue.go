@@ -114,13 +114,19 @@ func (q *Queue) Next(now time.Time) (name string, b *bundle.Bundle, wake time.Ti
 }
 
 // Succeeded records that sent reached DFP for name. The name leaves the queue unless a newer
-// bundle arrived meanwhile, and its known bundle is kept compact.
+// bundle arrived meanwhile.
 func (q *Queue) Succeeded(name string, sent *bundle.Bundle) {
 	delete(q.failures, name)
 	delete(q.retryAt, name)
 	if p := q.pending[name]; p != nil && p.Fingerprint() == sent.Fingerprint() {
 		q.remove(name)
 	}
+}
+
+// Stored records that the store holds sent for name, byte for byte: with nothing left to upload,
+// the known bundle is kept compact, its PEM read back from the store when needed. One the store
+// could not keep (the CA issued it, the write failed) keeps its PEM, so a later upload still has it.
+func (q *Queue) Stored(name string, sent *bundle.Bundle) {
 	if known := q.known[name]; known != nil && !q.Pending(name) && known.Fingerprint() == sent.Fingerprint() {
 		q.known[name] = q.kept(known)
 	}

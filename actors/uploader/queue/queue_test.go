@@ -157,7 +157,7 @@ func TestUploadedSince(t *testing.T) {
 }
 
 // With CompactKnown, a name with nothing to upload is known compact: learned from the store, or
-// once its upload succeeded; one queued keeps its PEM until then.
+// uploaded and found in the store; one queued, or not stored, keeps its PEM.
 func TestKnownBundlesAreCompactWithNothingToUpload(t *testing.T) {
 	ca, _ := certgen.NewCA("ours")
 	a, b := issued(t, ca, "a.test", t0.Add(24*time.Hour)), issued(t, ca, "b.test", t0.Add(24*time.Hour))
@@ -173,7 +173,11 @@ func TestKnownBundlesAreCompactWithNothingToUpload(t *testing.T) {
 	}
 	q.Succeeded("b.test", b)
 	q.Uploaded("b.test", b, t0)
-	if k := q.Known()["b.test"]; k.PEM != nil || !q.UploadedSince("b.test", t0) || q.Len() != 0 {
-		t.Errorf("after the upload: PEM held %v, uploaded %v, %d queued", k.PEM != nil, q.UploadedSince("b.test", t0), q.Len())
+	if k := q.Known()["b.test"]; k.PEM == nil || !q.UploadedSince("b.test", t0) || q.Len() != 0 {
+		t.Errorf("uploaded, not known stored: PEM held %v, uploaded %v, %d queued", k.PEM != nil, q.UploadedSince("b.test", t0), q.Len())
+	}
+	q.Stored("b.test", b)
+	if k := q.Known()["b.test"]; k.PEM != nil {
+		t.Error("uploaded and stored, the PEM is still held")
 	}
 }
