@@ -371,3 +371,36 @@ func TestUnstoredCertificateKeepsItsPEM(t *testing.T) {
 		t.Errorf("uploaded again %q, want the certificate the store lacks", ups[1].Body)
 	}
 }
+
+// The comparison runs on what was known when DFP's list was asked for: a name whose certificate
+// expired then, and got a new one while the list was on its way, keeps the new one.
+func TestRenewalDuringAComparisonIsKept(t *testing.T) {
+	dfp := newStub(t)
+	ca, _ := certgen.NewCA("test")
+	start := time.Now()
+	var offset atomic.Int64
+	clock := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+	old, _ := ca.Bundle([]string{"a.example.com"}, start.Add(-time.Hour), start.Add(time.Hour))
+	renewed, _ := ca.Bundle([]string{"a.example.com"}, start.Add(-time.Hour), start.Add(48*time.Hour))
+	system, pid, logs := startUploaderWith(t, dfp, func(c *Config) { c.Now = clock })
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: old})
+	testkit.Eventually(t, "the first upload", logs, func() bool { return len(dfp.Uploads()) == 1 })
+	offset.Store(int64(2 * time.Hour))                   // the first certificate has expired
+	dfp.SetFaults(dfpstub.Faults{Hang: 3 * time.Second}) // under the uploader's timeout
+	system.Root.Send(pid, &messages.ReconcileNow{})
+	time.Sleep(200 * time.Millisecond) // the list is asked for, and held
+	system.Root.Send(pid, &messages.DeployCertificate{Name: "a.example.com", Bundle: renewed})
+	time.Sleep(100 * time.Millisecond) // the renewal is queued, its upload held by DFP
+	dfp.SetFaults(dfpstub.Faults{})
+	testkit.Eventually(t, "the renewal uploaded and the list answered", logs, func() bool {
+		return len(dfp.Uploads()) == 2 && dfp.CertListings() == 1
+	})
+	time.Sleep(100 * time.Millisecond) // the comparison is acted on
+	offset.Add(int64(time.Minute))     // a later list than the renewal's upload
+	dfp.Lose("a.example.com.pem")
+	system.Root.Send(pid, &messages.ReconcileNow{})
+	testkit.Eventually(t, "the renewal uploaded again after DFP lost it", logs, func() bool { return len(dfp.Uploads()) == 3 })
+	if ups := dfp.Uploads(); !bytes.Equal(ups[2].Body, renewed) {
+		t.Errorf("uploaded again %q, want the renewal", ups[2].Body)
+	}
+}

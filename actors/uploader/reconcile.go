@@ -71,6 +71,9 @@ func (u *uploaderActor) compare(ctx actor.Context, res listed) {
 	u.queue.Verified()
 	stale := res.stale
 	for _, name := range res.expired {
+		if k := u.queue.Known()[name]; k != nil && k.Check(name, now) == nil {
+			continue // a new certificate arrived while the list was read
+		}
 		u.queue.Forget(name)
 		u.cfg.Book.Forget(name)
 		delete(u.saidNewer, name)
