@@ -119,6 +119,7 @@ func TestMetricsAgreeWithTheServedCertificatesAndTheLog(t *testing.T) {
 	if families["go_goroutines"] == nil || families["process_resident_memory_bytes"] == nil {
 		t.Errorf("the Go runtime and process collectors are missing")
 	}
+	checkAlertRules(t, families)
 }
 
 // A name the rate limits hold back shows the limit and its time, the same in /metrics and in

@@ -89,11 +89,12 @@ var (
 	deferredDesc    = gaugeDesc("certificate_deferred_until_timestamp_seconds", "When an order the rate limits deferred is booked, by the limit that decided it.", "name", "limit")
 	tokensDesc      = gaugeDesc("ratelimit_tokens_left", "Tokens left in a rate-limit bucket that is not full.", "bucket", "limit")
 	fullDesc        = gaugeDesc("ratelimit_full_timestamp_seconds", "When a rate-limit bucket is full again.", "bucket", "limit")
+	capacityDesc    = gaugeDesc("ratelimit_capacity", "How many tokens a rate-limit bucket that is not full holds when full.", "bucket", "limit")
 )
 
 func (c Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{expirationDesc, notBeforeDesc, renewalDesc, readyDesc, servedDesc, lastServedDesc, failuresDesc, nextAttemptDesc,
-		pausedDesc, deferredDesc, tokensDesc, fullDesc} {
+		pausedDesc, deferredDesc, tokensDesc, fullDesc, capacityDesc} {
 		ch <- d
 	}
 }
@@ -147,6 +148,7 @@ func (c Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range report.Buckets {
 		gauge(tokensDesc, float64(b.TokensLeft), b.Bucket, b.Limit)
 		gauge(fullDesc, seconds(b.FullAt), b.Bucket, b.Limit)
+		gauge(capacityDesc, float64(b.Capacity), b.Bucket, b.Limit)
 	}
 }
 
