@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/letsencrypt/challtestsrv"
+
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
 )
@@ -56,5 +58,45 @@ func TestPreflightTakesTheCARoute(t *testing.T) {
 	}
 	if got := r.logs.Events(event.CertificateObtained)[0]["domain"]; got != "hairpin.test" {
 		t.Errorf("obtained %v, want hairpin.test", got)
+	}
+}
+
+// CAA is looked up before anything is ordered, with the CA's identity from its directory
+// (Pebble's meta.caaIdentities) and the account's URI from the CA. A name whose CAA names another
+// CA, or whose parent's names another account, is refused for free with the record in the line;
+// a name whose CAA names this CA is ordered.
+func TestCAAForbiddenNamesCostTheCANothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.CA.Records.AddDNSCAARecord("allowed.test", []challtestsrv.CAAPolicy{{Tag: "issue", Value: "pebble.letsencrypt.org"}})
+	w.CA.Records.AddDNSCAARecord("forbidden.test", []challtestsrv.CAAPolicy{{Tag: "issue", Value: "sectigo.com"}})
+	w.CA.Records.AddDNSCAARecord("account.test", []challtestsrv.CAAPolicy{{Tag: "issue", Value: "pebble.letsencrypt.org; accounturi=https://elsewhere.test/acct/1"}})
+	onlyDomains(w, "allowed.test,forbidden.test,www.account.test")
+
+	r := w.start(t)
+	waitFor(t, "allowed.test issued, the other two refused by the pre-flight", 60*time.Second, r, func() bool {
+		refused := map[any]bool{}
+		for _, e := range r.logs.Events(event.PreflightFailed) {
+			refused[e["domain"]] = true
+		}
+		return len(r.logs.Events(event.CertificateObtained)) == 1 && refused["forbidden.test"] && refused["www.account.test"]
+	})
+	r.shutdown(t)
+	for _, e := range r.logs.Events(event.IssuanceStarted) {
+		if e["domain"] != "allowed.test" {
+			t.Errorf("%v was ordered: its CAA forbids the CA", e["domain"])
+		}
+	}
+	if n := w.CA.Orders(); n != 1 {
+		t.Errorf("the CA received %d orders, want 1 (allowed.test)", n)
+	}
+	want := map[string]string{
+		"forbidden.test":   `forbidden.test. CAA 0 issue "sectigo.com" (issue allows only sectigo.com; this CA is pebble.letsencrypt.org)`,
+		"www.account.test": `account.test. CAA 0 issue "pebble.letsencrypt.org; accounturi=https://elsewhere.test/acct/1" (it names another ACME account; this one is https://`,
+	}
+	for _, e := range r.logs.Events(event.PreflightFailed) {
+		if w, ok := want[toString(e["domain"])]; ok && !strings.Contains(toString(e["error"]), w) {
+			t.Errorf("%s: preflight_failed error %q, want it to contain %q", e["domain"], e["error"], w)
+		}
 	}
 }

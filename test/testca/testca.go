@@ -84,7 +84,7 @@ type CA struct {
 
 	// DNSAddr is the DNS server (TCP and UDP) that answers 127.0.0.1 for every resolvable name.
 	DNSAddr string
-	// Records holds the TXT records (and SERVFAIL names) the DNS server answers with: what a DNS
+	// Records holds the TXT and CAA records (and SERVFAIL names) the DNS server answers with: what a DNS
 	// provider writes for DNS-01 lands here.
 	Records *challtestsrv.ChallSrv
 
@@ -331,7 +331,7 @@ func (s *dnsServer) Shutdown() error {
 	return errors.Join(s.tcp.Shutdown(), s.udp.Shutdown())
 }
 
-// startDNS is StartDNS with TXT records and SERVFAIL names from records (nil: none). lego checks
+// startDNS is StartDNS with TXT and CAA records and SERVFAIL names from records (nil: none). lego checks
 // propagation over UDP, Pebble validates over TCP.
 func startDNS(addresses map[string]string, unresolvable []string, records *challtestsrv.ChallSrv) (string, *dnsServer, error) {
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
@@ -344,6 +344,10 @@ func startDNS(addresses map[string]string, unresolvable []string, records *chall
 			case q.Qtype == dns.TypeTXT && records != nil:
 				for _, v := range records.GetDNSTXTRecords(q.Name) {
 					m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{v}})
+				}
+			case q.Qtype == dns.TypeCAA && records != nil:
+				for _, p := range records.GetDNSCAARecord(q.Name) {
+					m.Answer = append(m.Answer, &dns.CAA{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeCAA, Class: dns.ClassINET}, Tag: p.Tag, Value: p.Value})
 				}
 			case q.Qtype == dns.TypeA && !matches(unresolvable, q.Name):
 				ip := net.IPv4(127, 0, 0, 1)

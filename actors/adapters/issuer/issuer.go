@@ -74,6 +74,7 @@ type Issuer struct {
 	// Each made once, without a lock held over the network (see memo).
 	account        memo[*user]
 	profileChecked memo[bool]
+	caaDomains     memo[[]string]
 	ariClient      memo[*lego.Client]
 
 	inFlightMu sync.Mutex

@@ -57,3 +57,21 @@ func profileOffered(dir acme.Directory, profile string) error {
 	sort.Strings(offered)
 	return fmt.Errorf("ACME_PROFILE %q is not offered by the CA (it offers %v)", profile, offered)
 }
+
+// CAAIdentity is who the CA is to a CAA record: the issuer domains its directory lists
+// (meta.caaIdentities; none: the CA checks no CAA itself, or does not say how), and this account's
+// URI, for RFC 8657's accounturi. The domains are fetched once; a failure is asked again next time.
+func (i *Issuer) CAAIdentity() (domains []string, accountURI string, err error) {
+	domains, err = i.caaDomains.get(func() ([]string, error) {
+		dir, err := i.directory()
+		return dir.Meta.CaaIdentities, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := i.ensureAccount()
+	if err != nil {
+		return nil, "", err
+	}
+	return domains, u.reg.URI, nil
+}

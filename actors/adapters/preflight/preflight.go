@@ -1,6 +1,7 @@
 // Package preflight checks, for free, that a name can pass its challenge before an order spends
-// any of the CA's budget. For HTTP-01: the name resolves, and a probe token put into the responder
-// comes back. For DNS-01: the name's zone can be found (dns.go).
+// any of the CA's budget. First, for every name: its CAA records let the CA issue (caa.go). For
+// HTTP-01: the name resolves, and a probe token put into the responder comes back. For DNS-01:
+// the name's zone can be found (dns.go).
 //
 // The probe goes first the CA's route (route.go): to each address the name resolves to, on port
 // 80, with the name as Host, following redirects as the CA does. A name whose DNS points at
@@ -48,6 +49,8 @@ type Checker struct {
 	// (dns.go) instead of the probe.
 	UsesDNS01 func(name string) bool
 	DNS       DNSCheck
+	// CAA refuses, before anything else, a name whose CAA records forbid the CA (caa.go).
+	CAA CAACheck
 }
 
 // direct is the probe's transport: to the proxy's port 80 on the overlay network, never through
@@ -95,7 +98,15 @@ func (c *Checker) Check(ctx context.Context, name string) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	if c.UsesDNS01 != nil && c.UsesDNS01(name) {
+	dns01 := c.UsesDNS01 != nil && c.UsesDNS01(name)
+	method := MethodHTTP01
+	if dns01 {
+		method = MethodDNS01
+	}
+	if err := c.CAA.check(ctx, name, method); err != nil {
+		return Result{}, err
+	}
+	if dns01 {
 		return Result{DecidedBy: ByDNS}, c.DNS.check(ctx, name)
 	}
 	var res Result

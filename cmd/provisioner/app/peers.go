@@ -12,6 +12,7 @@ import (
 	"github.com/go-acme/lego/v4/challenge"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/dfp-letsencrypt/provisioner/actors/adapters/issuer"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/preflight"
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/actors/alerter"
@@ -52,7 +53,7 @@ func limiterConfig(cfg config.Config, st *store.Store, logger *slog.Logger) rate
 }
 
 // preflightChecker is nil when PREFLIGHT=false; a nil interface, not a nil pointer in one.
-func preflightChecker(cfg config.Config, tokens webroot.Answers) certificate.Preflighter {
+func preflightChecker(cfg config.Config, tokens webroot.Answers, iss *issuer.Issuer) certificate.Preflighter {
 	if !cfg.Preflight {
 		return nil
 	}
@@ -67,6 +68,13 @@ func preflightChecker(cfg config.Config, tokens webroot.Answers) certificate.Pre
 		ResolverName: cmp.Or(cfg.PreflightResolver, "system"),
 	}
 	dnsPreflight(cfg, c)
+	c.CAA = preflight.CAACheck{TCP: cfg.PreflightResolver != "", Issuer: func() (preflight.CAAIssuer, error) {
+		domains, account, err := iss.CAAIdentity()
+		return preflight.CAAIssuer{Domains: domains, AccountURI: account}, err
+	}}
+	if cfg.PreflightResolver != "" {
+		c.CAA.Servers = []string{cfg.PreflightResolver}
+	}
 	return c
 }
 

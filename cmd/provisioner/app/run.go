@@ -165,7 +165,7 @@ func lead(ctx context.Context, l leading) error {
 	}
 	dfp := proxyapi.NewWithTransport(cfg.ProxyURL, 60*time.Second, replica.WhileLeading(l.term, wrap(faults.DFP, proxyapi.Transport()))).
 		LimitBody(min(max(proxyapi.DefaultMaxBody, cfg.MaxNames*bytesPerName), maxDFPBody))
-	pf := preflightChecker(cfg, l.answers)
+	pf := preflightChecker(cfg, l.answers, iss)
 	if faults.Preflight != nil && pf != nil {
 		pf = faults.Preflight(pf)
 	}
