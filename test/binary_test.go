@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/forecast"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/testkit"
@@ -423,5 +424,30 @@ func TestBinaryStatusOnEmptyAndMissingDataDir(t *testing.T) {
 	out, err = runWith(bin, map[string]string{"DATA_DIR": t.TempDir()}, "status")
 	if err != nil || !strings.Contains(string(out), "0 names") {
 		t.Errorf("status on an empty DATA_DIR: %v\n%s", err, out)
+	}
+}
+
+// plan on an empty DATA_DIR with what-if names: the JSON plan has them all; a bad flag exits 2
+// with the reason.
+func TestBinaryPlanCommand(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	env := map[string]string{"DATA_DIR": t.TempDir(), "STAGING": "false"}
+	out, err := runWith(bin, env, "plan", "--days", "30", "--add", "60@example.com", "--json")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	var report forecast.Report
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, out)
+	}
+	if len(report.Days) != 30 || len(report.Pending) != 60 || report.Totals.New != 60 || report.Totals.Deferred != 15 || report.Profile != "classic" {
+		t.Errorf("plan of 60 new names under one domain: %d days, %d pending, totals %+v, profile %q; want 30, 60, 15 deferred, classic",
+			len(report.Days), len(report.Pending), report.Totals, report.Profile)
+	}
+	out, err = runWith(bin, env, "plan", "--days", "0")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "--days 0") {
+		t.Errorf("plan --days 0: %v, %q; want exit 2 naming --days", err, out)
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/adapters/store"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/forecast"
 	readmodel "github.com/dfp-letsencrypt/provisioner/cmd/provisioner/status"
+	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 	"github.com/dfp-letsencrypt/provisioner/messages/event"
 	"github.com/dfp-letsencrypt/provisioner/test/testca"
@@ -153,5 +155,14 @@ func TestDeferredNameShowsItsLimitInMetricsAndStatus(t *testing.T) {
 	if len(report.Names) != 1 || report.Names[0].State != readmodel.StateDeferred || report.Names[0].Limit != deferred["limit"] ||
 		math.Abs(float64(report.Names[0].DeferredUntil.UnixNano())/1e9-until) > 1 {
 		t.Errorf("status = %+v, metrics say deferred until %v by %v", report.Names, until, deferred["limit"])
+	}
+	// The plan, from the same store, orders it when the limiter said, for the same limit.
+	_, p, err := app.LoadPlan(cfg, forecast.Options{Days: 2}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Pending) != 1 || p.Pending[0].Name != "held.test" || p.Pending[0].WaitsFor != messages.Limit(deferred["limit"].(string)) ||
+		math.Abs(float64(p.Pending[0].At.UnixNano())/1e9-until) > 1 {
+		t.Errorf("plan = %+v, metrics say deferred until %v by %v", p.Pending, until, deferred["limit"])
 	}
 }

@@ -226,3 +226,28 @@ func TestTroubles(t *testing.T) {
 		})
 	}
 }
+
+// The lifetime changes need no change here: without a window from the CA (no ARI), 45-day and
+// 64-day certificates fall due when a third of their lifetime is left, 30 and 42.7 days after
+// issuance, as 90-day ones do at 60.
+func TestShorterLifetimesRenewOnTimeWithoutARI(t *testing.T) {
+	ca := testkit.Must[*certgen.CA](t)(certgen.NewCA("t"))
+	for _, c := range []struct {
+		life, due time.Duration
+	}{
+		{45 * day, 30 * day},
+		{64 * day, 64 * day * 2 / 3},
+		{90 * day, 60 * day},
+	} {
+		b := testkit.Bundle(t, ca, []string{"a.example.com"}, t0, t0.Add(c.life))
+		state := store.State{ARI: &store.ARI{Certificate: b.Fingerprint(), Unsupported: true, NextCheck: t0.Add(c.life)}}
+		before := Decide(Facts{Now: t0.Add(c.due - time.Minute), State: state, Stored: b, Usable: true})
+		if before.Step != Wait || !before.At.Equal(t0.Add(c.due)) {
+			t.Errorf("%s: a minute before %s: %+v, want to wait for then", c.life, c.due, before)
+		}
+		at := Decide(Facts{Now: t0.Add(c.due), State: state, Stored: b, Usable: true})
+		if at.Step != AskPermit || !at.Due.Equal(t0.Add(c.due)) || at.Replaces {
+			t.Errorf("%s: at %s: %+v, want a permit asked, without replaces", c.life, c.due, at)
+		}
+	}
+}

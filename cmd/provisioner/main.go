@@ -17,6 +17,7 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/app"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/config"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/dnsproviders"
+	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/forecast"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/migrate"
 	"github.com/dfp-letsencrypt/provisioner/cmd/provisioner/opsport"
 	"github.com/dfp-letsencrypt/provisioner/messages/dnsname"
@@ -68,6 +69,8 @@ func main() {
 //	provisioner status [--all|--json] every name's state, what the proxy serves and the rate limits near binding
 //	                                (--all: every bucket in use), from the running service (METRICS_ADDR), else
 //	                                from the store alone (DATA_DIR or etcd)
+//	provisioner plan [--days N] [--add NAME,...|N@DOMAIN] [--profile P] [--json]
+//	                                the next days' orders, renewals, reloads and limits, from the store
 //	provisioner migrate --to etcd   move DATA_DIR into etcd (STORE=etcd), with the service stopped
 func command(name string, args []string) int {
 	if name == "health" && len(args) == 0 {
@@ -80,11 +83,14 @@ func command(name string, args []string) int {
 	if name == "status" && (len(args) == 0 || len(args) == 1 && (args[0] == "--json" || args[0] == "--all")) {
 		return status(len(args) == 1 && args[0] == "--json", len(args) == 1 && args[0] == "--all")
 	}
+	if name == "plan" {
+		return runPlan(args)
+	}
 	if name == "migrate" && len(args) == 2 && args[0] == "--to" && args[1] == "etcd" {
 		return runMigrate()
 	}
 	if name != "retry-now" || len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--all|--json] | migrate --to etcd]")
+		fmt.Fprintln(os.Stderr, "usage: provisioner [retry-now NAME... | health | status [--all|--json] | plan [--days N] [--add NAME,...|N@DOMAIN] [--profile P] [--json] | migrate --to etcd]")
 		return 2
 	}
 	cfg, err := commandConfig()
@@ -178,6 +184,33 @@ func status(asJSON, allBuckets bool) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "status:", err)
+		return 1
+	}
+	return 0
+}
+
+// runPlan prints the plan of the next days from the store.
+func runPlan(args []string) int {
+	opts, err := forecast.ParseArgs(args, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cfg, err := commandConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	h, p, err := app.LoadPlan(cfg, opts, time.Now())
+	if err == nil {
+		if opts.JSON {
+			err = forecast.WriteJSON(os.Stdout, h, p)
+		} else {
+			err = forecast.WriteText(os.Stdout, h, p, cfg.Limits)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0

@@ -40,12 +40,8 @@ func LoadLive(st *store.Store, cfg config.Config, now time.Time, cache *Cache, l
 		presence = &supervisor.Presence{LastSeen: map[string]time.Time{}} // unreadable: shown as the service reads it
 	}
 	lastSeen := presence.LastSeen
-	var ledger ratelimiter.Ledger
-	if data, err := st.Ledger().Load(); err == nil {
-		if err := json.Unmarshal(data, &ledger); err != nil {
-			return StatusReport{}, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.Ledger(), err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	ledger, err := LoadLedger(st)
+	if err != nil {
 		return StatusReport{}, err
 	}
 	// Names without a certificate (yet, or never: a failing one) are known from when DFP last
@@ -80,4 +76,20 @@ func LoadLive(st *store.Store, cfg config.Config, now time.Time, cache *Cache, l
 	}
 	cache.retain(seen)
 	return BuildStatus(store.CAKey(cfg.DirectoryURL), stored, ledger, table, now), nil
+}
+
+// LoadLedger reads the rate-limit ledger from st (empty when there is none yet).
+func LoadLedger(st *store.Store) (ratelimiter.Ledger, error) {
+	var ledger ratelimiter.Ledger
+	data, err := st.Ledger().Load()
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return ledger, nil
+	case err != nil:
+		return ledger, err
+	}
+	if err := json.Unmarshal(data, &ledger); err != nil {
+		return ledger, fmt.Errorf("rate-limit ledger %s is unreadable: %w", st.Ledger(), err)
+	}
+	return ledger, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter"
 	"github.com/dfp-letsencrypt/provisioner/actors/ratelimiter/limits"
 	"github.com/dfp-letsencrypt/provisioner/actors/uploader/served"
-	"github.com/dfp-letsencrypt/provisioner/messages"
 	"github.com/dfp-letsencrypt/provisioner/messages/bundle"
 )
 
@@ -121,7 +120,7 @@ func BuildStatus(ca string, names []StoredName, ledger ratelimiter.Ledger, table
 		case booked && res.Granted:
 			row.State = StateRenewing
 		case booked && res.At.After(now):
-			row.State, row.DeferredUntil, row.Limit = StateDeferred, res.At, blockingLimit(res, ledger, table, now)
+			row.State, row.DeferredUntil, row.Limit = StateDeferred, res.At, string(ratelimiter.BlockingLimit(res, ledger, table, now))
 		case n.State.Failures > 0:
 			row.State = StateFailing
 		case sum == nil || !now.Before(row.RenewAt) || !now.Before(row.NotAfter):
@@ -145,10 +144,9 @@ func buckets(ledger ratelimiter.Ledger, table limits.Table, now time.Time) []Buc
 		if !ok || !tat.After(now) {
 			continue
 		}
-		interval := lim.Interval()
-		spent := int((tat.Sub(now) + interval - 1) / interval)
-		b := BucketStatus{Bucket: key, Limit: string(lim.Name), Capacity: lim.Capacity, TokensLeft: max(lim.Capacity-spent, 0),
-			NextToken: tat.Add(-time.Duration(spent-1) * interval), FullAt: tat, HeldUntil: ledger.Holds[key]}
+		left, next := ratelimiter.TokensLeft(lim, tat, now)
+		b := BucketStatus{Bucket: key, Limit: string(lim.Name), Capacity: lim.Capacity, TokensLeft: left,
+			NextToken: next, FullAt: tat, HeldUntil: ledger.Holds[key]}
 		for name, res := range ledger.Reservations {
 			if !res.Granted && res.At.After(now) && slices.Contains(res.Buckets, key) {
 				b.Queued = append(b.Queued, QueuedName{Name: name, At: res.At})
@@ -164,20 +162,6 @@ func buckets(ledger ratelimiter.Ledger, table limits.Table, now time.Time) []Buc
 		return strings.Compare(a.Bucket, b.Bucket)
 	})
 	return out
-}
-
-// blockingLimit names the booked bucket whose token comes last: the one the order waits for.
-func blockingLimit(res ratelimiter.Reservation, ledger ratelimiter.Ledger, table limits.Table, now time.Time) string {
-	if ledger.HoldAll.After(now) {
-		return string(messages.LimitHeldByCA)
-	}
-	limit, latest := "", time.Time{}
-	for _, key := range res.Buckets {
-		if lim, ok := limitOfKey(key, table); ok && ledger.TAT[key].After(latest) {
-			limit, latest = string(lim.Name), ledger.TAT[key]
-		}
-	}
-	return limit
 }
 
 func limitOfKey(key string, table limits.Table) (limits.Limit, bool) {
