@@ -32,7 +32,7 @@ func TestPlanAgreesWithTheSimulation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC) // the simulation's
+			start := Start
 			in := plan.Input{Now: start, Days: c.days, Table: limits.Production.WithMargin(0.1), Lifetime: plan.Fixed(c.lifetime)}
 			for _, n := range c.names {
 				in.Names = append(in.Names, plan.Name{Name: n.Name})
@@ -56,6 +56,11 @@ func TestPlanAgreesWithTheSimulation(t *testing.T) {
 			if p.Totals.Renewals != rep.Renewals || p.Totals.New != len(rep.FirstIssued) || p.Totals.Deferred != deferrals {
 				t.Errorf("planned %d renewals, %d new, %d deferred; simulated %d, %d, %d", p.Totals.Renewals, p.Totals.New, p.Totals.Deferred,
 					rep.Renewals, len(rep.FirstIssued), deferrals)
+			}
+			for i, d := range p.Days {
+				if d.Renewals != rep.RenewalsOnDay[i] {
+					t.Errorf("day %d: planned %d renewals, simulated %d", i, d.Renewals, rep.RenewalsOnDay[i])
+				}
 			}
 			last := p.Pending[len(p.Pending)-1].At
 			t.Logf("planned and simulated alike: last first certificate after %s, %d renewals, %d deferrals", last.Sub(start).Round(time.Minute), rep.Renewals, deferrals)

@@ -52,6 +52,8 @@ type Report struct {
 	DeadAttempts map[string][]time.Time
 	// Lapsed counts live names whose certificate expired before it was renewed.
 	Lapsed int
+	// RenewalsOnDay counts the renewals issued on each simulated day (0: the first).
+	RenewalsOnDay map[int]int
 }
 
 type nameState struct {
@@ -62,9 +64,12 @@ type nameState struct {
 	next      time.Time
 }
 
+// Start is when every simulation starts: a midnight, so that its days are calendar days.
+var Start = time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
+
 // Run simulates cfg.
 func Run(cfg Config) (Report, error) {
-	start := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
+	start := Start
 	rnd := rand.New(rand.NewPCG(cfg.Seed, 1))
 	ca := newCAModel()
 	table := cfg.Limits.WithMargin(cfg.Margin)
@@ -72,7 +77,8 @@ func Run(cfg Config) (Report, error) {
 		table = limits.Table{}
 	}
 	limiter := ratelimiter.New(table, ratelimiter.Ledger{})
-	rep := Report{FirstIssued: map[string]time.Duration{}, Deferrals: map[string]int{}, DeadAttempts: map[string][]time.Time{}}
+	rep := Report{FirstIssued: map[string]time.Duration{}, Deferrals: map[string]int{}, DeadAttempts: map[string][]time.Time{},
+		RenewalsOnDay: map[int]int{}}
 
 	states := map[string]*nameState{}
 	var q events
@@ -145,6 +151,7 @@ func Run(cfg Config) (Report, error) {
 				rep.FirstIssued[name] = now.Sub(start)
 			} else {
 				rep.Renewals++
+				rep.RenewalsOnDay[int(now.Sub(start)/(24*time.Hour))]++
 			}
 			rep.Issued++
 			limiter.Report(name, "", ratelimiter.Issued, now)
