@@ -112,6 +112,9 @@ const (
 
 // Build plans in.Days days from in.Now.
 func Build(in Input) (Plan, error) {
+	if in.Days < 1 || in.Lifetime == nil {
+		return Plan{}, fmt.Errorf("plan: %d days with lifetime %v: want at least a day and a lifetime", in.Days, in.Lifetime != nil)
+	}
 	ledger, err := copyLedger(in.Ledger)
 	if err != nil {
 		return Plan{}, err

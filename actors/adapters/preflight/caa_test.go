@@ -196,6 +196,17 @@ func TestCAAComesFirstAndNeedsTheCAsIdentity(t *testing.T) {
 			t.Errorf("without the CA's identity: %v", err)
 		}
 	}
+	// A CA that does not answer holds the check no longer than IssuerWait, and leaves the rest of
+	// the pre-flight its time.
+	blocked := make(chan struct{})
+	defer close(blocked)
+	slow := CAACheck{Servers: []string{server}, IssuerWait: 50 * time.Millisecond,
+		Issuer: func() (CAAIssuer, error) { <-blocked; return letsEncrypt, nil }}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := slow.check(ctx, "forbid.test", MethodHTTP01); err != nil || ctx.Err() != nil {
+		t.Errorf("with the CA out of reach: %v (the pre-flight's own deadline: %v)", err, ctx.Err())
+	}
 	tokens := &countingTokens{Answers: webroot.NewTokens()}
 	checker := &Checker{ProxyAddr: "127.0.0.1:1", Tokens: tokens, Timeout: 5 * time.Second,
 		CAA: CAACheck{Servers: []string{server}, Issuer: func() (CAAIssuer, error) { return letsEncrypt, nil }}}

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ type CAACheck struct {
 	// identity, leaves the check to the CA. It may block: the check waits for it no longer than
 	// its own deadline.
 	Issuer func() (CAAIssuer, error)
+	// IssuerWait is how long a check waits for Issuer (0: 5 s).
+	IssuerWait time.Duration
 }
 
 // errCAAUnanswered is a lookup that no server could answer at all (REFUSED, NOTIMP, silence):
@@ -54,9 +57,15 @@ func (c *CAACheck) check(ctx context.Context, name, method string) error {
 	return nil
 }
 
-// issuer asks Issuer, bounded by ctx: the first ask fetches the CA's directory, which takes no
-// context.
+// defaultIssuerWait bounds the wait for the CA's identity, so that a CA out of reach leaves the
+// rest of the pre-flight its time (and CAA to the CA) instead of failing it.
+const defaultIssuerWait = 5 * time.Second
+
+// issuer asks Issuer, bounded by ctx and IssuerWait: the first ask fetches the CA's directory,
+// which takes no context.
 func (c *CAACheck) issuer(ctx context.Context) (CAAIssuer, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(c.IssuerWait, defaultIssuerWait))
+	defer cancel()
 	type answer struct {
 		iss CAAIssuer
 		err error
