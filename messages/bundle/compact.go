@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
 	"time"
 )
 
@@ -16,7 +17,9 @@ func (b *Bundle) Compact() *Bundle {
 	if b.Leaf == nil {
 		return b // compact already
 	}
-	return &Bundle{Chain: b.Chain, fingerprint: b.Fingerprint(), pemSum: sha256.Sum256(b.PEM),
+	// The chain is copied: Parse's Chain shares its array with the leaf, which would otherwise
+	// stay reachable through it (3 KB a name, 28 MB at 10,000).
+	return &Bundle{Chain: slices.Clone(b.Chain), fingerprint: b.Fingerprint(), pemSum: sha256.Sum256(b.PEM),
 		notBefore: b.Leaf.NotBefore, notAfter: b.Leaf.NotAfter}
 }
 

@@ -2,8 +2,10 @@ package bundle
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/dfp-letsencrypt/provisioner/test/certgen"
 )
@@ -41,4 +43,24 @@ func TestCompactAnswersAsTheBundle(t *testing.T) {
 	if !bytes.Equal(b.PEM, data) {
 		t.Error("Compact changed the bundle it was made from")
 	}
+}
+
+// Nothing in a compact bundle keeps its leaf alive: Parse's Chain shares an array with the leaf,
+// and a compact bundle that kept that slice kept every name's parsed leaf (the heap profile at
+// 10,000 names: 28 MB of parsed leaves, after a restart and after issuing alike).
+func TestCompactLetsTheLeafGo(t *testing.T) {
+	now := time.Now()
+	ca := must[*certgen.CA](t)(certgen.NewCA("test"))
+	data := must[[]byte](t)(ca.Bundle([]string{"example.com"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
+	b := must[*Bundle](t)(Parse(data))
+	leaf := weak.Make(b.Leaf)
+	c := b.Compact()
+	b = nil
+	for range 3 {
+		runtime.GC()
+	}
+	if leaf.Value() != nil {
+		t.Error("the parsed leaf is still reachable from the compact bundle")
+	}
+	runtime.KeepAlive(c)
 }
