@@ -289,22 +289,48 @@ func issue(bin string, w *test.World, r *result, idle time.Duration) error {
 	return nil
 }
 
-// soak keeps the service running for -soak, printing its RSS against the idle figure every -every,
-// with the orders Pebble saw: memory that grows with renewals shows here.
+// soak keeps the service running for -soak, printing every -every its RSS at that moment (a wave
+// of renewals may be running) and at the next idle moment (no order for quietFor) against the idle
+// figure after issuing, with the orders Pebble saw: memory that grows with renewals shows in the
+// idle column, which compares like with like.
 func soak(p *process, w *test.World, n int, start int64) error {
+	pct := func(rss int64) float64 { return 100 * float64(rss-start) / float64(start) }
 	for began := time.Now(); time.Since(began) < soakFor; {
 		time.Sleep(min(soakEvery, soakFor-time.Since(began)))
 		if err := p.alive(); err != nil {
 			return err
 		}
-		rss, err := p.rss()
+		now, err := p.rss()
 		if err != nil {
 			return err
 		}
-		fmt.Printf("N=%-6d soak %s: RSS %.1f MiB (%+.1f%% of idle after issuing), %d orders so far\n", n,
-			time.Since(began).Round(time.Minute), float64(rss)/(1<<20), 100*float64(rss-start)/float64(start), w.CA.Orders())
+		waited := waitQuiet(w)
+		idle, err := p.rss()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("N=%-6d soak %s: RSS %.1f MiB (%+.1f%% of idle after issuing); idle %s later: %.1f MiB (%+.1f%%); %d orders so far\n", n,
+			time.Since(began).Round(time.Minute), float64(now)/(1<<20), pct(now), waited.Round(time.Second), float64(idle)/(1<<20), pct(idle), w.CA.Orders())
 	}
 	return nil
+}
+
+// quietFor is how long no order must come for the service to count as idle: its release of a
+// wave's memory comes within 5 s of the wave's end.
+const quietFor = 10 * time.Second
+
+// waitQuiet waits, at most five minutes, until Pebble has seen no new order for quietFor, and
+// returns how long it waited.
+func waitQuiet(w *test.World) time.Duration {
+	began := time.Now()
+	last, since := w.CA.Orders(), time.Now()
+	for time.Since(began) < 5*time.Minute && time.Since(since) < quietFor {
+		time.Sleep(time.Second)
+		if o := w.CA.Orders(); o != last {
+			last, since = o, time.Now()
+		}
+	}
+	return time.Since(began)
 }
 
 // profile saves one of the service's profiles in the -profiles folder, if there is one.
