@@ -5,7 +5,7 @@
 // their pages and fills their tables. Every lego provider together adds about 19 MB of resident
 // memory to a small program (go run ./test/providercost -p all), the default build's set about 5
 // MB; in the service, every provider costs about 20 MiB more than the default set at the start (the
-code pages are released once the service idles, so idle it costs 1-2 MiB). So the default
+// code pages are released once the service idles, so idle it costs 1-2 MiB). So the default
 // build links the providers of the DNS hosts people who run their own Swarm use most (Cloudflare,
 // Route 53, DigitalOcean, Hetzner, OVH, Gandi, GoDaddy, Namecheap, Linode, DuckDNS, Porkbun,
 // deSEC, INWX, IONOS, Namesilo, Vultr, DNSimple, netcup, TransIP), and the three that reach any
