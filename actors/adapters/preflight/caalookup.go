@@ -86,10 +86,14 @@ func (c *CAACheck) issuer(ctx context.Context) (CAAIssuer, error) {
 // relevantSet climbs from fqdn towards the root, as RFC 8659 §3 says, and returns the first
 // non-empty CAA set found (nil: none up to the top-level domain; the root is not asked).
 func (c *CAACheck) relevantSet(ctx context.Context, name string) ([]*dns.CAA, error) {
+	servers := c.Servers
+	if len(servers) == 0 {
+		servers = systemServers() // read once per name, not once per label
+	}
 	labels := dns.SplitDomainName(name)
 	for i := range labels {
 		fqdn := dns.Fqdn(strings.Join(labels[i:], "."))
-		rrset, err := c.lookup(ctx, fqdn)
+		rrset, err := c.lookup(ctx, fqdn, servers)
 		if err != nil || len(rrset) > 0 {
 			return rrset, err
 		}
@@ -99,11 +103,7 @@ func (c *CAACheck) relevantSet(ctx context.Context, name string) ([]*dns.CAA, er
 
 // lookup asks the servers in turn for fqdn's CAA records, with DNSSEC asked for: the answer's CAA
 // records (after any CNAME the resolver followed) on NOERROR, none on NXDOMAIN.
-func (c *CAACheck) lookup(ctx context.Context, fqdn string) ([]*dns.CAA, error) {
-	servers := c.Servers
-	if len(servers) == 0 {
-		servers = systemServers()
-	}
+func (c *CAACheck) lookup(ctx context.Context, fqdn string, servers []string) ([]*dns.CAA, error) {
 	msg := new(dns.Msg)
 	msg.SetQuestion(fqdn, dns.TypeCAA)
 	msg.SetEdns0(4096, true)
@@ -163,6 +163,8 @@ func servfail(fqdn, server string, in *dns.Msg) error {
 		ErrCAALookupFailed, fqdn, server)
 }
 
+// systemServers is /etc/resolv.conf's servers as host:port (nil when it cannot be read), for the
+// lookups that ask a DNS server directly (CAA, and DNS-01's record check).
 func systemServers() []string {
 	conf, err := dns.ClientConfigFromFile("/etc/resolv.conf")
 	if err != nil {

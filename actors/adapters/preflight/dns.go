@@ -67,9 +67,7 @@ func (d *DNSCheck) findZone(ctx context.Context, fqdn string) error {
 func (d *DNSCheck) answers(ctx context.Context, fqdn string) error {
 	servers := d.Resolvers
 	if len(servers) == 0 {
-		if conf, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil {
-			servers = dns01.ParseNameservers(conf.Servers)
-		}
+		servers = systemServers()
 	}
 	msg := new(dns.Msg)
 	msg.SetQuestion(fqdn, dns.TypeTXT)
