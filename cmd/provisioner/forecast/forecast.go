@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,7 +157,7 @@ func addedNames(tokens []string) ([]string, error) {
 	if len(tokens) > 0 && len(out) == 0 {
 		return nil, errors.New("plan: --add names nothing")
 	}
-	return slices.Compact(out), nil
+	return out, nil // duplicates are dropped by Input, with the names the store knows
 }
 
 func days(d time.Duration) string {
